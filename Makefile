@@ -1,0 +1,43 @@
+# ntx: `make test` runs vet and every test; `make demo` runs a real
+# scenario against the built-in target on loopback.
+GO      ?= go
+BIN     := bin/ntx
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+DEMO    ?= scripts/demo.yaml
+TARGET_HTTP := 127.0.0.1:18080
+
+.PHONY: all build vet test demo fuzz clean
+
+all: build
+
+build:
+	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/ntx
+
+vet:
+	$(GO) vet ./...
+
+# -race fits CI's budget: the whole suite runs in well under two minutes.
+test: vet
+	$(GO) test -race -count=1 ./...
+
+# Starts the built-in target, runs the demo scenario from a pool of
+# 127.0.0.x source addresses, prints the summary, stops the target.
+demo: build
+	@set -e; \
+	$(BIN) serve >/dev/null & pid=$$!; \
+	trap 'kill $$pid 2>/dev/null; wait $$pid 2>/dev/null || true' EXIT; \
+	for i in $$(seq 1 100); do \
+	  if (exec 3<>/dev/tcp/$(subst :,/,$(TARGET_HTTP))) 2>/dev/null; then break; fi; \
+	  sleep 0.05; \
+	done; \
+	$(BIN) exec $(DEMO)
+
+# Runs each fuzz target for FUZZTIME (default 30s).
+FUZZTIME ?= 30s
+fuzz:
+	$(GO) test ./engine/scenario -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME)
+	$(GO) test ./engine/expr -run '^$$' -fuzz FuzzTemplate -fuzztime $(FUZZTIME)
+	$(GO) test ./engine/compile -run '^$$' -fuzz FuzzCompile -fuzztime $(FUZZTIME)
+
+clean:
+	rm -rf bin

@@ -1,0 +1,78 @@
+// Command ntx runs network load scenarios written in YAML or Starlark.
+//
+//	ntx exec scenario.yaml       run a scenario and print its summary
+//	ntx validate scenario.yaml   check a scenario, run nothing
+//	ntx compile scenario.yaml    print the Starlark program a YAML compiles to
+//	ntx serve                    start the built-in demo target on loopback
+//	ntx version                  print the version
+//
+// Exit codes: 0 passed, 1 a threshold or check failed, 2 invalid input,
+// 3 the run could not start or died.
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+// Exit codes (spec §1).
+const (
+	exitPassed  = 0
+	exitFailed  = 1
+	exitInvalid = 2
+	exitDied    = 3
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+const usage = `ntx runs network load scenarios written in YAML or Starlark.
+
+Usage:
+  ntx exec FILE       run a scenario (.yaml, .yml or .star)
+  ntx validate FILE   check a scenario and print every problem
+  ntx compile FILE    print the Starlark program a YAML scenario compiles to
+  ntx serve           start the built-in demo target on loopback
+  ntx version         print the version
+
+Run 'ntx COMMAND --help' for a command's flags.
+`
+
+// run is main without the process: it returns the exit code, so tests
+// can drive the CLI in-process.
+func run(args []string, stdout, stderr io.Writer) (code int) {
+	defer func() {
+		// A safety net: no input may make ntx print a Go stack trace.
+		if r := recover(); r != nil {
+			fmt.Fprintf(stderr, "ntx: internal error: %v (please report this with the scenario that caused it)\n", r)
+			code = exitDied
+		}
+	}()
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return exitInvalid
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "exec":
+		return cmdExec(rest, stdout, stderr)
+	case "validate":
+		return cmdValidate(rest, stdout, stderr)
+	case "compile":
+		return cmdCompile(rest, stdout, stderr)
+	case "serve":
+		return cmdServe(rest, stdout, stderr)
+	case "version":
+		return cmdVersion(rest, stdout, stderr)
+	case "-h", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return exitPassed
+	}
+	fmt.Fprintf(stderr, "ntx: unknown command %q\n\n%s", cmd, usage)
+	return exitInvalid
+}

@@ -1,0 +1,466 @@
+// Package compile turns a validated YAML scenario into the Starlark
+// program that runs it (spec §7).
+//
+// The program is meant to be read: one function per action and per node,
+// edges as if/elif, templates as plain Starlark expressions. A YAML
+// scenario is always run through this program, so running the printed
+// program with `ntx exec` behaves exactly as running the YAML.
+package compile
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/ntx-dev/ntx/engine/expr"
+	"github.com/ntx-dev/ntx/engine/scenario"
+)
+
+// MaxNodeVisits is the per-iteration limit on node visits that ends a
+// runaway graph (a retry loop that never succeeds) as failed.
+const MaxNodeVisits = 1000
+
+// Compile returns the Starlark source of the program for s, which must
+// have passed validation.
+func Compile(s *scenario.Scenario) (string, error) {
+	c := &compiler{s: s, actionScope: s.Scope(false), resourceScope: s.Scope(true)}
+	c.names()
+	c.header()
+	c.modules()
+	c.config()
+	c.resources()
+	for _, a := range s.Actions {
+		c.action(a)
+	}
+	for _, n := range s.Nodes {
+		c.node(n)
+	}
+	c.flow()
+	if c.err != nil {
+		return "", c.err
+	}
+	return c.b.String(), nil
+}
+
+type compiler struct {
+	s             *scenario.Scenario
+	b             strings.Builder
+	err           error
+	actionScope   *expr.Scope
+	resourceScope *expr.Scope
+	actionFn      map[string]string
+	nodeFn        map[string]string
+	moduleFn      map[string]string // "MODULE.FUNCTION" -> loaded name
+}
+
+func (c *compiler) printf(format string, args ...any) { fmt.Fprintf(&c.b, format, args...) }
+
+func (c *compiler) fail(err error) {
+	if c.err == nil {
+		c.err = err
+	}
+}
+
+// names assigns each action and node a unique function name.
+func (c *compiler) names() {
+	taken := map[string]bool{}
+	unique := func(base string) string {
+		name := base
+		for i := 2; taken[name]; i++ {
+			name = fmt.Sprintf("%s_%d", base, i)
+		}
+		taken[name] = true
+		return name
+	}
+	c.actionFn = map[string]string{}
+	for _, a := range c.s.Actions {
+		c.actionFn[a.ID] = unique("action_" + ident(a.ID))
+	}
+	c.nodeFn = map[string]string{}
+	for _, n := range c.s.Nodes {
+		c.nodeFn[n.ID] = unique("node_" + ident(n.ID))
+	}
+	c.moduleFn = map[string]string{}
+	for _, a := range c.s.Actions {
+		if scenario.CallKind(a.Call) == "custom" {
+			if _, ok := c.moduleFn[a.Call]; !ok {
+				c.moduleFn[a.Call] = unique(ident(strings.ReplaceAll(a.Call, ".", "_")))
+			}
+		}
+	}
+}
+
+func ident(id string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '_' || ('a' <= r && r <= 'z') || ('A' <= r && r <= 'Z') || ('0' <= r && r <= '9') {
+			return r
+		}
+		return '_'
+	}, id)
+}
+
+func (c *compiler) header() {
+	c.printf("# Compiled by ntx from %s.\n", c.s.File)
+	c.printf("# Run it with `ntx exec`: it behaves exactly like the YAML it came from.\n")
+	c.printf("# Each action and each node is a function; r holds this iteration's\n")
+	c.printf("# action results by action id, and a node returns the next node's id,\n")
+	c.printf("# or None to end the iteration as passed.\n\n")
+}
+
+func (c *compiler) modules() {
+	paths := map[string]string{}
+	for _, m := range c.s.Modules {
+		paths[m.Name] = m.Path
+	}
+	calls := make([]string, 0, len(c.moduleFn))
+	for call := range c.moduleFn {
+		calls = append(calls, call)
+	}
+	sort.Strings(calls)
+	for _, call := range calls {
+		mod, fn, _ := strings.Cut(call, ".")
+		c.printf("load(%s, %s = %s)\n", expr.Quote(paths[mod]), c.moduleFn[call], expr.Quote(fn))
+	}
+	if len(calls) > 0 {
+		c.printf("\n")
+	}
+}
+
+func (c *compiler) config() {
+	c.printf("scenario = {\n")
+	for _, k := range scenario.RunKeys {
+		if n, ok := c.s.Config[k]; ok {
+			c.printf("    %s: %s,\n", expr.Quote(k), c.literal(n, 1))
+		}
+	}
+	c.printf("}\n\n")
+}
+
+// resources emits each resource as a struct, in dependency order.
+func (c *compiler) resources() {
+	if len(c.s.Resources) == 0 {
+		return
+	}
+	globals := c.s.ResourceGlobals()
+	done := map[string]bool{}
+	var emit func(r *scenario.Resource)
+	emit = func(r *scenario.Resource) {
+		if done[r.ID] {
+			return
+		}
+		done[r.ID] = true
+		var deps []string
+		walkStrings(r.Props, func(s string) {
+			_, _ = expr.Template(s, c.resourceScope, func(k expr.Kind, id string) {
+				if k == expr.Resource {
+					deps = append(deps, id)
+				}
+			})
+		})
+		for _, d := range deps {
+			for _, other := range c.s.Resources {
+				if other.ID == d {
+					emit(other)
+				}
+			}
+		}
+		c.printf("%s = struct(", globals[r.ID])
+		props := mapping(r.Props)
+		for i := 0; i+1 < len(props); i += 2 {
+			if i > 0 {
+				c.printf(", ")
+			}
+			c.printf("%s = %s", ident(props[i].Value), c.value(props[i+1], c.resourceScope, 0))
+		}
+		c.printf(")\n")
+	}
+	for _, r := range c.s.Resources {
+		emit(r)
+	}
+	c.printf("\n")
+}
+
+func mapping(n *yaml.Node) []*yaml.Node {
+	for n != nil && n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil
+	}
+	return n.Content
+}
+
+func walkStrings(n *yaml.Node, fn func(string)) {
+	for n != nil && n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	if n == nil {
+		return
+	}
+	switch n.Kind {
+	case yaml.ScalarNode:
+		if n.Tag == "!!str" {
+			fn(n.Value)
+		}
+	case yaml.MappingNode:
+		for i := 1; i < len(n.Content); i += 2 {
+			walkStrings(n.Content[i], fn)
+		}
+	case yaml.SequenceNode:
+		for _, x := range n.Content {
+			walkStrings(x, fn)
+		}
+	}
+}
+
+func (c *compiler) action(a *scenario.Action) {
+	kind := scenario.CallKind(a.Call)
+	c.printf("def %s(user, r):\n", c.actionFn[a.ID])
+	c.printf("    \"\"\"Action %s: %s.\"\"\"\n", strings.ReplaceAll(a.ID, `"`, `'`), a.Call)
+	var args []string
+	named := false
+	for i, kids := 0, mapping(a.With); i+1 < len(kids); i += 2 {
+		k, v := kids[i].Value, kids[i+1]
+		if k == "name" {
+			named = true
+		}
+		if kind == "custom" && !isIdentifier(k) {
+			c.fail(fmt.Errorf("%s:%d:%d: custom action argument %q is not an identifier", c.s.File, kids[i].Line, kids[i].Column, k))
+			continue
+		}
+		args = append(args, fmt.Sprintf("%s = %s", k, c.value(v, c.actionScope, 2)))
+	}
+	if !named && kind != "sleep" && kind != "custom" {
+		args = append([]string{"name = " + expr.Quote(a.ID)}, args...)
+	}
+	if len(a.Export) > 0 && kind != "sleep" {
+		args = append(args, "export = "+c.exports(a.Export))
+	}
+	switch kind {
+	case "http":
+		fn := "http.request"
+		if m, ok := scenario.HTTPMethods[strings.TrimPrefix(a.Call, "http.")]; ok {
+			fn = "http." + strings.ToLower(m)
+		}
+		c.call("return "+fn, args)
+	case "tcp", "udp":
+		c.call("return "+a.Call, args)
+	case "sleep":
+		c.call("sleep", args)
+		c.printf("    return None\n")
+	case "custom":
+		c.call("return run_action", append([]string{expr.Quote(a.ID), c.moduleFn[a.Call], "user"}, args...))
+	}
+	c.printf("\n")
+}
+
+func isIdentifier(s string) bool {
+	return s != "" && ident(s) == s && !('0' <= s[0] && s[0] <= '9')
+}
+
+func (c *compiler) call(fn string, args []string) {
+	if len(args) == 0 {
+		c.printf("    %s()\n", fn)
+		return
+	}
+	c.printf("    %s(\n", fn)
+	for _, a := range args {
+		c.printf("        %s,\n", a)
+	}
+	c.printf("    )\n")
+}
+
+func (c *compiler) exports(es []*scenario.Export) string {
+	var b strings.Builder
+	b.WriteString("[\n")
+	for _, e := range es {
+		fmt.Fprintf(&b, "            {\"type\": %s, \"name\": %s", expr.Quote(e.Type), expr.Quote(e.Name))
+		if e.Path != "" {
+			fmt.Fprintf(&b, ", \"path\": %s", expr.Quote(e.Path))
+		}
+		if e.Scope != "action" {
+			fmt.Fprintf(&b, ", \"scope\": %s", expr.Quote(e.Scope))
+		}
+		if e.Default != nil {
+			fmt.Fprintf(&b, ", \"default\": %s", c.value(e.Default, c.actionScope, 3))
+		}
+		b.WriteString("},\n")
+	}
+	b.WriteString("        ]")
+	return b.String()
+}
+
+func (c *compiler) node(n *scenario.Node) {
+	c.printf("def %s(user, r):\n", c.nodeFn[n.ID])
+	if n.Action != "" {
+		if scenario.CallKind(c.s.Action(n.Action).Call) == "sleep" {
+			c.printf("    %s(user, r)\n", c.actionFn[n.Action])
+		} else {
+			c.printf("    r[%s] = %s(user, r)\n", expr.Quote(n.Action), c.actionFn[n.Action])
+		}
+	}
+	if n.Type == "end" || len(n.Edges) == 0 {
+		c.printf("    return None\n\n")
+		return
+	}
+	target := func(to string) string {
+		if _, ok := c.nodeFn[to]; ok {
+			return expr.Quote(to)
+		}
+		return "None" // the implicit end node
+	}
+	first, always := true, false
+	for _, e := range n.Edges {
+		cond, isAlways := c.condition(e.When)
+		label := ""
+		if e.Label != "" {
+			label = "  # " + strings.ReplaceAll(e.Label, "\n", " ")
+		}
+		if isAlways {
+			if first {
+				c.printf("    return %s%s\n", target(e.To), label)
+			} else {
+				c.printf("    else:\n        return %s%s\n", target(e.To), label)
+			}
+			always = true
+			break
+		}
+		kw := "elif"
+		if first {
+			kw = "if"
+		}
+		c.printf("    %s %s:%s\n        return %s\n", kw, cond, label, target(e.To))
+		first = false
+	}
+	if !always {
+		c.printf("    fail(%s, reason = \"no-edge\")\n", expr.Quote(fmt.Sprintf("no edge of node %q holds", n.ID)))
+	}
+	c.printf("\n")
+}
+
+// condition returns the Starlark test for an edge, and whether it always
+// holds.
+func (c *compiler) condition(n *yaml.Node) (string, bool) {
+	if n == nil {
+		return "", true
+	}
+	if n.Tag == "!!bool" {
+		if n.Value == "true" || n.Value == "True" {
+			return "", true
+		}
+		return "False", false
+	}
+	e, err := expr.Condition(n.Value, c.actionScope, nil)
+	if err != nil {
+		c.fail(fmt.Errorf("%s:%d:%d: %v", c.s.File, n.Line, n.Column, err))
+	}
+	return e, false
+}
+
+func (c *compiler) flow() {
+	c.printf("NODES = {\n")
+	for _, n := range c.s.Nodes {
+		c.printf("    %s: %s,\n", expr.Quote(n.ID), c.nodeFn[n.ID])
+	}
+	c.printf("}\n\n")
+	c.printf("def flow(user):\n")
+	c.printf("    r = results()\n")
+	c.printf("    node = %s\n", expr.Quote(c.s.StartNode()))
+	c.printf("    for _ in range(%d):\n", MaxNodeVisits)
+	c.printf("        node = NODES[node](user, r)\n")
+	c.printf("        if node == None:\n")
+	c.printf("            return\n")
+	c.printf("    fail(\"the iteration visited %d nodes without reaching the end\", reason = \"step-limit\")\n", MaxNodeVisits)
+}
+
+// value renders a with value: strings as templates, the rest as literals.
+func (c *compiler) value(n *yaml.Node, sc *expr.Scope, depth int) string {
+	return c.render(n, depth, func(s string) string {
+		if !expr.HasTemplate(s) {
+			return expr.Quote(s)
+		}
+		e, err := expr.Template(s, sc, nil)
+		if err != nil {
+			c.fail(fmt.Errorf("%s:%d:%d: %v", c.s.File, n.Line, n.Column, err))
+			return "None"
+		}
+		return e
+	})
+}
+
+// literal renders a node with no templates.
+func (c *compiler) literal(n *yaml.Node, depth int) string {
+	return c.render(n, depth, expr.Quote)
+}
+
+func (c *compiler) render(n *yaml.Node, depth int, str func(string) string) string {
+	for n != nil && n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	if n == nil {
+		return "None"
+	}
+	indent := strings.Repeat("    ", depth+1)
+	closing := strings.Repeat("    ", depth)
+	switch n.Kind {
+	case yaml.MappingNode:
+		if len(n.Content) == 0 {
+			return "{}"
+		}
+		var b strings.Builder
+		b.WriteString("{\n")
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			fmt.Fprintf(&b, "%s%s: %s,\n", indent, expr.Quote(n.Content[i].Value), c.render(n.Content[i+1], depth+1, str))
+		}
+		b.WriteString(closing + "}")
+		return b.String()
+	case yaml.SequenceNode:
+		nested := false
+		parts := make([]string, len(n.Content))
+		for i, x := range n.Content {
+			parts[i] = c.render(x, depth+1, str)
+			nested = nested || strings.Contains(parts[i], "\n")
+		}
+		if !nested {
+			return "[" + strings.Join(parts, ", ") + "]"
+		}
+		return "[\n" + indent + strings.Join(parts, ",\n"+indent) + ",\n" + closing + "]"
+	}
+	switch n.Tag {
+	case "!!null":
+		return "None"
+	case "!!bool":
+		var v bool
+		_ = n.Decode(&v)
+		if v {
+			return "True"
+		}
+		return "False"
+	case "!!int":
+		if v, err := strconv.ParseInt(strings.ReplaceAll(n.Value, "_", ""), 0, 64); err == nil {
+			return strconv.FormatInt(v, 10)
+		}
+	case "!!float":
+		var v float64
+		if err := n.Decode(&v); err == nil {
+			switch {
+			case math.IsNaN(v):
+				return `float("nan")`
+			case math.IsInf(v, 1):
+				return `float("inf")`
+			case math.IsInf(v, -1):
+				return `float("-inf")`
+			}
+			s := strconv.FormatFloat(v, 'g', -1, 64)
+			if !strings.ContainsAny(s, ".eEn") {
+				s += ".0"
+			}
+			return s
+		}
+	}
+	return str(n.Value)
+}

@@ -1,0 +1,110 @@
+// Package report is the result of a run (spec §6) and its two renderings:
+// the JSON document written by --out and returned by the Go API, and the
+// human summary printed at the end of a run.
+package report
+
+import (
+	"encoding/json"
+	"io"
+	"time"
+)
+
+// Result is everything a run reports.
+type Result struct {
+	Scenario   string               `json:"scenario"`
+	StartedAt  time.Time            `json:"started_at"`
+	DurationMS float64              `json:"duration_ms"`
+	Users      Users                `json:"users"`
+	Iterations Iterations           `json:"iterations"`
+	Actions    map[string]*Action   `json:"actions"`
+	HTTP       *Latency             `json:"http,omitempty"`
+	SourceIPs  map[string]*SourceIP `json:"source_ips"`
+	Pools      map[string]*Pool     `json:"pools"`
+	Checks     map[string]*Check    `json:"checks,omitempty"`
+	Thresholds []Threshold          `json:"thresholds"`
+	Errors     map[string]string    `json:"error_samples,omitempty"`
+	Passed     bool                 `json:"passed"`
+}
+
+// Users counts the simulated users.
+type Users struct {
+	Spawned        int64            `json:"spawned"`
+	Completed      int64            `json:"completed"`
+	FailedToStart  int64            `json:"failed_to_start"`
+	StartFailures  map[string]int64 `json:"start_failures,omitempty"`
+	PeakConcurrent int64            `json:"peak_concurrent"`
+}
+
+// Iterations counts user iterations and why they failed.
+type Iterations struct {
+	Total    int64            `json:"total"`
+	Passed   int64            `json:"passed"`
+	Failed   int64            `json:"failed"`
+	Failures map[string]int64 `json:"failures"`
+}
+
+// Action is what one action (or named call) did.
+type Action struct {
+	Kind          string           `json:"kind"`
+	Count         int64            `json:"count"`
+	OK            int64            `json:"ok"`
+	Failed        int64            `json:"failed"`
+	Errors        map[string]int64 `json:"errors"`
+	StatusCodes   map[string]int64 `json:"status_codes,omitempty"`
+	BytesSent     int64            `json:"bytes_sent"`
+	BytesReceived int64            `json:"bytes_received"`
+	Latency       Latency          `json:"latency_ms"`
+}
+
+// Latency summarises a latency distribution, in milliseconds.
+type Latency struct {
+	Min  float64 `json:"min"`
+	Mean float64 `json:"mean"`
+	P50  float64 `json:"p50"`
+	P90  float64 `json:"p90"`
+	P95  float64 `json:"p95"`
+	P99  float64 `json:"p99"`
+	P999 float64 `json:"p999"`
+	Max  float64 `json:"max"`
+}
+
+// SourceIP counts the calls sent from one source address.
+type SourceIP struct {
+	Requests int64 `json:"requests"`
+	Errors   int64 `json:"errors"`
+}
+
+// Pool is what one IP pool went through.
+type Pool struct {
+	Size          int   `json:"size"`
+	PeakAllocated int   `json:"peak_allocated"`
+	Waits         int64 `json:"waits"`
+	Exhausted     int64 `json:"exhausted"`
+}
+
+// Check counts a named check's outcomes.
+type Check struct {
+	Passed int64 `json:"passed"`
+	Failed int64 `json:"failed"`
+}
+
+// Threshold is one threshold's verdict.
+type Threshold struct {
+	Expr  string  `json:"expr"`
+	OK    bool    `json:"ok"`
+	Value float64 `json:"value"`
+	Error string  `json:"error,omitempty"`
+}
+
+// WriteJSON writes r as indented JSON.
+func (r *Result) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
+}
+
+// JSON returns r as indented JSON.
+func (r *Result) JSON() string {
+	b, _ := json.MarshalIndent(r, "", "  ")
+	return string(b)
+}

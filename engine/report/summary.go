@@ -1,0 +1,152 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"net/netip"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// maxSourceRows bounds the per-address table; the rest is summed up.
+const maxSourceRows = 20
+
+// WriteSummary prints the human summary of r.
+func (r *Result) WriteSummary(w io.Writer) {
+	fmt.Fprintf(w, "\nscenario %s: %s in %s\n", r.Scenario, verdict(r.Passed), time.Duration(r.DurationMS*float64(time.Millisecond)).Round(time.Millisecond))
+	fmt.Fprintf(w, "users      %d spawned, %d completed, %d failed to start, peak %d concurrent\n",
+		r.Users.Spawned, r.Users.Completed, r.Users.FailedToStart, r.Users.PeakConcurrent)
+	fmt.Fprintf(w, "iterations %d total, %d passed, %d failed%s\n", r.Iterations.Total, r.Iterations.Passed, r.Iterations.Failed, counts(r.Iterations.Failures))
+	if len(r.Users.StartFailures) > 0 {
+		fmt.Fprintf(w, "start failures%s\n", counts(r.Users.StartFailures))
+	}
+
+	if len(r.Actions) > 0 {
+		fmt.Fprintln(w)
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "action\tcount\tok\tfailed\trate/s\tp50 ms\tp95 ms\tp99 ms\tmax ms\t errors\t")
+		secs := r.DurationMS / 1000
+		for _, name := range sortedKeys(r.Actions) {
+			a := r.Actions[name]
+			rate := 0.0
+			if secs > 0 {
+				rate = float64(a.Count) / secs
+			}
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%.1f\t%s\t%s\t%s\t%s\t %s\t\n", name, a.Count, a.OK, a.Failed, rate,
+				ms(a.Latency.P50), ms(a.Latency.P95), ms(a.Latency.P99), ms(a.Latency.Max), strings.TrimPrefix(counts(a.Errors), " "))
+		}
+		tw.Flush()
+	}
+
+	if len(r.SourceIPs) > 0 {
+		fmt.Fprintln(w)
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "source address\trequests\terrors\t")
+		addrs := sortedAddrs(r.SourceIPs)
+		for i, a := range addrs {
+			if i == maxSourceRows {
+				var req, errs int64
+				for _, rest := range addrs[i:] {
+					req += r.SourceIPs[rest].Requests
+					errs += r.SourceIPs[rest].Errors
+				}
+				fmt.Fprintf(tw, "(%d more)\t%d\t%d\t\n", len(addrs)-i, req, errs)
+				break
+			}
+			s := r.SourceIPs[a]
+			fmt.Fprintf(tw, "%s\t%d\t%d\t\n", a, s.Requests, s.Errors)
+		}
+		tw.Flush()
+	}
+
+	if len(r.Pools) > 0 {
+		fmt.Fprintln(w)
+		for _, id := range sortedKeys(r.Pools) {
+			p := r.Pools[id]
+			fmt.Fprintf(w, "pool %s: %d addresses, peak %d allocated, %d waits, %d exhausted\n", id, p.Size, p.PeakAllocated, p.Waits, p.Exhausted)
+		}
+	}
+	if len(r.Checks) > 0 {
+		fmt.Fprintln(w)
+		for _, name := range sortedKeys(r.Checks) {
+			c := r.Checks[name]
+			mark := "ok  "
+			if c.Failed > 0 {
+				mark = "FAIL"
+			}
+			fmt.Fprintf(w, "check %s %s: %d passed, %d failed\n", mark, name, c.Passed, c.Failed)
+		}
+	}
+	if len(r.Thresholds) > 0 {
+		fmt.Fprintln(w)
+		for _, t := range r.Thresholds {
+			mark := "ok  "
+			if !t.OK {
+				mark = "FAIL"
+			}
+			detail := fmt.Sprintf("value %s", trimFloat(t.Value))
+			if t.Error != "" {
+				detail = t.Error
+			}
+			fmt.Fprintf(w, "threshold %s %s (%s)\n", mark, t.Expr, detail)
+		}
+	}
+	if len(r.Errors) > 0 {
+		fmt.Fprintln(w)
+		for _, k := range sortedKeys(r.Errors) {
+			fmt.Fprintf(w, "first %s: %s\n", k, r.Errors[k])
+		}
+	}
+}
+
+func verdict(ok bool) string {
+	if ok {
+		return "passed"
+	}
+	return "FAILED"
+}
+
+func ms(v float64) string { return fmt.Sprintf("%.2f", v) }
+
+func trimFloat(v float64) string {
+	s := fmt.Sprintf("%.3f", v)
+	s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
+	return s
+}
+
+// counts formats a map of counts as " (a 1, b 2)", or "" when empty.
+func counts(m map[string]int64) string {
+	if len(m) == 0 {
+		return ""
+	}
+	parts := make([]string, 0, len(m))
+	for _, k := range sortedKeys(m) {
+		parts = append(parts, fmt.Sprintf("%s %d", k, m[k]))
+	}
+	return " (" + strings.Join(parts, ", ") + ")"
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// sortedAddrs orders addresses numerically, not as strings.
+func sortedAddrs(m map[string]*SourceIP) []string {
+	keys := sortedKeys(m)
+	sort.SliceStable(keys, func(i, j int) bool {
+		a, errA := netip.ParseAddr(keys[i])
+		b, errB := netip.ParseAddr(keys[j])
+		if errA != nil || errB != nil {
+			return keys[i] < keys[j]
+		}
+		return a.Less(b)
+	})
+	return keys
+}

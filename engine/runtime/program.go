@@ -1,0 +1,238 @@
+// Package runtime loads scenario programs and runs them: each simulated
+// user is a goroutine with its own starlark.Thread over one compiled,
+// frozen program, bound to source addresses from the scenario's IP pools.
+package runtime
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"go.starlark.net/resolve"
+	"go.starlark.net/starlark"
+	"go.starlark.net/syntax"
+
+	"github.com/ntx-dev/ntx/engine/compile"
+	"github.com/ntx-dev/ntx/engine/scenario"
+	"github.com/ntx-dev/ntx/stdlib"
+)
+
+// FileOptions is the Starlark dialect of scenario programs: while loops,
+// recursion, sets and top-level control flow are allowed, because flows
+// are programs users write, bounded by the step limit rather than by
+// the language.
+var FileOptions = &syntax.FileOptions{Set: true, While: true, TopLevelControl: true, Recursion: true}
+
+// Program is a loaded scenario: the frozen globals of its Starlark
+// program, its flow function and its run configuration.
+type Program struct {
+	// File is the scenario's file name, as given.
+	File string
+	// Source is the Starlark program that runs: the file itself for
+	// .star, the compiled program for YAML.
+	Source string
+	// Scenario is the run configuration decoded from the program's
+	// `scenario` dict.
+	Scenario *scenario.Scenario
+	// Warnings are problems that do not stop a run.
+	Warnings scenario.ErrorList
+
+	globals starlark.StringDict
+	flow    starlark.Callable
+	vars    *stdlib.Vars
+}
+
+// LoadOptions configures how a program is loaded.
+type LoadOptions struct {
+	// Modules are Go-provided Starlark modules, loadable by name with
+	// load("NAME", "sym") before any file of that name is looked for.
+	Modules map[string]starlark.StringDict
+	// Predeclared adds names every program sees.
+	Predeclared starlark.StringDict
+}
+
+// IsStarlark reports whether file names a Starlark scenario.
+func IsStarlark(file string) bool { return strings.HasSuffix(file, ".star") }
+
+// Load reads a scenario from src: Starlark when file ends in .star, YAML
+// otherwise. Problems with the input are returned as scenario.ErrorList,
+// each at FILE:LINE:COL.
+func Load(file string, src []byte, opts LoadOptions) (*Program, error) {
+	if IsStarlark(file) {
+		return loadStarlark(file, string(src), opts, nil)
+	}
+	s, err := scenario.Parse(file, src)
+	if err != nil {
+		return nil, err
+	}
+	code, err := compile.Compile(s)
+	if err != nil {
+		return nil, err
+	}
+	return loadStarlark(file, code, opts, s.Warnings)
+}
+
+func loadStarlark(file, src string, opts LoadOptions, warnings scenario.ErrorList) (*Program, error) {
+	vars := stdlib.NewVars(nil)
+	predeclared := stdlib.Predeclared()
+	predeclared["vars"] = vars
+	for k, v := range opts.Predeclared {
+		predeclared[k] = v
+	}
+	root, err := filepath.Abs(filepath.Dir(file))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	ld := &loader{root: root, predeclared: predeclared, modules: opts.Modules, cache: map[string]*loadEntry{}}
+	f, prog, err := starlark.SourceProgramOptions(FileOptions, file, src, predeclared.Has)
+	if err != nil {
+		return nil, inputError(file, err)
+	}
+	thread := &starlark.Thread{Name: "load " + file, Load: ld.load, Print: func(*starlark.Thread, string) {}}
+	thread.SetMaxExecutionSteps(100_000_000)
+	globals, err := prog.Init(thread, predeclared)
+	if err != nil {
+		return nil, inputError(file, err)
+	}
+	globals.Freeze()
+	p := &Program{File: file, Source: src, globals: globals, vars: vars, Warnings: warnings}
+
+	fn, ok := globals["flow"].(*starlark.Function)
+	if !ok || fn.NumParams() != 1 {
+		msg := "defines no flow(user) function: a .star scenario needs `def flow(user):`"
+		if ok {
+			msg = fmt.Sprintf("flow takes %d parameters; it must take exactly one, the user", fn.NumParams())
+		}
+		return nil, scenario.ErrorList{{Pos: scenario.Pos{File: file, Line: 1, Col: 1}, Msg: msg}}
+	}
+	p.flow = fn
+
+	cfg := starlark.Value(starlark.NewDict(0))
+	pos := scenario.Pos{File: file, Line: 1, Col: 1}
+	if v, ok := globals["scenario"]; ok {
+		cfg = v
+		pos = assignPos(file, f)
+	}
+	if p.Scenario, err = scenario.FromStarlark(file, pos, cfg); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// assignPos finds where `scenario` is assigned, for config errors.
+func assignPos(file string, f *syntax.File) scenario.Pos {
+	for _, stmt := range f.Stmts {
+		if a, ok := stmt.(*syntax.AssignStmt); ok {
+			if id, ok := a.LHS.(*syntax.Ident); ok && id.Name == "scenario" {
+				return scenario.Pos{File: file, Line: int(id.NamePos.Line), Col: int(id.NamePos.Col)}
+			}
+		}
+	}
+	return scenario.Pos{File: file, Line: 1, Col: 1}
+}
+
+// inputError turns a Starlark syntax, resolve or evaluation error into a
+// positioned scenario.ErrorList.
+func inputError(file string, err error) error {
+	var list scenario.ErrorList
+	var serr syntax.Error
+	var rerrs resolve.ErrorList
+	var eerr *starlark.EvalError
+	switch {
+	case errors.As(err, &serr):
+		list.Add(posOf(file, serr.Pos), "%s", serr.Msg)
+	case errors.As(err, &rerrs):
+		for _, e := range rerrs {
+			list.Add(posOf(file, e.Pos), "%s", e.Msg)
+		}
+	case errors.As(err, &eerr):
+		list.Add(evalPos(file, eerr), "%s", eerr.Msg)
+	default:
+		var el scenario.ErrorList
+		if errors.As(err, &el) {
+			return el
+		}
+		list.Add(scenario.Pos{File: file}, "%v", err)
+	}
+	return list.Err()
+}
+
+func posOf(file string, p syntax.Position) scenario.Pos {
+	name := p.Filename()
+	if name == "" {
+		name = file
+	}
+	return scenario.Pos{File: name, Line: int(p.Line), Col: int(p.Col)}
+}
+
+// evalPos is the innermost Starlark position of an evaluation error.
+func evalPos(file string, e *starlark.EvalError) scenario.Pos {
+	for i := len(e.CallStack) - 1; i >= 0; i-- {
+		if p := e.CallStack[i].Pos; p.IsValid() && p.Line > 0 {
+			return posOf(file, p)
+		}
+	}
+	return scenario.Pos{File: file, Line: 1, Col: 1}
+}
+
+// loader resolves load() statements: Go modules by name, else files
+// relative to the loading file and only inside the scenario's directory
+// tree. Each module is loaded once, frozen and shared by every user.
+type loader struct {
+	root        string
+	predeclared starlark.StringDict
+	modules     map[string]starlark.StringDict
+	cache       map[string]*loadEntry
+}
+
+type loadEntry struct {
+	globals starlark.StringDict
+	err     error
+	loading bool
+}
+
+func (l *loader) load(thread *starlark.Thread, module string) (starlark.StringDict, error) {
+	if m, ok := l.modules[module]; ok {
+		return m, nil
+	}
+	from := thread.CallFrame(0).Pos.Filename()
+	fromDir, err := filepath.Abs(filepath.Dir(from))
+	if err != nil {
+		return nil, err
+	}
+	path := filepath.Clean(filepath.Join(fromDir, module))
+	if filepath.IsAbs(module) {
+		path = filepath.Clean(module)
+	}
+	if rel, err := filepath.Rel(l.root, path); err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return nil, fmt.Errorf("load(%q): outside the scenario's directory %s (scripts may only load files below it)", module, l.root)
+	}
+	if !strings.HasSuffix(path, ".star") {
+		return nil, fmt.Errorf("load(%q): only .star files can be loaded", module)
+	}
+	if e, ok := l.cache[path]; ok {
+		if e.loading {
+			return nil, fmt.Errorf("load(%q): cycle in load graph", module)
+		}
+		return e.globals, e.err
+	}
+	e := &loadEntry{loading: true}
+	l.cache[path] = e
+	src, err := os.ReadFile(path)
+	if err != nil {
+		e.err = fmt.Errorf("load(%q): %v", module, err)
+	} else {
+		mt := &starlark.Thread{Name: "load " + module, Load: l.load, Print: thread.Print}
+		mt.SetMaxExecutionSteps(100_000_000)
+		e.globals, e.err = starlark.ExecFileOptions(FileOptions, mt, path, src, l.predeclared)
+		if e.err != nil {
+			e.err = inputError(path, e.err)
+		} else {
+			e.globals.Freeze()
+		}
+	}
+	e.loading = false
+	return e.globals, e.err
+}

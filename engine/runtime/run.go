@@ -1,0 +1,466 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/netip"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"go.starlark.net/starlark"
+	"go.starlark.net/starlarkstruct"
+
+	"github.com/ntx-dev/ntx/engine/metrics"
+	"github.com/ntx-dev/ntx/engine/pool"
+	"github.com/ntx-dev/ntx/engine/report"
+	"github.com/ntx-dev/ntx/engine/scenario"
+	"github.com/ntx-dev/ntx/stdlib"
+)
+
+// DefaultMaxSteps bounds the Starlark steps of one iteration unless
+// Options.MaxSteps says otherwise: about a second of pure computation,
+// far beyond any real flow, and a quick stop for a runaway loop.
+const DefaultMaxSteps = 10_000_000
+
+// DefaultGracefulStop is how long in-flight iterations may finish after
+// the run's duration ends, unless the scenario says otherwise.
+const DefaultGracefulStop = 30 * time.Second
+
+// Options tune one run.
+type Options struct {
+	// Seed makes random choices reproducible: random address allocation
+	// and random think times.
+	Seed uint64
+	// MaxSteps is the per-iteration Starlark step limit (0: DefaultMaxSteps).
+	MaxSteps uint64
+	// Log receives log() and print() lines from scripts; nil drops them.
+	Log io.Writer
+	// Users, Iterations and Duration override the scenario when non-zero.
+	Users      int
+	Iterations int
+	Duration   time.Duration
+}
+
+// StartError is a run that could not start, such as a source address
+// that is not on this host.
+type StartError struct{ Msg string }
+
+func (e *StartError) Error() string { return e.Msg }
+
+// run is the state of one run of a Program.
+type run struct {
+	p       *Program
+	opts    Options
+	s       *scenario.Scenario
+	col     *metrics.Collector
+	net     *stdlib.Net
+	pools   map[string]*pool.Pool
+	tenants map[string]starlark.Value
+	logMu   sync.Mutex
+
+	// stopSpawning ends when no new user or iteration may start;
+	// hard ends when in-flight work is cancelled.
+	stopSpawning context.Context
+	hard         context.Context
+	wg           sync.WaitGroup
+}
+
+// Run runs the program and returns what happened. Cancelling ctx stops
+// the run like the end of its duration: no new iterations, graceful_stop
+// for those in flight, then cancellation. The result is complete either
+// way; an error means the run could not start.
+func (p *Program) Run(ctx context.Context, opts Options) (*report.Result, error) {
+	r := &run{p: p, opts: opts, s: p.Scenario, col: metrics.New(), net: stdlib.NewNet()}
+	defer r.net.Close()
+	if err := r.setup(); err != nil {
+		return nil, err
+	}
+	l := &r.s.Load
+	duration := l.Duration
+	if opts.Duration > 0 {
+		duration = opts.Duration
+	}
+	grace := DefaultGracefulStop
+	if l.GracefulStop > 0 {
+		grace = l.GracefulStop
+	}
+
+	spawnCtx, stopSpawning := context.WithCancel(ctx)
+	defer stopSpawning()
+	if duration > 0 {
+		var cancel context.CancelFunc
+		spawnCtx, cancel = context.WithTimeout(spawnCtx, duration)
+		defer cancel()
+	}
+	hard, cancelHard := context.WithCancel(context.Background())
+	defer cancelHard()
+	r.stopSpawning, r.hard = spawnCtx, hard
+
+	done := make(chan struct{})
+	go func() {
+		r.spawn()
+		r.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-spawnCtx.Done():
+		// Duration over or run interrupted: in-flight work gets grace.
+		t := time.NewTimer(grace)
+		select {
+		case <-done:
+		case <-t.C:
+			cancelHard()
+			<-done
+		}
+		t.Stop()
+	}
+	res := r.col.Result(r.s.Name)
+	for id, pl := range r.pools {
+		st := pl.Stats()
+		res.Pools[id] = &report.Pool{Size: st.Size, PeakAllocated: st.PeakAllocated, Waits: st.Waits, Exhausted: st.Exhausted}
+	}
+	res.Passed = true
+	for _, c := range res.Checks {
+		if c.Failed > 0 {
+			res.Passed = false
+		}
+	}
+	return res, nil
+}
+
+func (r *run) setup() error {
+	r.p.vars.Reset(nil)
+	if v, ok := scenario.ToStarlark(r.s.Variables).(*starlark.Dict); ok {
+		for _, kv := range v.Items() {
+			r.p.vars.Set(string(kv[0].(starlark.String)), kv[1])
+		}
+	}
+	r.tenants = map[string]starlark.Value{}
+	for _, t := range r.s.Tenants {
+		fields := starlark.StringDict{"id": starlark.String(t.ID)}
+		if d, ok := scenario.ToStarlark(t.Props).(*starlark.Dict); ok {
+			for _, kv := range d.Items() {
+				fields[string(kv[0].(starlark.String))] = kv[1]
+			}
+		}
+		v := starlarkstruct.FromStringDict(starlark.String("tenant"), fields)
+		v.Freeze()
+		r.tenants[t.ID] = v
+	}
+	r.pools = map[string]*pool.Pool{}
+	for i, sp := range r.s.Pools {
+		addrs, err := pool.ParseAddrs(sp.Ranges, sp.Exclude)
+		if err != nil {
+			return &StartError{Msg: fmt.Sprintf("ip pool %q: %v", sp.ID, err)}
+		}
+		r.pools[sp.ID] = pool.New(sp.ID, addrs, pool.ParseStrategy(sp.Strategy), r.opts.Seed+uint64(i))
+	}
+	for _, id := range r.usedPools() {
+		if err := Preflight(r.pools[id].Addrs()); err != nil {
+			return &StartError{Msg: fmt.Sprintf("ip pool %q: %v", id, err)}
+		}
+	}
+	return nil
+}
+
+// usedPools lists the pools some user may take addresses from.
+func (r *run) usedPools() []string {
+	used := map[string]bool{}
+	if b := r.binding(""); b != "" {
+		used[b] = true
+	}
+	if fb := r.s.Load.Capacity.FallbackPool; fb != "" {
+		used[fb] = true
+	}
+	for _, ph := range r.s.Load.Phases {
+		if ph.Pool != "" {
+			used[ph.Pool] = true
+		}
+	}
+	out := make([]string, 0, len(used))
+	for id := range used {
+		out = append(out, id)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// binding returns the pool a user is bound to, given its phase's
+// override: the override, else ip_binding's pool, else the only pool
+// (spec §2.1: a scenario with a pool binds its users to it). "" means
+// the user sends from addresses the kernel picks.
+func (r *run) binding(override string) string {
+	b := r.s.Load.Binding
+	switch {
+	case override != "":
+		return override
+	case b.Enabled && b.PoolID != "":
+		return b.PoolID
+	case b.Pos.Line > 0 && !b.Enabled:
+		return "" // ip_binding: {enabled: false}
+	case len(r.s.Pools) > 0:
+		return r.s.Pools[0].ID
+	}
+	return ""
+}
+
+// spawnPlan is one user to start.
+type spawnPlan struct {
+	at     time.Duration
+	tenant string
+	pool   string
+}
+
+func (r *run) plan() []spawnPlan {
+	var plan []spawnPlan
+	phases := r.s.Load.Phases
+	if len(phases) == 0 {
+		phases = []scenario.Phase{{Users: 1}}
+	}
+	if r.opts.Users > 0 {
+		// --users replaces the ramp-up by that many users at once.
+		phases = []scenario.Phase{{Users: r.opts.Users, Tenant: phases[0].Tenant, Pool: phases[0].Pool}}
+	}
+	for _, ph := range phases {
+		for i := 0; i < ph.Users; i++ {
+			at := ph.At
+			if ph.Spread > 0 {
+				at += time.Duration(int64(ph.Spread) * int64(i) / int64(ph.Users))
+			}
+			plan = append(plan, spawnPlan{at: at, tenant: ph.Tenant, pool: ph.Pool})
+		}
+	}
+	sort.SliceStable(plan, func(i, j int) bool { return plan[i].at < plan[j].at })
+	return plan
+}
+
+// spawn starts users on schedule until the plan is done or spawning stops.
+func (r *run) spawn() {
+	start := time.Now()
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for id, sp := range r.plan() {
+		if wait := time.Until(start.Add(sp.at)); wait > 0 {
+			timer.Reset(wait)
+			select {
+			case <-timer.C:
+			case <-r.stopSpawning.Done():
+				return
+			}
+		}
+		if r.stopSpawning.Err() != nil {
+			return
+		}
+		r.wg.Add(1)
+		go r.user(id+1, sp)
+	}
+}
+
+// iterations is how many iterations each user runs; 0 means until the
+// run's duration ends.
+func (r *run) iterations() int {
+	lt := r.s.Load.Lifetime
+	if r.opts.Iterations > 0 {
+		return r.opts.Iterations
+	}
+	if lt.Mode == "loop" {
+		return lt.Iterations
+	}
+	return 1
+}
+
+// user runs one simulated user from start to exit.
+func (r *run) user(id int, sp spawnPlan) {
+	defer r.wg.Done()
+	u := stdlib.NewUser(id, r.tenants[sp.tenant])
+	b := &userBinding{run: r, user: u, strategy: r.s.Load.Binding.Strategy, releaseOnTaskEnd: r.s.Load.Binding.ReleaseOn == "task_end"}
+	if b.strategy == "" {
+		b.strategy = "per_user"
+	}
+	if id := r.binding(sp.pool); id != "" {
+		b.pool = r.pools[id]
+	}
+	if b.holds() {
+		if err := b.acquire(r.stopSpawning); err != nil {
+			r.col.UserFailedToStart("pool-exhausted", err.Error())
+			return
+		}
+	}
+	r.col.UserStarted()
+	defer r.col.UserDone()
+	defer b.release()
+
+	sess := &stdlib.Session{Ctx: r.hard, User: u, Net: r.net, Vars: r.p.vars, Sink: r.col, Source: b.source, Log: r.logLine}
+	thread := &starlark.Thread{Name: fmt.Sprintf("user %d", id), Load: noLoad, Print: func(_ *starlark.Thread, msg string) { r.logLine(fmt.Sprintf("user %d: %s", id, msg)) }}
+	sess.Attach(thread)
+	stop := context.AfterFunc(r.hard, func() { thread.Cancel("the run ended") })
+	defer stop()
+
+	maxSteps := r.opts.MaxSteps
+	if maxSteps == 0 {
+		maxSteps = DefaultMaxSteps
+	}
+	rng := rand.New(rand.NewPCG(r.opts.Seed, uint64(id)))
+	n := r.iterations()
+	for it := 1; n == 0 || it <= n; it++ {
+		if it > 1 && !r.think(rng) {
+			return
+		}
+		if r.stopSpawning.Err() != nil {
+			return
+		}
+		if b.releaseOnTaskEnd && b.holds() && !b.held.IsValid() {
+			if err := b.acquire(r.stopSpawning); err != nil {
+				r.col.Iteration("pool-exhausted", err.Error())
+				continue
+			}
+		}
+		u.Iteration = it
+		thread.Uncancel()
+		if r.hard.Err() != nil {
+			return
+		}
+		thread.Steps = 0
+		thread.SetMaxExecutionSteps(maxSteps)
+		_, err := starlark.Call(thread, r.p.flow, starlark.Tuple{u}, nil)
+		reason, msg := r.outcome(err, maxSteps)
+		r.col.Iteration(reason, msg)
+		if b.releaseOnTaskEnd {
+			b.release()
+		}
+	}
+}
+
+// think pauses between iterations; false means the run is stopping.
+func (r *run) think(rng *rand.Rand) bool {
+	lt := r.s.Load.Lifetime
+	d := lt.ThinkMin
+	if lt.ThinkMax > lt.ThinkMin {
+		d += time.Duration(rng.Int64N(int64(lt.ThinkMax - lt.ThinkMin + 1)))
+	}
+	if d <= 0 {
+		return r.stopSpawning.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-r.stopSpawning.Done():
+		return false
+	}
+}
+
+// outcome classifies how an iteration ended: "" for passed, else the
+// failure reason and a message.
+func (r *run) outcome(err error, maxSteps uint64) (reason, msg string) {
+	if err == nil {
+		return "", ""
+	}
+	var fail *stdlib.IterationFailure
+	var ee *starlark.EvalError
+	isEval := errors.As(err, &ee)
+	where := ""
+	if isEval {
+		where = evalPos(r.p.File, ee).String() + ": "
+	}
+	switch {
+	case errors.As(err, &fail):
+		return fail.Reason, where + fail.Msg
+	case r.hard.Err() != nil:
+		return "interrupted", ""
+	case isEval && strings.Contains(ee.Msg, "too many steps"):
+		return "step-limit", fmt.Sprintf("%sthe iteration ran more than %d Starlark steps (raise --max-steps if this is intended)", where, maxSteps)
+	case isEval:
+		return "error", where + ee.Msg
+	}
+	return "error", err.Error()
+}
+
+func (r *run) logLine(msg string) {
+	if r.opts.Log == nil {
+		return
+	}
+	r.logMu.Lock()
+	fmt.Fprintln(r.opts.Log, msg)
+	r.logMu.Unlock()
+}
+
+// noLoad refuses load() at run time: modules are loaded once, at start.
+func noLoad(_ *starlark.Thread, module string) (starlark.StringDict, error) {
+	return nil, fmt.Errorf("load(%q): modules can only be loaded at the top level of a file", module)
+}
+
+// userBinding is the source-address state of one user (spec §5).
+type userBinding struct {
+	run              *run
+	user             *stdlib.User
+	pool             *pool.Pool // nil: unbound
+	from             *pool.Pool // the pool held comes from (maybe the fallback)
+	strategy         string     // per_user, shared or per_task
+	releaseOnTaskEnd bool
+	held             netip.Addr
+}
+
+// holds reports whether the user keeps one address across actions.
+func (b *userBinding) holds() bool { return b.pool != nil && b.strategy == "per_user" }
+
+// acquire takes the user's address, waiting and falling back as the
+// scenario's capacity management says.
+func (b *userBinding) acquire(ctx context.Context) error {
+	capm := b.run.s.Load.Capacity
+	var a netip.Addr
+	ok := false
+	if capm.WaitOnExhaustion {
+		a, ok = b.pool.AcquireWait(ctx, capm.WaitTimeout)
+	} else {
+		a, ok = b.pool.Acquire()
+	}
+	from := b.pool
+	if !ok && capm.FallbackPool != "" {
+		if fb := b.run.pools[capm.FallbackPool]; fb != nil {
+			a, ok = fb.Acquire()
+			from = fb
+		}
+	}
+	if !ok {
+		return fmt.Errorf("user %d: ip pool %q has no free address", b.user.ID, b.pool.ID)
+	}
+	b.held, b.from = a, from
+	b.user.AllocatedIP = a.String()
+	return nil
+}
+
+func (b *userBinding) release() {
+	if b.held.IsValid() {
+		b.from.Release(b.held)
+		b.held = netip.Addr{}
+		b.user.AllocatedIP = ""
+	}
+}
+
+// source implements stdlib.Session.Source.
+func (b *userBinding) source(bind netip.Addr) (netip.Addr, func(), error) {
+	noop := func() {}
+	switch {
+	case bind.IsValid():
+		return bind, noop, nil
+	case b.pool == nil:
+		return netip.Addr{}, noop, nil
+	case b.strategy == "shared":
+		return b.pool.Next(), noop, nil
+	case b.strategy == "per_task":
+		a, ok := b.pool.Acquire()
+		if !ok {
+			return netip.Addr{}, noop, fmt.Errorf("ip pool %q has no free address for this action", b.pool.ID)
+		}
+		return a, func() { b.pool.Release(a) }, nil
+	}
+	return b.held, noop, nil
+}

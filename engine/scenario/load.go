@@ -1,0 +1,561 @@
+package scenario
+
+import (
+	"bytes"
+	"errors"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// RunKeys are the keys of a scenario that configure a run rather than
+// define what users do: the keys a .star file's `scenario` dict may hold.
+var RunKeys = []string{"name", "version", "description", "ip_pools", "variables", "tenants", "load", "thresholds"}
+
+var (
+	configKeys = []string{"version", "name", "description", "ip_pools", "resources", "variables", "tenants", "modules", "load", "thresholds"}
+	topKeys    = append(append([]string{}, configKeys...), "actions", "tasks", "workflows", "workbook")
+)
+
+// Parse reads a YAML scenario of either dialect and checks it. The error,
+// if any, is an ErrorList with every problem found. Warnings are kept in
+// the returned scenario even when it is valid.
+func Parse(file string, src []byte) (*Scenario, error) {
+	d := &decoder{file: file}
+	var doc yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(src))
+	if err := dec.Decode(&doc); err != nil {
+		d.errs = append(d.errs, yamlError(file, err))
+		return nil, d.errs.Err()
+	}
+	root := &doc
+	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
+		root = root.Content[0]
+	}
+	s := &Scenario{File: file}
+	if root.Kind != yaml.MappingNode {
+		d.errorf(root, "a scenario must be a mapping with keys such as name, actions and tasks, not %s", kindName(root))
+		return nil, d.errs.Err()
+	}
+	top := d.fields(root, "the scenario", topKeys...)
+	_, flat := top["tasks"]
+	wf, hasWF := top["workflows"]
+	wb, hasWB := top["workbook"]
+	if flat && (hasWF || hasWB) {
+		other := wf
+		if !hasWF {
+			other = wb
+		}
+		d.errorf(other.key, "this file mixes both dialects: `tasks:` (flat, line %d) and `%s:` (workbook); use one", top["tasks"].key.Line, other.key.Value)
+	}
+	if !flat && !hasWF && !hasWB {
+		d.errorf(root, "a scenario needs `tasks:` (flat dialect) or `workflows:` (workbook dialect)")
+	}
+	d.config(s, top)
+	if hasWB {
+		inner := d.fields(wb.value, "workbook", "ip_pools", "resources", "variables", "tenants")
+		for k, f := range inner {
+			if prev, dup := top[k]; dup {
+				d.errorf(f.key, "%s is given both at the top level (line %d) and under workbook:", k, prev.key.Line)
+			}
+		}
+		d.config(s, inner)
+	}
+	if f, ok := top["actions"]; ok {
+		d.actions(s, f.value)
+	}
+	if flat {
+		d.tasks(s, top["tasks"].value)
+	} else if hasWF {
+		d.workflows(s, wf.value)
+	}
+	if len(d.errs) == 0 {
+		validate(s, d)
+	}
+	return s, d.errs.Err()
+}
+
+var yamlLine = regexp.MustCompile(`line (\d+)`)
+
+// yamlError turns a yaml.v3 syntax error into a positioned Error. yaml.v3
+// reports only the line, so the column is 1.
+func yamlError(file string, err error) *Error {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	line := 1
+	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+		line, _ = strconv.Atoi(m[1])
+		msg = strings.TrimSpace(strings.Replace(msg, m[0]+":", "", 1))
+	}
+	if errors.Is(err, errEmpty) || msg == "EOF" {
+		msg = "the file is empty"
+	}
+	return &Error{Pos: Pos{File: file, Line: line, Col: 1}, Msg: "YAML syntax: " + msg}
+}
+
+var errEmpty = errors.New("EOF")
+
+// config decodes the keys a .star scenario dict may also hold.
+func (d *decoder) config(s *Scenario, f map[string]field) {
+	if s.Config == nil {
+		s.Config = map[string]*yaml.Node{}
+	}
+	for _, k := range RunKeys {
+		if v, ok := f[k]; ok {
+			s.Config[k] = v.value
+		}
+	}
+	if v, ok := f["name"]; ok {
+		s.Name = d.str(v.value, "name")
+	}
+	if v, ok := f["version"]; ok {
+		s.Version = d.str(v.value, "version")
+	}
+	if v, ok := f["description"]; ok {
+		d.str(v.value, "description")
+	}
+	if v, ok := f["ip_pools"]; ok {
+		for _, n := range d.list(v.value, "ip_pools") {
+			d.pool(s, n)
+		}
+	}
+	if v, ok := f["resources"]; ok {
+		for _, n := range d.list(v.value, "resources") {
+			rf := d.fields(n, "a resource", "id", "type", "properties")
+			r := &Resource{Pos: d.pos(n)}
+			if x, ok := rf["id"]; ok {
+				r.ID = d.id(x.value, "resource id")
+			} else if deref(n).Kind == yaml.MappingNode {
+				d.errorf(n, "a resource needs an id")
+			}
+			if x, ok := rf["type"]; ok {
+				r.Type = d.str(x.value, "resource type")
+			}
+			if x, ok := rf["properties"]; ok {
+				r.Props = d.mapping(x.value, "resource properties")
+			}
+			s.Resources = append(s.Resources, r)
+		}
+	}
+	if v, ok := f["variables"]; ok {
+		s.Variables = d.mapping(v.value, "variables")
+	}
+	if v, ok := f["tenants"]; ok {
+		for _, n := range d.list(v.value, "tenants") {
+			tf := d.fields(n, "a tenant", "id", "name", "properties")
+			t := &Tenant{Pos: d.pos(n)}
+			if x, ok := tf["id"]; ok {
+				t.ID = d.id(x.value, "tenant id")
+			} else if deref(n).Kind == yaml.MappingNode {
+				d.errorf(n, "a tenant needs an id")
+			}
+			if x, ok := tf["name"]; ok {
+				d.str(x.value, "tenant name")
+			}
+			if x, ok := tf["properties"]; ok {
+				t.Props = d.mapping(x.value, "tenant properties")
+			}
+			s.Tenants = append(s.Tenants, t)
+		}
+	}
+	if v, ok := f["modules"]; ok {
+		m := d.mapping(v.value, "modules")
+		if m != nil {
+			for i := 0; i+1 < len(m.Content); i += 2 {
+				k, p := m.Content[i], m.Content[i+1]
+				name := k.Value
+				if !starlarkIdent.MatchString(name) {
+					d.errorf(k, "module name %q must be a Starlark identifier (letters, digits, _)", name)
+				}
+				s.Modules = append(s.Modules, &Module{Name: name, Path: d.str(p, "module path"), Pos: d.pos(p)})
+			}
+		}
+	}
+	if v, ok := f["load"]; ok {
+		d.load(s, v.value)
+	}
+	if v, ok := f["thresholds"]; ok {
+		for _, n := range d.list(v.value, "thresholds") {
+			s.Thresholds = append(s.Thresholds, Threshold{Expr: d.str(n, "a threshold"), Pos: d.pos(n)})
+		}
+	}
+}
+
+var starlarkIdent = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+func (d *decoder) pool(s *Scenario, n *yaml.Node) {
+	f := d.fields(n, "an ip pool", "id", "name", "ips", "ranges", "exclude", "allocation_strategy")
+	p := &Pool{Pos: d.pos(n), Strategy: "round_robin"}
+	if x, ok := f["name"]; ok {
+		p.Name = d.str(x.value, "pool name")
+	}
+	if x, ok := f["id"]; ok {
+		p.ID = d.id(x.value, "pool id")
+	} else if p.Name != "" {
+		p.ID = p.Name // the flat dialect names pools by `name`
+	} else if deref(n).Kind == yaml.MappingNode {
+		d.errorf(n, "an ip pool needs an id (or a name)")
+	}
+	for _, k := range []string{"ips", "ranges"} {
+		if x, ok := f[k]; ok {
+			p.Ranges = append(p.Ranges, d.strs(x.value, "pool "+k)...)
+		}
+	}
+	if x, ok := f["exclude"]; ok {
+		p.Exclude = d.strs(x.value, "pool exclude")
+	}
+	if x, ok := f["allocation_strategy"]; ok {
+		p.Strategy = d.oneOf(x.value, "allocation_strategy", "round_robin", "sequential", "random")
+	}
+	if _, a := f["ips"]; !a {
+		if _, b := f["ranges"]; !b && deref(n).Kind == yaml.MappingNode {
+			d.errorf(n, "ip pool %q has no addresses: give ips or ranges", p.ID)
+		}
+	}
+	s.Pools = append(s.Pools, p)
+}
+
+func (d *decoder) oneOf(n *yaml.Node, what string, choices ...string) string {
+	v := d.str(n, what)
+	if v != "" && !contains(choices, v) {
+		d.errorf(n, "%s must be one of %s, not %q%s", what, strings.Join(choices, ", "), v, didYouMean(v, choices))
+		return choices[0]
+	}
+	if v == "" {
+		return choices[0]
+	}
+	return v
+}
+
+func (d *decoder) load(s *Scenario, n *yaml.Node) {
+	l := &s.Load
+	l.Set = true
+	f := d.fields(n, "load", "ramp_up", "user_lifetime", "user_resources", "concurrency", "duration", "graceful_stop", "arrival")
+	if x, ok := f["ramp_up"]; ok {
+		rf := d.fields(x.value, "ramp_up", "phases")
+		if p, ok := rf["phases"]; ok {
+			for _, pn := range d.list(p.value, "phases") {
+				l.Phases = append(l.Phases, d.phase(pn))
+			}
+		}
+	}
+	if x, ok := f["user_lifetime"]; ok {
+		lf := d.fields(x.value, "user_lifetime", "mode", "iterations", "think_time")
+		if v, ok := lf["mode"]; ok {
+			l.Lifetime.Mode = d.oneOf(v.value, "mode", "once", "loop")
+		}
+		if v, ok := lf["iterations"]; ok {
+			l.Lifetime.Iterations = d.integer(v.value, "iterations", 0)
+		}
+		if v, ok := lf["think_time"]; ok {
+			if deref(v.value).Kind == yaml.MappingNode {
+				tf := d.fields(v.value, "think_time", "min", "max")
+				if m, ok := tf["min"]; ok {
+					l.Lifetime.ThinkMin = d.duration(m.value, "think_time.min")
+				}
+				if m, ok := tf["max"]; ok {
+					l.Lifetime.ThinkMax = d.duration(m.value, "think_time.max")
+				}
+				if l.Lifetime.ThinkMax < l.Lifetime.ThinkMin {
+					d.errorf(v.value, "think_time.max (%s) is less than think_time.min (%s)", l.Lifetime.ThinkMax, l.Lifetime.ThinkMin)
+				}
+			} else {
+				l.Lifetime.ThinkMin = d.duration(v.value, "think_time")
+				l.Lifetime.ThinkMax = l.Lifetime.ThinkMin
+			}
+		}
+	}
+	if x, ok := f["user_resources"]; ok {
+		uf := d.fields(x.value, "user_resources", "ip_binding", "capacity_management")
+		if b, ok := uf["ip_binding"]; ok {
+			bf := d.fields(b.value, "ip_binding", "enabled", "pool_id", "strategy", "release_on")
+			l.Binding.Enabled = true
+			l.Binding.Pos = d.pos(b.value)
+			if v, ok := bf["enabled"]; ok {
+				l.Binding.Enabled = d.boolean(v.value, "ip_binding.enabled")
+			}
+			if v, ok := bf["pool_id"]; ok {
+				l.Binding.PoolID = d.str(v.value, "ip_binding.pool_id")
+				l.Binding.Pos = d.pos(v.value)
+			}
+			if v, ok := bf["strategy"]; ok {
+				l.Binding.Strategy = d.oneOf(v.value, "ip_binding.strategy", "per_user", "shared", "per_task")
+			}
+			if v, ok := bf["release_on"]; ok {
+				l.Binding.ReleaseOn = d.oneOf(v.value, "release_on", "user_exit", "task_end")
+			}
+		}
+		if c, ok := uf["capacity_management"]; ok {
+			cf := d.fields(c.value, "capacity_management", "wait_on_exhaustion", "wait_timeout", "fallback_pool")
+			if v, ok := cf["wait_on_exhaustion"]; ok {
+				l.Capacity.WaitOnExhaustion = d.boolean(v.value, "wait_on_exhaustion")
+			}
+			if v, ok := cf["wait_timeout"]; ok {
+				l.Capacity.WaitTimeout = d.duration(v.value, "wait_timeout")
+			}
+			if v, ok := cf["fallback_pool"]; ok {
+				l.Capacity.FallbackPool = d.str(v.value, "fallback_pool")
+			}
+		}
+	}
+	if x, ok := f["concurrency"]; ok {
+		cf := d.fields(x.value, "concurrency", "max_concurrent_users", "spawn_rate_limit", "action_rate_limit")
+		if v, ok := cf["max_concurrent_users"]; ok {
+			l.Concurrency.MaxUsers = d.integer(v.value, "max_concurrent_users", 1)
+		}
+		if v, ok := cf["spawn_rate_limit"]; ok {
+			l.Concurrency.SpawnRate = d.rate(v.value, "spawn_rate_limit")
+		}
+		if v, ok := cf["action_rate_limit"]; ok {
+			l.Concurrency.ActionRate = d.rate(v.value, "action_rate_limit")
+		}
+	}
+	if x, ok := f["duration"]; ok {
+		l.Duration = d.duration(x.value, "duration")
+	}
+	if x, ok := f["graceful_stop"]; ok {
+		l.GracefulStop = d.duration(x.value, "graceful_stop")
+	}
+	if x, ok := f["arrival"]; ok {
+		af := d.fields(x.value, "arrival", "rate", "duration", "max_users")
+		a := &Arrival{}
+		if v, ok := af["rate"]; ok {
+			a.Rate = d.rate(v.value, "arrival.rate")
+		} else {
+			d.errorf(x.value, "arrival needs a rate such as 50/s")
+		}
+		if v, ok := af["duration"]; ok {
+			a.Duration = d.duration(v.value, "arrival.duration")
+		}
+		if v, ok := af["max_users"]; ok {
+			a.MaxUsers = d.integer(v.value, "arrival.max_users", 1)
+		}
+		l.Arrival = a
+	}
+}
+
+func (d *decoder) phase(n *yaml.Node) Phase {
+	f := d.fields(n, "a phase", "at_second", "spawn_users", "spread", "tenant_id", "ip_pool_override", "name")
+	p := Phase{Pos: d.pos(n)}
+	if v, ok := f["at_second"]; ok {
+		p.At = d.duration(v.value, "at_second")
+	}
+	if v, ok := f["spawn_users"]; ok {
+		p.Users = d.integer(v.value, "spawn_users", 0)
+	} else if deref(n).Kind == yaml.MappingNode {
+		d.errorf(n, "a phase needs spawn_users")
+	}
+	if v, ok := f["spread"]; ok {
+		p.Spread = d.duration(v.value, "spread")
+	}
+	if v, ok := f["tenant_id"]; ok {
+		p.Tenant = d.str(v.value, "tenant_id")
+	}
+	if v, ok := f["ip_pool_override"]; ok {
+		p.Pool = d.str(v.value, "ip_pool_override")
+	}
+	if v, ok := f["name"]; ok {
+		d.str(v.value, "phase name")
+	}
+	return p
+}
+
+func (d *decoder) actions(s *Scenario, n *yaml.Node) {
+	n = deref(n)
+	if n.Kind == yaml.MappingNode {
+		f := d.fields(n, "actions", "actions")
+		n = nil
+		if v, ok := f["actions"]; ok {
+			n = v.value
+		}
+	}
+	for _, an := range d.list(n, "actions") {
+		f := d.fields(an, "an action", "id", "call", "with", "export", "name", "description")
+		a := &Action{Pos: d.pos(an)}
+		if v, ok := f["id"]; ok {
+			a.ID = d.id(v.value, "action id")
+		} else if deref(an).Kind == yaml.MappingNode {
+			d.errorf(an, "an action needs an id")
+		}
+		if v, ok := f["call"]; ok {
+			a.Call = d.str(v.value, "call")
+			a.Pos = d.pos(v.value)
+		} else if deref(an).Kind == yaml.MappingNode {
+			d.errorf(an, "action %q needs `call:` (http.request, get, tcp.request, udp.request, sleep or MODULE.FUNCTION)", a.ID)
+		}
+		for _, k := range []string{"name", "description"} {
+			if v, ok := f[k]; ok {
+				d.str(v.value, k)
+			}
+		}
+		if v, ok := f["with"]; ok {
+			a.With = d.mapping(v.value, "with")
+		}
+		if v, ok := f["export"]; ok {
+			for _, en := range d.list(v.value, "export") {
+				a.Export = append(a.Export, d.export(en))
+			}
+		}
+		s.Actions = append(s.Actions, a)
+	}
+}
+
+func (d *decoder) export(n *yaml.Node) *Export {
+	f := d.fields(n, "an export", "type", "name", "path", "scope", "default", "equals")
+	e := &Export{Pos: d.pos(n), Scope: "action"}
+	if v, ok := f["type"]; ok {
+		e.Type = d.oneOf(v.value, "export type", "content", "header", "status", "assert", "variable")
+	} else {
+		e.Type = "content"
+	}
+	if v, ok := f["name"]; ok {
+		e.Name = d.str(v.value, "export name")
+		if e.Name != "" && !starlarkIdent.MatchString(e.Name) {
+			d.errorf(v.value, "export name %q must be an identifier (letters, digits, _)", e.Name)
+		}
+	} else if deref(n).Kind == yaml.MappingNode {
+		d.errorf(n, "an export needs a name")
+	}
+	if v, ok := f["path"]; ok {
+		e.Path = d.str(v.value, "export path")
+	}
+	if v, ok := f["scope"]; ok {
+		e.Scope = d.oneOf(v.value, "export scope", "action", "user", "workbook")
+	}
+	if v, ok := f["default"]; ok {
+		e.Default = v.value
+	}
+	if v, ok := f["equals"]; ok {
+		if e.Default != nil {
+			d.errorf(v.key, "give an assert's expected value as default or equals, not both")
+		}
+		e.Default = v.value
+	}
+	return e
+}
+
+// tasks decodes the flat dialect's task list.
+func (d *decoder) tasks(s *Scenario, n *yaml.Node) {
+	for _, tn := range d.list(n, "tasks") {
+		f := d.fields(tn, "a task", "id", "action", "next", "name", "description")
+		node := &Node{Pos: d.pos(tn), Type: "pass"}
+		if v, ok := f["id"]; ok {
+			node.ID = d.id(v.value, "task id")
+		} else if deref(tn).Kind == yaml.MappingNode {
+			d.errorf(tn, "a task needs an id")
+		}
+		if v, ok := f["action"]; ok {
+			node.Action = d.str(v.value, "task action")
+			node.Type = "action"
+		}
+		if node.ID == EndNode && node.Action == "" {
+			node.Type = "end"
+		}
+		for _, k := range []string{"name", "description"} {
+			if v, ok := f[k]; ok {
+				d.str(v.value, k)
+			}
+		}
+		if v, ok := f["next"]; ok {
+			nexts := []*yaml.Node{v.value}
+			if deref(v.value).Kind == yaml.SequenceNode {
+				nexts = d.list(v.value, "next")
+			}
+			for _, en := range nexts {
+				e := &Edge{Pos: d.pos(en)}
+				if deref(en).Kind == yaml.ScalarNode {
+					e.To = d.str(en, "next task")
+				} else {
+					ef := d.fields(en, "a next entry", "task", "when", "label")
+					if t, ok := ef["task"]; ok {
+						e.To = d.str(t.value, "next task")
+						e.Pos = d.pos(t.value)
+					} else if deref(en).Kind == yaml.MappingNode {
+						d.errorf(en, "a next entry needs `task:`")
+					}
+					if w, ok := ef["when"]; ok {
+						e.When = w.value
+					}
+					if l, ok := ef["label"]; ok {
+						e.Label = d.str(l.value, "label")
+					}
+				}
+				node.Edges = append(node.Edges, e)
+			}
+		}
+		s.Nodes = append(s.Nodes, node)
+	}
+}
+
+// workflows decodes the workbook dialect's node graph.
+func (d *decoder) workflows(s *Scenario, n *yaml.Node) {
+	f := d.fields(n, "workflows", "nodes", "name", "description")
+	v, ok := f["nodes"]
+	if !ok {
+		d.errorf(n, "workflows needs a list of nodes")
+		return
+	}
+	for _, nn := range d.list(v.value, "nodes") {
+		nf := d.fields(nn, "a node", "id", "type", "action", "edges", "name", "description")
+		node := &Node{Pos: d.pos(nn), Type: "action"}
+		if x, ok := nf["id"]; ok {
+			node.ID = d.id(x.value, "node id")
+		} else if deref(nn).Kind == yaml.MappingNode {
+			d.errorf(nn, "a node needs an id")
+		}
+		if x, ok := nf["type"]; ok {
+			node.Type = d.oneOf(x.value, "node type", "action", "end", "start", "pass")
+			if node.Type == "start" {
+				node.Type = "pass"
+			}
+		} else if _, hasAction := nf["action"]; !hasAction {
+			node.Type = "pass"
+			if node.ID == EndNode {
+				node.Type = "end"
+			}
+		}
+		if x, ok := nf["action"]; ok {
+			node.Action = d.str(x.value, "node action")
+			if node.Type != "action" {
+				d.errorf(x.key, "a node of type %s takes no action", node.Type)
+			}
+		} else if node.Type == "action" && deref(nn).Kind == yaml.MappingNode {
+			d.errorf(nn, "node %q is of type action but names no action", node.ID)
+		}
+		for _, k := range []string{"name", "description"} {
+			if x, ok := nf[k]; ok {
+				d.str(x.value, k)
+			}
+		}
+		if x, ok := nf["edges"]; ok {
+			for _, en := range d.list(x.value, "edges") {
+				ef := d.fields(en, "an edge", "to", "trigger", "label", "when")
+				e := &Edge{Pos: d.pos(en)}
+				if t, ok := ef["to"]; ok {
+					e.To = d.str(t.value, "edge target")
+					e.Pos = d.pos(t.value)
+				} else if deref(en).Kind == yaml.MappingNode {
+					d.errorf(en, "an edge needs `to:`")
+				}
+				if l, ok := ef["label"]; ok {
+					e.Label = d.str(l.value, "label")
+				}
+				if t, ok := ef["trigger"]; ok {
+					tf := d.fields(t.value, "a trigger", "condition")
+					if c, ok := tf["condition"]; ok {
+						e.When = c.value
+					}
+				}
+				if w, ok := ef["when"]; ok {
+					if e.When != nil {
+						d.errorf(w.key, "give an edge's condition as trigger.condition or when, not both")
+					}
+					e.When = w.value
+				}
+				node.Edges = append(node.Edges, e)
+			}
+		}
+		s.Nodes = append(s.Nodes, node)
+	}
+}

@@ -1,0 +1,289 @@
+// Package target is ntx's built-in demo target: an HTTP server, a TCP
+// line-echo port and a UDP echo port on loopback, which record what they
+// see so that tests can check the traffic ntx really sent.
+//
+// HTTP endpoints:
+//
+//	GET  /health       {"status": "ok"}
+//	GET  /asset        JSON naming the caller's address
+//	POST /asset        echoes the request body (and its content type)
+//	ANY  /status/CODE  answers with that status code
+//	ANY  /delay/MS     answers after MS milliseconds
+//	ANY  /ip           the caller's source address, as text
+package target
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Config says where the target listens. An empty address disables that
+// listener; port 0 picks a free port.
+type Config struct {
+	HTTP string
+	TCP  string
+	UDP  string
+	// Record keeps a log of every request for Seen; off for long runs.
+	Record bool
+}
+
+// DefaultConfig listens on the ports the demo scenarios use.
+func DefaultConfig() Config {
+	return Config{HTTP: "127.0.0.1:18080", TCP: "127.0.0.1:18081", UDP: "127.0.0.1:18082", Record: true}
+}
+
+// Seen is one request the target received.
+type Seen struct {
+	Proto  string // http, tcp or udp
+	Method string
+	Path   string
+	Query  string
+	Source string // the caller's IP address
+	Body   string
+	Header http.Header
+	At     time.Time
+}
+
+// Server is a running target.
+type Server struct {
+	cfg     Config
+	httpSrv *http.Server
+	httpLn  net.Listener
+	tcpLn   net.Listener
+	udp     net.PacketConn
+	wg      sync.WaitGroup
+
+	mu   sync.Mutex
+	seen []Seen
+}
+
+// Start starts the listeners cfg names.
+func Start(cfg Config) (*Server, error) {
+	s := &Server{cfg: cfg}
+	var err error
+	if cfg.HTTP != "" {
+		if s.httpLn, err = net.Listen("tcp", cfg.HTTP); err != nil {
+			return nil, fmt.Errorf("target: http listener: %w", err)
+		}
+		s.httpSrv = &http.Server{Handler: s.handler(), ReadHeaderTimeout: 10 * time.Second}
+		s.wg.Add(1)
+		go func() { defer s.wg.Done(); _ = s.httpSrv.Serve(s.httpLn) }()
+	}
+	if cfg.TCP != "" {
+		if s.tcpLn, err = net.Listen("tcp", cfg.TCP); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("target: tcp listener: %w", err)
+		}
+		s.wg.Add(1)
+		go s.serveTCP()
+	}
+	if cfg.UDP != "" {
+		if s.udp, err = net.ListenPacket("udp", cfg.UDP); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("target: udp listener: %w", err)
+		}
+		s.wg.Add(1)
+		go s.serveUDP()
+	}
+	return s, nil
+}
+
+// HTTPAddr, TCPAddr and UDPAddr return the bound addresses ("" if off).
+func (s *Server) HTTPAddr() string { return addrOf(s.httpLn) }
+
+// TCPAddr returns the TCP echo address.
+func (s *Server) TCPAddr() string { return addrOf(s.tcpLn) }
+
+// UDPAddr returns the UDP echo address.
+func (s *Server) UDPAddr() string {
+	if s.udp == nil {
+		return ""
+	}
+	return s.udp.LocalAddr().String()
+}
+
+func addrOf(l net.Listener) string {
+	if l == nil {
+		return ""
+	}
+	return l.Addr().String()
+}
+
+// Close stops every listener and waits for the servers to return.
+func (s *Server) Close() {
+	if s.httpSrv != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		_ = s.httpSrv.Shutdown(ctx)
+		cancel()
+		_ = s.httpSrv.Close()
+	}
+	if s.tcpLn != nil {
+		_ = s.tcpLn.Close()
+	}
+	if s.udp != nil {
+		_ = s.udp.Close()
+	}
+	s.wg.Wait()
+}
+
+// Seen returns a copy of what the target has received, in arrival order.
+func (s *Server) Seen() []Seen {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Seen(nil), s.seen...)
+}
+
+// Reset forgets what the target has seen.
+func (s *Server) Reset() {
+	s.mu.Lock()
+	s.seen = nil
+	s.mu.Unlock()
+}
+
+func (s *Server) record(v Seen) {
+	if !s.cfg.Record {
+		return
+	}
+	v.At = time.Now()
+	s.mu.Lock()
+	s.seen = append(s.seen, v)
+	s.mu.Unlock()
+}
+
+func hostOf(addr string) string {
+	h, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	return h
+}
+
+func (s *Server) handler() http.Handler {
+	mux := http.NewServeMux()
+	writeJSON := func(w http.ResponseWriter, code int, v any) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(code)
+		_ = json.NewEncoder(w).Encode(v)
+	}
+	mux.HandleFunc("/health", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, 200, map[string]any{"status": "ok"})
+	})
+	mux.HandleFunc("/asset", func(w http.ResponseWriter, r *http.Request) {
+		src := hostOf(r.RemoteAddr)
+		switch r.Method {
+		case http.MethodGet, http.MethodHead:
+			writeJSON(w, 200, map[string]any{
+				"id": "asset-1", "source_ip": src, "status": "ok",
+				"items": []map[string]any{{"id": 1, "name": "first"}, {"id": 2, "name": "second"}},
+			})
+		case http.MethodPost, http.MethodPut, http.MethodPatch:
+			w.Header().Set("Content-Type", r.Header.Get("Content-Type"))
+			w.Header().Set("X-Source-Ip", src)
+			_, _ = w.Write(bodyOf(r))
+		default:
+			w.Header().Set("Allow", "GET, HEAD, POST, PUT, PATCH")
+			w.WriteHeader(http.StatusMethodNotAllowed)
+		}
+	})
+	mux.HandleFunc("/status/", func(w http.ResponseWriter, r *http.Request) {
+		code, err := strconv.Atoi(strings.TrimPrefix(r.URL.Path, "/status/"))
+		if err != nil || code < 100 || code > 599 {
+			http.Error(w, "status code must be 100-599", http.StatusBadRequest)
+			return
+		}
+		w.WriteHeader(code)
+		fmt.Fprintf(w, "%d %s\n", code, http.StatusText(code))
+	})
+	mux.HandleFunc("/delay/", func(w http.ResponseWriter, r *http.Request) {
+		ms, err := strconv.Atoi(strings.TrimPrefix(r.URL.Path, "/delay/"))
+		if err != nil || ms < 0 || ms > 600_000 {
+			http.Error(w, "delay must be 0-600000 ms", http.StatusBadRequest)
+			return
+		}
+		select {
+		case <-time.After(time.Duration(ms) * time.Millisecond):
+		case <-r.Context().Done():
+			return
+		}
+		writeJSON(w, 200, map[string]any{"delayed_ms": ms})
+	})
+	mux.HandleFunc("/ip", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		fmt.Fprintln(w, hostOf(r.RemoteAddr))
+	})
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+		r.Body = io.NopCloser(strings.NewReader(string(body)))
+		s.record(Seen{Proto: "http", Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery,
+			Source: hostOf(r.RemoteAddr), Body: string(body), Header: r.Header.Clone()})
+		r = r.WithContext(context.WithValue(r.Context(), bodyKey{}, body))
+		mux.ServeHTTP(w, r)
+	})
+}
+
+type bodyKey struct{}
+
+func bodyOf(r *http.Request) []byte {
+	b, _ := r.Context().Value(bodyKey{}).([]byte)
+	return b
+}
+
+// serveTCP echoes each line back to the sender, until it closes.
+func (s *Server) serveTCP() {
+	defer s.wg.Done()
+	for {
+		c, err := s.tcpLn.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			continue
+		}
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			defer c.Close()
+			r := bufio.NewReader(c)
+			for {
+				_ = c.SetReadDeadline(time.Now().Add(30 * time.Second))
+				line, err := r.ReadString('\n')
+				if line != "" {
+					s.record(Seen{Proto: "tcp", Source: hostOf(c.RemoteAddr().String()), Body: line})
+					if _, werr := io.WriteString(c, line); werr != nil {
+						return
+					}
+				}
+				if err != nil {
+					return
+				}
+			}
+		}()
+	}
+}
+
+// serveUDP echoes each datagram back to its sender.
+func (s *Server) serveUDP() {
+	defer s.wg.Done()
+	buf := make([]byte, 64<<10)
+	for {
+		n, from, err := s.udp.ReadFrom(buf)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			continue
+		}
+		s.record(Seen{Proto: "udp", Source: hostOf(from.String()), Body: string(buf[:n])})
+		_, _ = s.udp.WriteTo(buf[:n], from)
+	}
+}

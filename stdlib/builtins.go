@@ -1,0 +1,237 @@
+package stdlib
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	gotime "time"
+
+	"go.starlark.net/lib/json"
+	"go.starlark.net/lib/math"
+	starlarktime "go.starlark.net/lib/time"
+	"go.starlark.net/starlark"
+	"go.starlark.net/starlarkstruct"
+)
+
+// Predeclared returns the names every scenario program sees, less the
+// per-run `vars`, which the runtime adds. The values are frozen and may
+// be shared by every user's thread.
+func Predeclared() starlark.StringDict {
+	d := starlark.StringDict{
+		"http":       httpModule(),
+		"tcp":        tcpModule(),
+		"udp":        udpModule(),
+		"sleep":      starlark.NewBuiltin("sleep", sleep),
+		"check":      starlark.NewBuiltin("check", check),
+		"fail":       starlark.NewBuiltin("fail", failBuiltin),
+		"log":        starlark.NewBuiltin("log", logBuiltin),
+		"results":    starlark.NewBuiltin("results", newResults),
+		"run_action": starlark.NewBuiltin("run_action", runAction),
+		"struct":     starlark.NewBuiltin("struct", starlarkstruct.Make),
+		"json":       json.Module,
+		"time":       starlarktime.Module,
+		"math":       math.Module,
+		"env":        Env,
+	}
+	d.Freeze()
+	return d
+}
+
+// sleep(duration) pauses the user; the end of the run interrupts it.
+func sleep(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var v starlark.Value
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "duration", &v); err != nil {
+		return nil, err
+	}
+	d, err := durationArg(b.Name(), "duration", v, 0)
+	if err != nil {
+		return nil, err
+	}
+	sess, err := session(thread, b.Name())
+	if err != nil {
+		return nil, err
+	}
+	t := gotime.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return starlark.None, nil
+	case <-sess.Ctx.Done():
+		return nil, fmt.Errorf("sleep: interrupted: the run is ending")
+	}
+}
+
+// check(cond, name) records a named check and returns cond's truth. A
+// failed check does not stop the iteration; it fails the run's verdict.
+func check(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var cond starlark.Value
+	var name string
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "cond", &cond, "name", &name); err != nil {
+		return nil, err
+	}
+	sess, err := session(thread, b.Name())
+	if err != nil {
+		return nil, err
+	}
+	ok := bool(cond.Truth())
+	sess.Sink.Check(name, ok)
+	return starlark.Bool(ok), nil
+}
+
+// fail(*args, reason="fail") ends the iteration as failed, counted under
+// reason. It replaces Starlark's own fail, which takes no reason.
+func failBuiltin(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	reason := "fail"
+	for _, kv := range kwargs {
+		k, _ := starlark.AsString(kv[0])
+		if k != "reason" {
+			return nil, fmt.Errorf("fail: unexpected keyword argument %s", k)
+		}
+		s, ok := starlark.AsString(kv[1])
+		if !ok || s == "" {
+			return nil, fmt.Errorf("fail: reason must be a non-empty string")
+		}
+		reason = s
+	}
+	parts := make([]string, len(args))
+	for i, a := range args {
+		parts[i] = str(a)
+	}
+	msg := strings.Join(parts, " ")
+	if msg == "" {
+		msg = reason
+	}
+	return nil, &IterationFailure{Reason: reason, Msg: msg}
+}
+
+// log(*args) writes a line to the run's log, tagged with the user.
+func logBuiltin(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	if len(kwargs) > 0 {
+		return nil, fmt.Errorf("log: takes no keyword arguments")
+	}
+	sess, err := session(thread, b.Name())
+	if err != nil {
+		return nil, err
+	}
+	if sess.Log != nil {
+		parts := make([]string, len(args))
+		for i, a := range args {
+			parts[i] = str(a)
+		}
+		sess.Log(fmt.Sprintf("user %d: %s", sess.User.ID, strings.Join(parts, " ")))
+	}
+	return starlark.None, nil
+}
+
+// run_action(name, fn, ctx, **kwargs) calls a custom action fn(ctx,
+// **kwargs) and measures it as action name. fn returns a dict or struct
+// (or None): its `ok` field, default True, decides success and the other
+// fields become exports. An error raised in fn fails the action with the
+// error's text; the iteration goes on.
+func runAction(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	if len(args) != 3 {
+		return nil, fmt.Errorf("run_action: want (name, fn, ctx, **kwargs), got %d positional arguments", len(args))
+	}
+	name, ok := starlark.AsString(args[0])
+	if !ok {
+		return nil, fmt.Errorf("run_action: name must be a string")
+	}
+	fn, ok := args[1].(starlark.Callable)
+	if !ok {
+		return nil, fmt.Errorf("run_action: %s is not callable", args[1].Type())
+	}
+	sess, err := session(thread, b.Name())
+	if err != nil {
+		return nil, err
+	}
+	var exportArg starlark.Value
+	pass := kwargs[:0:0]
+	for _, kv := range kwargs {
+		if k, _ := starlark.AsString(kv[0]); k == "export" {
+			exportArg = kv[1]
+			continue
+		}
+		pass = append(pass, kv)
+	}
+	exports, err := parseExports(b.Name(), exportArg)
+	if err != nil {
+		return nil, err
+	}
+	start := gotime.Now()
+	v, callErr := starlark.Call(thread, fn, starlark.Tuple{args[2]}, pass)
+	latency := gotime.Since(start)
+	res := &Result{Name: name, OK: true, LatencyMS: float64(latency) / 1e6, SourceIP: sess.User.AllocatedIP}
+	s := &Sample{Name: name, Kind: "custom", Start: start, Latency: latency}
+	if callErr != nil {
+		var ee *starlark.EvalError
+		if sess.Ctx.Err() != nil || (errors.As(callErr, &ee) && strings.Contains(ee.Msg, "too many steps")) {
+			return nil, callErr // the run is ending or the script runs away: not the action's fault
+		}
+		res.OK, res.Err, s.ErrKind = false, errText(callErr), "error"
+	} else if err := res.takeFields(v); err != nil {
+		res.OK, res.Err, s.ErrKind = false, fmt.Sprintf("%s returned %v", fn.Name(), err), "error"
+	} else if !res.OK {
+		s.ErrKind = "not_ok"
+		if res.Err == "" {
+			res.Err = "the action returned ok = False"
+		}
+	}
+	if len(exports) > 0 {
+		fields := starlark.NewDict(len(res.Exports))
+		for k, x := range res.Exports {
+			_ = fields.SetKey(starlark.String(k), x)
+		}
+		if msg := applyExports(sess, res, exports, func() starlark.Value { return fields }); msg != "" && res.OK {
+			res.OK, res.Err, s.ErrKind = false, msg, "assert"
+		}
+	}
+	s.OK, s.Err = res.OK, res.Err
+	sess.Sink.Record(s)
+	return res, nil
+}
+
+// takeFields reads a custom action's return value into the result.
+func (r *Result) takeFields(v starlark.Value) error {
+	set := func(k string, x starlark.Value) {
+		switch k {
+		case "ok":
+			r.OK = bool(x.Truth())
+		case "error":
+			r.Err = str(x)
+		default:
+			if r.Exports == nil {
+				r.Exports = map[string]starlark.Value{}
+			}
+			r.Exports[k] = x
+		}
+	}
+	switch v := v.(type) {
+	case starlark.NoneType:
+	case *starlark.Dict:
+		for _, kv := range v.Items() {
+			k, ok := starlark.AsString(kv[0])
+			if !ok {
+				return fmt.Errorf("a dict with a non-string key %s", kv[0].String())
+			}
+			set(k, kv[1])
+		}
+	case *starlarkstruct.Struct:
+		for _, k := range v.AttrNames() {
+			x, _ := v.Attr(k)
+			set(k, x)
+		}
+	default:
+		return fmt.Errorf("%s, not a dict, struct or None", v.Type())
+	}
+	return nil
+}
+
+// errText is the message of an error raised in Starlark, without the
+// backtrace.
+func errText(err error) string {
+	var ee *starlark.EvalError
+	if errors.As(err, &ee) {
+		return ee.Msg
+	}
+	return err.Error()
+}

@@ -1,0 +1,331 @@
+package stdlib
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/go-retryablehttp"
+	"go.starlark.net/starlark"
+	"go.starlark.net/starlarkstruct"
+)
+
+// DefaultTimeout bounds a call that names no timeout (spec §4).
+const DefaultTimeout = 10 * time.Second
+
+// httpModule is the `http` value: request and one shorthand per method.
+func httpModule() *starlarkstruct.Module {
+	members := starlark.StringDict{"request": starlark.NewBuiltin("http.request", httpBuiltin(""))}
+	for _, m := range []string{"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"} {
+		name := strings.ToLower(m)
+		members[name] = starlark.NewBuiltin("http."+name, httpBuiltin(m))
+	}
+	return &starlarkstruct.Module{Name: "http", Members: members}
+}
+
+// httpArgs are the keyword arguments of an HTTP call.
+type httpArgs struct {
+	url, method, name       string
+	headers, query          starlark.Value
+	body, json, form        starlark.Value
+	timeout, bindIP, expect starlark.Value
+	export                  starlark.Value
+	retries                 int
+	tlsVerify               bool
+}
+
+func httpBuiltin(fixedMethod string) func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error) {
+	return func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+		a := httpArgs{method: fixedMethod, tlsVerify: true}
+		pairs := []any{"url", &a.url}
+		if fixedMethod == "" {
+			pairs = append(pairs, "method?", &a.method)
+		}
+		pairs = append(pairs, "headers?", &a.headers, "query?", &a.query, "body?", &a.body, "json?", &a.json,
+			"form?", &a.form, "timeout?", &a.timeout, "bind_ip?", &a.bindIP, "retries?", &a.retries,
+			"tls_verify?", &a.tlsVerify, "expect_status?", &a.expect, "name?", &a.name, "export?", &a.export)
+		if err := starlark.UnpackArgs(b.Name(), args, kwargs, pairs...); err != nil {
+			return nil, err
+		}
+		if a.method == "" {
+			a.method = "GET"
+		}
+		a.method = strings.ToUpper(a.method)
+		sess, err := session(thread, b.Name())
+		if err != nil {
+			return nil, err
+		}
+		return doHTTP(sess, b.Name(), &a)
+	}
+}
+
+// prepared is an HTTP request ready to send, built from httpArgs.
+type prepared struct {
+	url         *url.URL
+	body        []byte
+	contentType string
+	headers     http.Header
+	host        string
+	timeout     time.Duration
+	bind        netip.Addr
+	expect      []int
+	exports     []exportSpec
+}
+
+func prepare(fn string, a *httpArgs) (*prepared, error) {
+	p := &prepared{headers: http.Header{}}
+	u, err := url.Parse(a.url)
+	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return nil, fmt.Errorf("%s: url %q is not an absolute http(s) URL", fn, a.url)
+	}
+	p.url = u
+	if a.query != nil && a.query != starlark.None {
+		d, ok := a.query.(*starlark.Dict)
+		if !ok {
+			return nil, fmt.Errorf("%s: query must be a dict, not %s", fn, a.query.Type())
+		}
+		q := u.Query()
+		for _, kv := range d.Items() {
+			if l, ok := kv[1].(*starlark.List); ok {
+				for i := 0; i < l.Len(); i++ {
+					q.Add(str(kv[0]), str(l.Index(i)))
+				}
+				continue
+			}
+			q.Set(str(kv[0]), str(kv[1]))
+		}
+		u.RawQuery = q.Encode()
+	}
+	given := 0
+	for _, v := range []starlark.Value{a.body, a.json, a.form} {
+		if v != nil && v != starlark.None {
+			given++
+		}
+	}
+	if given > 1 {
+		return nil, fmt.Errorf("%s: give at most one of body, json and form", fn)
+	}
+	switch {
+	case a.form != nil && a.form != starlark.None:
+		d, ok := a.form.(*starlark.Dict)
+		if !ok {
+			return nil, fmt.Errorf("%s: form must be a dict, not %s", fn, a.form.Type())
+		}
+		vals := url.Values{}
+		for _, kv := range d.Items() {
+			vals.Add(str(kv[0]), str(kv[1]))
+		}
+		p.body, p.contentType = []byte(vals.Encode()), "application/x-www-form-urlencoded"
+	case a.json != nil && a.json != starlark.None:
+		if p.body, err = encodeJSON(fn, a.json); err != nil {
+			return nil, err
+		}
+		p.contentType = "application/json"
+	case a.body != nil && a.body != starlark.None:
+		switch b := a.body.(type) {
+		case starlark.String:
+			p.body = []byte(b)
+		case starlark.Bytes:
+			p.body = []byte(b)
+		default: // a map or list is sent as JSON (spec §4)
+			if p.body, err = encodeJSON(fn, b); err != nil {
+				return nil, err
+			}
+			p.contentType = "application/json"
+		}
+	}
+	if a.headers != nil && a.headers != starlark.None {
+		d, ok := a.headers.(*starlark.Dict)
+		if !ok {
+			return nil, fmt.Errorf("%s: headers must be a dict, not %s", fn, a.headers.Type())
+		}
+		for _, kv := range d.Items() {
+			k := str(kv[0])
+			if strings.EqualFold(k, "Host") {
+				p.host = str(kv[1])
+				continue
+			}
+			p.headers.Set(k, str(kv[1]))
+		}
+	}
+	if p.contentType != "" && p.headers.Get("Content-Type") == "" {
+		p.headers.Set("Content-Type", p.contentType)
+	}
+	if p.timeout, err = durationArg(fn, "timeout", a.timeout, DefaultTimeout); err != nil {
+		return nil, err
+	}
+	if p.bind, err = bindArg(fn, a.bindIP); err != nil {
+		return nil, err
+	}
+	if p.expect, err = expectArg(fn, a.expect); err != nil {
+		return nil, err
+	}
+	if p.exports, err = parseExports(fn, a.export); err != nil {
+		return nil, err
+	}
+	if a.retries < 0 {
+		return nil, fmt.Errorf("%s: retries must not be negative", fn)
+	}
+	return p, nil
+}
+
+func encodeJSON(fn string, v starlark.Value) ([]byte, error) {
+	g, err := toGo(v)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", fn, err)
+	}
+	return json.Marshal(g)
+}
+
+func bindArg(fn string, v starlark.Value) (netip.Addr, error) {
+	s, err := optString(fn, "bind_ip", v)
+	if err != nil || s == "" {
+		return netip.Addr{}, err
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Addr{}, fmt.Errorf("%s: bind_ip %q is not an IP address", fn, s)
+	}
+	return a, nil
+}
+
+func expectArg(fn string, v starlark.Value) ([]int, error) {
+	if v == nil || v == starlark.None {
+		return nil, nil
+	}
+	var vals []starlark.Value
+	if l, ok := v.(starlark.Indexable); ok {
+		for i := 0; i < l.Len(); i++ {
+			vals = append(vals, l.Index(i))
+		}
+	} else {
+		vals = []starlark.Value{v}
+	}
+	out := make([]int, 0, len(vals))
+	for _, x := range vals {
+		var code int
+		if err := starlark.AsInt(x, &code); err != nil {
+			return nil, fmt.Errorf("%s: expect_status must be a status code or a list of them", fn)
+		}
+		out = append(out, code)
+	}
+	return out, nil
+}
+
+func statusOK(code int, expect []int) bool {
+	if len(expect) == 0 {
+		return code < 400
+	}
+	for _, c := range expect {
+		if c == code {
+			return true
+		}
+	}
+	return false
+}
+
+func doHTTP(sess *Session, fn string, a *httpArgs) (starlark.Value, error) {
+	p, err := prepare(fn, a)
+	if err != nil {
+		return nil, err
+	}
+	name := a.name
+	if name == "" {
+		name = a.method + " " + p.url.Path
+	}
+	res := &Result{Name: name, URL: p.url.String()}
+	src, release, err := sess.Source(p.bind)
+	if err != nil {
+		res.Err = err.Error()
+		sess.Sink.Record(&Sample{Name: name, Kind: "http", Start: time.Now(), ErrKind: "no-address", Err: res.Err})
+		return res, nil
+	}
+	defer release()
+	if src.IsValid() {
+		res.SourceIP = src.String()
+	}
+	if sess.Pace != nil {
+		if err := sess.Pace(sess.Ctx); err != nil {
+			return nil, err
+		}
+	}
+	ctx, cancel := context.WithTimeout(sess.Ctx, p.timeout)
+	defer cancel()
+	at := &attempts{max: a.retries, start: time.Now()}
+	at.onRetry = func(resp *http.Response, err error, latency time.Duration) {
+		s := &Sample{Name: name, Kind: "http", Source: src, Start: at.start, Latency: latency, BytesSent: int64(len(p.body))}
+		if resp != nil {
+			s.Status = resp.StatusCode
+			s.ErrKind = fmt.Sprintf("status_%dxx", resp.StatusCode/100)
+		} else {
+			s.ErrKind, s.Err = classify(err), describe(err, src)
+		}
+		sess.Sink.Record(s)
+	}
+	ctx = context.WithValue(ctx, attemptsKey{}, at)
+	req, err := retryablehttp.NewRequestWithContext(ctx, a.method, p.url.String(), p.body)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", fn, err)
+	}
+	req.Header = p.headers
+	if p.host != "" {
+		req.Host = p.host
+	}
+	client := sess.Net.Client(src, a.retries, a.tlsVerify)
+	resp, err := client.Do(req)
+	var body []byte
+	if resp != nil {
+		var rerr error
+		body, rerr = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err == nil {
+			err = rerr
+		}
+	}
+	latency := time.Since(at.start)
+	res.LatencyMS = float64(latency) / float64(time.Millisecond)
+	s := &Sample{Name: name, Kind: "http", Source: src, Start: at.start, Latency: latency,
+		BytesSent: int64(len(p.body)), BytesRecv: int64(len(body))}
+	if resp != nil {
+		res.StatusVal, res.Headers, res.Body = resp.StatusCode, resp.Header, body
+		s.Status = resp.StatusCode
+	}
+	switch {
+	case err != nil:
+		if sess.Ctx.Err() != nil {
+			s.ErrKind = "cancelled"
+		} else {
+			s.ErrKind = classify(err)
+		}
+		res.Err = describe(err, src)
+	case !statusOK(resp.StatusCode, p.expect):
+		if len(p.expect) > 0 {
+			s.ErrKind = "status"
+			res.Err = fmt.Sprintf("status %d, want %v", resp.StatusCode, p.expect)
+		} else {
+			s.ErrKind = fmt.Sprintf("status_%dxx", resp.StatusCode/100)
+			res.Err = fmt.Sprintf("status %d", resp.StatusCode)
+		}
+	default:
+		res.OK = true
+	}
+	if len(p.exports) > 0 {
+		content := func() starlark.Value {
+			v, _ := res.jsonMethod(nil, starlark.NewBuiltin("json", nil), nil, nil)
+			return v
+		}
+		if msg := applyExports(sess, res, p.exports, content); msg != "" && res.OK {
+			res.OK, res.Err, s.ErrKind = false, msg, "assert"
+		}
+	}
+	s.OK = res.OK
+	s.Err = res.Err
+	sess.Sink.Record(s)
+	return res, nil
+}

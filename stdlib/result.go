@@ -1,0 +1,219 @@
+package stdlib
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+
+	"go.starlark.net/starlark"
+)
+
+// Result is what a measured call returns: an HTTP response, a TCP or UDP
+// reply, or a custom action's outcome. Fields that do not apply are None.
+type Result struct {
+	Name      string
+	StatusVal int // 0: no status (not HTTP, or no response)
+	OK        bool
+	Headers   http.Header
+	Body      []byte
+	LatencyMS float64
+	SourceIP  string
+	URL       string
+	Err       string
+	Exports   map[string]starlark.Value
+	notRun    bool
+
+	decoded starlark.Value // json() of Body, once decoded
+}
+
+var _ starlark.HasAttrs = (*Result)(nil)
+
+func (r *Result) String() string {
+	switch {
+	case r.notRun:
+		return fmt.Sprintf("<result %s: not run>", r.Name)
+	case r.StatusVal != 0:
+		return fmt.Sprintf("<result %s: %d>", r.Name, r.StatusVal)
+	case r.OK:
+		return fmt.Sprintf("<result %s: ok>", r.Name)
+	}
+	return fmt.Sprintf("<result %s: %s>", r.Name, r.Err)
+}
+
+func (r *Result) Type() string          { return "result" }
+func (r *Result) Freeze()               {}
+func (r *Result) Truth() starlark.Bool  { return starlark.Bool(r.OK) }
+func (r *Result) Hash() (uint32, error) { return 0, fmt.Errorf("unhashable: result") }
+
+// Attr implements starlark.HasAttrs.
+func (r *Result) Attr(name string) (starlark.Value, error) {
+	if r.notRun {
+		if name == "ok" {
+			return starlark.False, nil
+		}
+		if name == "json" {
+			return starlark.NewBuiltin("json", func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error) {
+				return starlark.None, nil
+			}), nil
+		}
+		return starlark.None, nil
+	}
+	switch name {
+	case "status_code":
+		if r.StatusVal == 0 {
+			return starlark.None, nil
+		}
+		return starlark.MakeInt(r.StatusVal), nil
+	case "ok":
+		return starlark.Bool(r.OK), nil
+	case "headers":
+		d := starlark.NewDict(len(r.Headers))
+		for k, v := range r.Headers {
+			_ = d.SetKey(starlark.String(strings.ToLower(k)), starlark.String(strings.Join(v, ", ")))
+		}
+		return d, nil
+	case "body":
+		return starlark.String(r.Body), nil
+	case "json":
+		return starlark.NewBuiltin("json", r.jsonMethod), nil
+	case "latency_ms":
+		return starlark.Float(r.LatencyMS), nil
+	case "source_ip":
+		if r.SourceIP == "" {
+			return starlark.None, nil
+		}
+		return starlark.String(r.SourceIP), nil
+	case "url":
+		if r.URL == "" {
+			return starlark.None, nil
+		}
+		return starlark.String(r.URL), nil
+	case "error":
+		if r.Err == "" {
+			return starlark.None, nil
+		}
+		return starlark.String(r.Err), nil
+	}
+	if v, ok := r.Exports[name]; ok {
+		return v, nil
+	}
+	return nil, nil // "result has no .name field"
+}
+
+// AttrNames implements starlark.HasAttrs.
+func (r *Result) AttrNames() []string {
+	names := []string{"body", "error", "headers", "json", "latency_ms", "ok", "source_ip", "status_code", "url"}
+	for k := range r.Exports {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// jsonMethod decodes the body as JSON; a body that is not JSON gives None.
+func (r *Result) jsonMethod(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 0); err != nil {
+		return nil, err
+	}
+	if r.decoded == nil {
+		r.decoded = starlark.None
+		if v, ok := decodeJSON(r.Body); ok {
+			r.decoded = toStarlark(v)
+		}
+	}
+	return r.decoded, nil
+}
+
+func decodeJSON(b []byte) (any, bool) {
+	if len(b) == 0 {
+		return nil, false
+	}
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, false
+	}
+	return v, true
+}
+
+// toStarlark converts a decoded JSON value.
+func toStarlark(v any) starlark.Value {
+	switch v := v.(type) {
+	case nil:
+		return starlark.None
+	case bool:
+		return starlark.Bool(v)
+	case string:
+		return starlark.String(v)
+	case json.Number:
+		if i, err := v.Int64(); err == nil {
+			return starlark.MakeInt64(i)
+		}
+		f, _ := v.Float64()
+		return starlark.Float(f)
+	case []any:
+		l := make([]starlark.Value, len(v))
+		for i, x := range v {
+			l[i] = toStarlark(x)
+		}
+		return starlark.NewList(l)
+	case map[string]any:
+		d := starlark.NewDict(len(v))
+		keys := make([]string, 0, len(v))
+		for k := range v {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			_ = d.SetKey(starlark.String(k), toStarlark(v[k]))
+		}
+		return d
+	}
+	return starlark.None
+}
+
+// Results is the per-iteration mapping from action id to Result that the
+// compiled program keeps in `r`. An action that has not run yet reads as
+// a result whose ok is False and whose other fields are None.
+type Results struct {
+	m map[string]starlark.Value
+}
+
+var (
+	_ starlark.HasSetKey = (*Results)(nil)
+)
+
+func (r *Results) String() string        { return fmt.Sprintf("<results of %d actions>", len(r.m)) }
+func (r *Results) Type() string          { return "results" }
+func (r *Results) Freeze()               {}
+func (r *Results) Truth() starlark.Bool  { return len(r.m) > 0 }
+func (r *Results) Hash() (uint32, error) { return 0, fmt.Errorf("unhashable: results") }
+
+// Get implements starlark.Mapping.
+func (r *Results) Get(k starlark.Value) (starlark.Value, bool, error) {
+	s, ok := k.(starlark.String)
+	if !ok {
+		return nil, false, fmt.Errorf("results: key must be an action id string, not %s", k.Type())
+	}
+	if v, ok := r.m[string(s)]; ok {
+		return v, true, nil
+	}
+	return &Result{Name: string(s), notRun: true}, true, nil
+}
+
+// SetKey implements starlark.HasSetKey.
+func (r *Results) SetKey(k, v starlark.Value) error {
+	s, ok := k.(starlark.String)
+	if !ok {
+		return fmt.Errorf("results: key must be an action id string, not %s", k.Type())
+	}
+	r.m[string(s)] = v
+	return nil
+}
+
+func newResults(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error) {
+	return &Results{m: map[string]starlark.Value{}}, nil
+}

@@ -1,0 +1,87 @@
+// Package stdlib holds the Starlark built-ins of ntx scenarios (spec §7):
+// http, tcp, udp, sleep, check, fail, log, vars, env, results and
+// run_action. Every socket a script opens goes through these built-ins,
+// which bind it to the user's source address and measure it.
+//
+// The runtime puts a *Session in each user's thread; the built-ins find
+// it there. Nothing in this package starts users or aggregates metrics:
+// it emits Samples to the Session's Sink.
+package stdlib
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"time"
+
+	"go.starlark.net/starlark"
+)
+
+// sessionKey is the thread-local key under which the runtime stores the
+// user's *Session.
+const sessionKey = "ntx.session"
+
+// Session is everything a built-in needs from the user that runs it.
+type Session struct {
+	// Ctx ends when the run is cancelled; every blocking call watches it.
+	Ctx context.Context
+	// User is the `user` value scripts see.
+	User *User
+	// Net holds the transports bound to source addresses.
+	Net *Net
+	// Vars is the run-wide `vars` namespace.
+	Vars *Vars
+	// Sink receives one Sample per measured call.
+	Sink Sink
+	// Source returns the address an action sends from and a function
+	// that gives it back when the action is done. bind overrides the
+	// user's address when it is valid. A zero address means "unbound".
+	Source func(bind netip.Addr) (netip.Addr, func(), error)
+	// Log writes a line from the script; nil drops it.
+	Log func(msg string)
+	// Pace, if set, is called before every measured call (the action
+	// rate limit); it returns an error when the run ends while waiting.
+	Pace func(ctx context.Context) error
+}
+
+// Attach stores s in thread for the built-ins to find.
+func (s *Session) Attach(thread *starlark.Thread) { thread.SetLocal(sessionKey, s) }
+
+func session(thread *starlark.Thread, fn string) (*Session, error) {
+	s, ok := thread.Local(sessionKey).(*Session)
+	if !ok || s == nil {
+		return nil, fmt.Errorf("%s: only available while a scenario runs (no user in this thread)", fn)
+	}
+	return s, nil
+}
+
+// Sample is one measured call.
+type Sample struct {
+	Name      string // the metric name: name=, else the action id, else "METHOD /path"
+	Kind      string // http, tcp, udp or custom
+	Source    netip.Addr
+	Start     time.Time
+	Latency   time.Duration
+	Status    int    // HTTP status, 0 otherwise
+	OK        bool   //
+	ErrKind   string // empty when OK; else timeout, refused, reset, status_4xx, assert...
+	Err       string // the error text, for the first few of each kind
+	BytesSent int64
+	BytesRecv int64
+}
+
+// Sink receives Samples and check results. It must be safe for
+// concurrent use: every user's thread calls it.
+type Sink interface {
+	Record(s *Sample)
+	Check(name string, ok bool)
+}
+
+// IterationFailure is the error `fail()` raises: it ends the iteration
+// as failed with Reason.
+type IterationFailure struct {
+	Reason string
+	Msg    string
+}
+
+func (e *IterationFailure) Error() string { return e.Msg }

@@ -1,0 +1,254 @@
+package stdlib
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"strings"
+	"time"
+
+	"go.starlark.net/starlark"
+	"go.starlark.net/starlarkstruct"
+)
+
+// sockArgs are the keyword arguments of tcp.request and udp.request.
+type sockArgs struct {
+	address, send, name string
+	read                starlark.Value // tcp: "line", "close", {"bytes": N}, {"until": S}
+	reply               bool           // udp: wait for a reply
+	expect, timeout     starlark.Value
+	bindIP, export      starlark.Value
+}
+
+func tcpModule() *starlarkstruct.Module {
+	return &starlarkstruct.Module{Name: "tcp", Members: starlark.StringDict{
+		"request": starlark.NewBuiltin("tcp.request", sockBuiltin("tcp")),
+	}}
+}
+
+func udpModule() *starlarkstruct.Module {
+	return &starlarkstruct.Module{Name: "udp", Members: starlark.StringDict{
+		"request": starlark.NewBuiltin("udp.request", sockBuiltin("udp")),
+	}}
+}
+
+func sockBuiltin(proto string) func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error) {
+	return func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+		a := sockArgs{reply: true}
+		pairs := []any{"address", &a.address, "send?", &a.send}
+		if proto == "tcp" {
+			pairs = append(pairs, "read?", &a.read)
+		} else {
+			pairs = append(pairs, "reply?", &a.reply)
+		}
+		pairs = append(pairs, "expect?", &a.expect, "timeout?", &a.timeout, "bind_ip?", &a.bindIP, "name?", &a.name, "export?", &a.export)
+		if err := starlark.UnpackArgs(b.Name(), args, kwargs, pairs...); err != nil {
+			return nil, err
+		}
+		sess, err := session(thread, b.Name())
+		if err != nil {
+			return nil, err
+		}
+		return doSock(sess, b.Name(), proto, &a)
+	}
+}
+
+// readMode is how a TCP request reads its reply.
+type readMode struct {
+	kind  string // line, close, bytes, until
+	n     int
+	until string
+}
+
+func parseRead(fn string, v starlark.Value) (readMode, error) {
+	switch v := v.(type) {
+	case nil, starlark.NoneType:
+		return readMode{kind: "line"}, nil
+	case starlark.String:
+		if v == "line" || v == "close" {
+			return readMode{kind: string(v)}, nil
+		}
+	case *starlark.Dict:
+		if v.Len() == 1 {
+			k, x := v.Items()[0][0], v.Items()[0][1]
+			switch str(k) {
+			case "bytes":
+				var n int
+				if err := starlark.AsInt(x, &n); err == nil && n > 0 {
+					return readMode{kind: "bytes", n: n}, nil
+				}
+			case "until":
+				if s, ok := starlark.AsString(x); ok && s != "" {
+					return readMode{kind: "until", until: s}, nil
+				}
+			}
+		}
+	}
+	return readMode{}, fmt.Errorf(`%s: read must be "line", "close", {"bytes": N} or {"until": STR}, not %s`, fn, v.String())
+}
+
+func doSock(sess *Session, fn, proto string, a *sockArgs) (starlark.Value, error) {
+	timeout, err := durationArg(fn, "timeout", a.timeout, DefaultTimeout)
+	if err != nil {
+		return nil, err
+	}
+	bind, err := bindArg(fn, a.bindIP)
+	if err != nil {
+		return nil, err
+	}
+	expect, err := optString(fn, "expect", a.expect)
+	if err != nil {
+		return nil, err
+	}
+	mode := readMode{}
+	if proto == "tcp" {
+		if mode, err = parseRead(fn, a.read); err != nil {
+			return nil, err
+		}
+	}
+	exports, err := parseExports(fn, a.export)
+	if err != nil {
+		return nil, err
+	}
+	if _, _, err := net.SplitHostPort(a.address); err != nil {
+		return nil, fmt.Errorf("%s: address %q must be host:port", fn, a.address)
+	}
+	name := a.name
+	if name == "" {
+		name = strings.ToUpper(proto) + " " + a.address
+	}
+	res := &Result{Name: name, URL: proto + "://" + a.address}
+	src, release, err := sess.Source(bind)
+	if err != nil {
+		res.Err = err.Error()
+		sess.Sink.Record(&Sample{Name: name, Kind: proto, Start: time.Now(), ErrKind: "no-address", Err: res.Err})
+		return res, nil
+	}
+	defer release()
+	if src.IsValid() {
+		res.SourceIP = src.String()
+	}
+	if sess.Pace != nil {
+		if err := sess.Pace(sess.Ctx); err != nil {
+			return nil, err
+		}
+	}
+	ctx, cancel := context.WithTimeout(sess.Ctx, timeout)
+	defer cancel()
+	start := time.Now()
+	var reply []byte
+	if proto == "tcp" {
+		reply, err = tcpExchange(ctx, src, a.address, a.send, mode)
+	} else {
+		reply, err = udpExchange(ctx, src, a.address, a.send, a.reply)
+	}
+	latency := time.Since(start)
+	res.LatencyMS = float64(latency) / float64(time.Millisecond)
+	res.Body = reply
+	s := &Sample{Name: name, Kind: proto, Source: src, Start: start, Latency: latency,
+		BytesSent: int64(len(a.send)), BytesRecv: int64(len(reply))}
+	switch {
+	case err != nil:
+		s.ErrKind = classify(err)
+		if sess.Ctx.Err() != nil {
+			s.ErrKind = "cancelled"
+		}
+		res.Err = describe(err, src)
+	case expect != "" && !strings.Contains(string(reply), expect):
+		s.ErrKind = "expect"
+		res.Err = fmt.Sprintf("reply %q does not contain %q", truncate(string(reply), 80), expect)
+	default:
+		res.OK = true
+	}
+	if len(exports) > 0 {
+		content := func() starlark.Value {
+			v, _ := res.jsonMethod(nil, starlark.NewBuiltin("json", nil), nil, nil)
+			return v
+		}
+		if msg := applyExports(sess, res, exports, content); msg != "" && res.OK {
+			res.OK, res.Err, s.ErrKind = false, msg, "assert"
+		}
+	}
+	s.OK, s.Err = res.OK, res.Err
+	sess.Sink.Record(s)
+	return res, nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}
+
+func tcpExchange(ctx context.Context, src netip.Addr, address, send string, mode readMode) ([]byte, error) {
+	conn, err := Dialer(src).DialContext(ctx, "tcp", address)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Now()) })
+	defer stop()
+	if send != "" {
+		if _, err := io.WriteString(conn, send); err != nil {
+			return nil, ctxErr(ctx, err)
+		}
+	}
+	r := bufio.NewReader(conn)
+	var reply []byte
+	switch mode.kind {
+	case "line":
+		reply, err = r.ReadBytes('\n')
+	case "close":
+		reply, err = io.ReadAll(r)
+	case "bytes":
+		reply = make([]byte, mode.n)
+		var n int
+		n, err = io.ReadFull(r, reply)
+		reply = reply[:n]
+	case "until":
+		for err == nil && !bytes.HasSuffix(reply, []byte(mode.until)) {
+			var c byte
+			if c, err = r.ReadByte(); err == nil {
+				reply = append(reply, c)
+			}
+		}
+	}
+	return reply, ctxErr(ctx, err)
+}
+
+func udpExchange(ctx context.Context, src netip.Addr, address, send string, wantReply bool) ([]byte, error) {
+	d := &net.Dialer{}
+	if src.IsValid() {
+		d.LocalAddr = &net.UDPAddr{IP: src.AsSlice()}
+	}
+	conn, err := d.DialContext(ctx, "udp", address)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Now()) })
+	defer stop()
+	if _, err := io.WriteString(conn, send); err != nil {
+		return nil, ctxErr(ctx, err)
+	}
+	if !wantReply {
+		return nil, nil
+	}
+	buf := make([]byte, 64<<10)
+	n, err := conn.Read(buf)
+	return buf[:n], ctxErr(ctx, err)
+}
+
+// ctxErr reports a deadline forced by the context as the context's error,
+// so that it is classified as a timeout or a cancellation.
+func ctxErr(ctx context.Context, err error) error {
+	if err != nil && ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return err
+}
