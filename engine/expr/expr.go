@@ -142,6 +142,12 @@ func Rewrite(src string, sc *Scope, refs func(kind Kind, id string)) (string, er
 		}
 		rewritten, err := sc.resolve(name, attr, t.off, attrOff, refs)
 		if err != nil {
+			if chain := joinToks(toks[i : j+1]); chain != name && n == i {
+				// An unknown dashed id reads better whole than as its first word.
+				if _, err2 := sc.resolve(chain, attr, t.off, attrOff, nil); err2 != nil {
+					err = err2
+				}
+			}
 			return "", err
 		}
 		out.WriteString(rewritten)
@@ -153,7 +159,7 @@ func Rewrite(src string, sc *Scope, refs func(kind Kind, id string)) (string, er
 			i = n + 2
 		}
 	}
-	rewritten := out.String()
+	rewritten := strings.TrimSpace(out.String())
 	if _, err := syntax.ParseExpr("template", rewritten, 0); err != nil {
 		msg := err.Error()
 		if se, ok := err.(syntax.Error); ok {
@@ -161,7 +167,7 @@ func Rewrite(src string, sc *Scope, refs func(kind Kind, id string)) (string, er
 		}
 		return "", &Error{Off: 0, Msg: fmt.Sprintf("invalid expression %q: %s", strings.TrimSpace(src), msg)}
 	}
-	return strings.TrimSpace(rewritten), nil
+	return rewritten, nil
 }
 
 func (sc *Scope) isID(name string) bool {

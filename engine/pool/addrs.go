@@ -9,12 +9,13 @@ package pool
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 )
 
 // MaxSize bounds how many addresses one pool may expand to, so that a
 // typo such as fd00::/64 fails clearly instead of exhausting memory.
-const MaxSize = 1 << 20
+const MaxSize = 1 << 18
 
 // ParseAddrs expands address specs (CIDR, "A-B" range or single address,
 // IPv4 or IPv6) into a sorted, duplicate-free list, less exclude.
@@ -37,21 +38,28 @@ func ParseAddrs(specs, exclude []string) ([]netip.Addr, error) {
 			return nil, err
 		}
 	}
-	drop := map[netip.Addr]bool{}
+	// Exclusions are filtered by span, never expanded, so that a broad
+	// block may be excluded from a small pool. An excluded CIDR goes whole,
+	// network and broadcast included.
+	type block struct{ first, last netip.Addr }
+	var drop []block
 	for _, s := range exclude {
-		if err := expand(s, func(a netip.Addr) error {
-			if len(drop) >= MaxSize {
-				return fmt.Errorf("exclusion has more than %d addresses", MaxSize)
-			}
-			drop[a] = true
-			return nil
-		}); err != nil {
+		first, last, err := spanOf(s, false)
+		if err != nil {
 			return nil, err
 		}
+		drop = append(drop, block{first, last})
 	}
 	kept := out[:0]
 	for _, a := range out {
-		if !drop[a] {
+		excluded := false
+		for _, b := range drop {
+			if a.Compare(b.first) >= 0 && a.Compare(b.last) <= 0 {
+				excluded = true
+				break
+			}
+		}
+		if !excluded {
 			kept = append(kept, a)
 		}
 	}
@@ -65,7 +73,11 @@ func CheckSpec(s string) error {
 	return err
 }
 
-func bounds(s string) (first, last netip.Addr, err error) {
+func bounds(s string) (first, last netip.Addr, err error) { return spanOf(s, true) }
+
+// spanOf returns the first and last address of a spec; usable leaves out
+// the network and broadcast addresses of IPv4 CIDRs of /30 and wider.
+func spanOf(s string, usable bool) (first, last netip.Addr, err error) {
 	s = strings.TrimSpace(s)
 	switch {
 	case strings.Contains(s, "/"):
@@ -76,7 +88,7 @@ func bounds(s string) (first, last netip.Addr, err error) {
 		p = p.Masked()
 		first = p.Addr()
 		last = lastAddr(p)
-		if first.Is4() && p.Bits() <= 30 {
+		if usable && first.Is4() && p.Bits() <= 30 {
 			first, last = first.Next(), last.Prev()
 		}
 		return first, last, nil
@@ -118,6 +130,9 @@ func expand(s string, emit func(netip.Addr) error) error {
 	if err != nil {
 		return err
 	}
+	if span(first, last) > MaxSize {
+		return fmt.Errorf("%q spans more than %d addresses", s, MaxSize)
+	}
 	for a := first; ; a = a.Next() {
 		if err := emit(a); err != nil {
 			return fmt.Errorf("%q: %w", s, err)
@@ -126,6 +141,25 @@ func expand(s string, emit func(netip.Addr) error) error {
 			return nil
 		}
 	}
+}
+
+// span is the number of addresses from first to last, saturating at
+// MaxSize+1 so that huge IPv6 ranges do not overflow.
+func span(first, last netip.Addr) uint64 {
+	a, b := first.As16(), last.As16()
+	for i := 0; i < 8; i++ {
+		if a[i] != b[i] {
+			return MaxSize + 1
+		}
+	}
+	var lo, hi uint64
+	for i := 8; i < 16; i++ {
+		lo, hi = lo<<8|uint64(a[i]), hi<<8|uint64(b[i])
+	}
+	if hi-lo >= MaxSize {
+		return MaxSize + 1
+	}
+	return hi - lo + 1
 }
 
 func lastAddr(p netip.Prefix) netip.Addr {
@@ -138,13 +172,5 @@ func lastAddr(p netip.Prefix) netip.Addr {
 }
 
 func sortAddrs(xs []netip.Addr) {
-	// Addresses arrive mostly sorted already (ranges ascend); an insertion
-	// pass over near-sorted input is linear, and slices.SortFunc handles
-	// the rest when specs come out of order.
-	for i := 1; i < len(xs); i++ {
-		if xs[i].Less(xs[i-1]) {
-			sortSlice(xs)
-			return
-		}
-	}
+	slices.SortFunc(xs, func(a, b netip.Addr) int { return a.Compare(b) })
 }

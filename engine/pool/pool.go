@@ -4,7 +4,6 @@ import (
 	"context"
 	"math/rand/v2"
 	"net/netip"
-	"slices"
 	"sync"
 	"time"
 )
@@ -228,8 +227,4 @@ func (p *Pool) take(i int) {
 	if p.allocated > p.peak {
 		p.peak = p.allocated
 	}
-}
-
-func sortSlice(xs []netip.Addr) {
-	slices.SortFunc(xs, func(a, b netip.Addr) int { return a.Compare(b) })
 }

@@ -197,13 +197,26 @@ func (d *decoder) pool(s *Scenario, n *yaml.Node) {
 	} else if deref(n).Kind == yaml.MappingNode {
 		d.errorf(n, "an ip pool needs an id (or a name)")
 	}
+	p.SpecPos = map[string]Pos{}
+	specs := func(n *yaml.Node, what string) []string {
+		out := d.strs(n, what)
+		n = deref(n)
+		for i, s := range out {
+			if n.Kind == yaml.SequenceNode && i < len(n.Content) {
+				p.SpecPos[s] = d.pos(n.Content[i])
+			} else {
+				p.SpecPos[s] = d.pos(n)
+			}
+		}
+		return out
+	}
 	for _, k := range []string{"ips", "ranges"} {
 		if x, ok := f[k]; ok {
-			p.Ranges = append(p.Ranges, d.strs(x.value, "pool "+k)...)
+			p.Ranges = append(p.Ranges, specs(x.value, "pool "+k)...)
 		}
 	}
 	if x, ok := f["exclude"]; ok {
-		p.Exclude = d.strs(x.value, "pool exclude")
+		p.Exclude = specs(x.value, "pool exclude")
 	}
 	if x, ok := f["allocation_strategy"]; ok {
 		p.Strategy = d.oneOf(x.value, "allocation_strategy", "round_robin", "sequential", "random")

@@ -43,6 +43,8 @@ type Pool struct {
 	Exclude  []string
 	Strategy string // round_robin, sequential or random
 	Pos      Pos
+	// SpecPos is where each entry of Ranges and Exclude was written.
+	SpecPos map[string]Pos
 }
 
 // Resource is a named set of properties, readable as RESOURCE.PROP.

@@ -236,7 +236,11 @@ func (v *validator) pools() {
 		bad := false
 		for _, r := range append(append([]string{}, p.Ranges...), p.Exclude...) {
 			if err := pool.CheckSpec(r); err != nil {
-				v.errorf(p.Pos, "ip pool %q: %v", p.ID, err)
+				pos, ok := p.SpecPos[r]
+				if !ok {
+					pos = p.Pos
+				}
+				v.errorf(pos, "ip pool %q: %v", p.ID, err)
 				bad = true
 			}
 		}

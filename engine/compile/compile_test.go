@@ -1,0 +1,114 @@
+package compile_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"go.starlark.net/starlark"
+	"go.starlark.net/syntax"
+
+	"github.com/ntx-dev/ntx/engine/compile"
+	"github.com/ntx-dev/ntx/engine/scenario"
+	"github.com/ntx-dev/ntx/stdlib"
+)
+
+var dialect = &syntax.FileOptions{Set: true, While: true, TopLevelControl: true, Recursion: true}
+
+// resolves checks that src is a Starlark program whose every free name
+// is predeclared.
+func resolves(src string) error {
+	pre := stdlib.Predeclared()
+	_, _, err := starlark.SourceProgramOptions(dialect, "compiled.star", src, func(name string) bool {
+		return pre.Has(name) || name == "vars"
+	})
+	return err
+}
+
+func TestCompiledProgramsResolve(t *testing.T) {
+	files, _ := filepath.Glob("../../testdata/valid/*.yaml")
+	more, _ := filepath.Glob("../../scripts/*.yaml")
+	files = append(files, more...)
+	if len(files) < 3 {
+		t.Fatalf("found only %d scenarios", len(files))
+	}
+	for _, file := range files {
+		src, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := scenario.Parse(file, src)
+		if err != nil {
+			t.Errorf("%v", err)
+			continue
+		}
+		code, err := compile.Compile(s)
+		if err != nil {
+			t.Errorf("%s: %v", file, err)
+			continue
+		}
+		if err := resolves(code); err != nil {
+			t.Errorf("%s compiles to a program that does not resolve: %v\n%s", file, err, code)
+		}
+	}
+}
+
+func TestCompiledShape(t *testing.T) {
+	s, err := scenario.Parse("g.yaml", []byte(`
+name: g
+actions:
+  - {id: probe-get, call: get, with: {url: "http://127.0.0.1:1/"}}
+workflows:
+  nodes:
+    - id: start
+      action: probe-get
+      edges:
+        - {to: end, trigger: {condition: "{{probe-get.status_code == 200}}"}}
+        - {to: start, trigger: {condition: "{{probe-get.status_code != 200}}"}}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, err := compile.Compile(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"def action_probe_get(user, r):",
+		"def node_start(user, r):",
+		`    if r["probe-get"].status_code == 200:`,
+		`    elif r["probe-get"].status_code != 200:`,
+		`    fail("no edge of node \"start\" holds", reason = "no-edge")`,
+		"def flow(user):",
+	} {
+		if !strings.Contains(code, want) {
+			t.Errorf("compiled program lacks %q:\n%s", want, code)
+		}
+	}
+}
+
+// FuzzCompile compiles whatever the loader accepts: the compiler must not
+// fail or panic on a valid scenario, and its output must resolve.
+func FuzzCompile(f *testing.F) {
+	files, _ := filepath.Glob("../../testdata/valid/*.yaml")
+	for _, file := range files {
+		if b, err := os.ReadFile(file); err == nil {
+			f.Add(b)
+		}
+	}
+	f.Add([]byte("name: x\nactions: [{id: a-b, call: get, with: {url: 'http://h:1/{{a-b.status_code}}'}}]\ntasks: [{id: s, action: a-b}]"))
+	f.Fuzz(func(t *testing.T, src []byte) {
+		s, err := scenario.Parse("fuzz.yaml", src)
+		if err != nil {
+			return
+		}
+		code, err := compile.Compile(s)
+		if err != nil {
+			t.Fatalf("valid scenario failed to compile: %v\n%s", err, src)
+		}
+		if err := resolves(code); err != nil {
+			t.Fatalf("compiled program does not resolve: %v\n--- scenario\n%s\n--- program\n%s", err, src, code)
+		}
+	})
+}
