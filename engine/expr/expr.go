@@ -153,7 +153,7 @@ func Rewrite(src string, sc *Scope, refs func(kind Kind, id string)) (string, er
 		out.WriteString(rewritten)
 		i = n
 		// ACTION.json is a value in templates but a method on responses.
-		if attr == "json" && sc.Actions != nil && sc.Actions[name] != nil &&
+		if attr == "json" && sc.Actions[name] != nil &&
 			!(n+3 < len(toks) && toks[n+3].text == "(") {
 			out.WriteString(".json()")
 			i = n + 2

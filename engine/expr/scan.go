@@ -50,7 +50,9 @@ func scan(s string) ([]token, error) {
 			}
 			kind = tokIdent
 		case '0' <= c && c <= '9':
-			for i < len(s) && (isIdentChar(s[i]) || s[i] == '.') {
+			// A '.' belongs to a number only before a digit: in
+			// "expected-404.ok" it starts an attribute.
+			for i < len(s) && (isIdentChar(s[i]) || (s[i] == '.' && i+1 < len(s) && '0' <= s[i+1] && s[i+1] <= '9')) {
 				i++
 			}
 			kind = tokNumber

@@ -120,6 +120,12 @@ func (s *Scenario) Scope(inResource bool) *expr.Scope {
 	if !inResource {
 		sc.Actions = map[string]map[string]bool{}
 		for _, a := range s.Actions {
+			if CallKind(a.Call) == "custom" {
+				// A custom action's exports are whatever its function
+				// returns, known only when it runs: any attribute goes.
+				sc.Actions[a.ID] = nil
+				continue
+			}
 			attrs := map[string]bool{}
 			for _, k := range expr.ResultAttrs {
 				attrs[k] = true
