@@ -15,8 +15,7 @@ import (
 	"github.com/ntx-dev/ntx/engine/target"
 )
 
-// newFlags makes a subcommand's flag set; parse reports whether to go
-// on, and the exit code when not (0 after --help, 2 on a bad flag).
+// newFlags makes a subcommand's flag set.
 func newFlags(name, args, summary string, stderr io.Writer) *pflag.FlagSet {
 	fs := pflag.NewFlagSet(name, pflag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -27,11 +26,14 @@ func newFlags(name, args, summary string, stderr io.Writer) *pflag.FlagSet {
 	return fs
 }
 
-func parse(fs *pflag.FlagSet, args []string, stdout io.Writer) (ok bool, code int) {
+// parse reads a subcommand's flags: ok says whether to go on, code is the
+// exit code when not (0 after --help, 2 on a bad flag).
+func parse(fs *pflag.FlagSet, args []string, stderr io.Writer) (ok bool, code int) {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
 			return false, exitPassed
 		}
+		fmt.Fprintf(stderr, "ntx %s: %v\nRun 'ntx %s --help' for its flags.\n", fs.Name(), err, fs.Name())
 		return false, exitInvalid
 	}
 	return true, 0
@@ -65,7 +67,7 @@ func cmdExec(args []string, stdout, stderr io.Writer) int {
 	iterations := fs.Int("iterations", 0, "iterations per user, overriding user_lifetime")
 	duration := fs.Duration("duration", 0, "stop starting iterations after this long, e.g. 30s")
 	quiet := fs.BoolP("quiet", "q", false, "print no script log lines")
-	if ok, code := parse(fs, args, stdout); !ok {
+	if ok, code := parse(fs, args, stderr); !ok {
 		return code
 	}
 	file, ok := oneFile(fs, stderr)
@@ -133,7 +135,7 @@ func cmdExec(args []string, stdout, stderr io.Writer) int {
 
 func cmdValidate(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("validate", "FILE", "Checks a scenario and prints every problem at FILE:LINE:COL; runs nothing.", stderr)
-	if ok, code := parse(fs, args, stdout); !ok {
+	if ok, code := parse(fs, args, stderr); !ok {
 		return code
 	}
 	file, ok := oneFile(fs, stderr)
@@ -154,7 +156,7 @@ func cmdValidate(args []string, stdout, stderr io.Writer) int {
 func cmdCompile(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("compile", "FILE.yaml", "Prints the Starlark program a YAML scenario compiles to. Running it with\n'ntx exec' behaves exactly like running the YAML.", stderr)
 	out := fs.StringP("out", "o", "", "write the program to `FILE.star` instead of standard output")
-	if ok, code := parse(fs, args, stdout); !ok {
+	if ok, code := parse(fs, args, stderr); !ok {
 		return code
 	}
 	file, ok := oneFile(fs, stderr)
@@ -187,7 +189,7 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 	httpAddr := fs.String("http", def.HTTP, "HTTP listen address (empty to disable)")
 	tcpAddr := fs.String("tcp", def.TCP, "TCP line-echo listen address (empty to disable)")
 	udpAddr := fs.String("udp", def.UDP, "UDP echo listen address (empty to disable)")
-	if ok, code := parse(fs, args, stdout); !ok {
+	if ok, code := parse(fs, args, stderr); !ok {
 		return code
 	}
 	if fs.NArg() != 0 {
@@ -216,7 +218,7 @@ func orOff(s string) string {
 
 func cmdVersion(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("version", "", "Prints the version of ntx.", stderr)
-	if ok, code := parse(fs, args, stdout); !ok {
+	if ok, code := parse(fs, args, stderr); !ok {
 		return code
 	}
 	fmt.Fprintf(stdout, "ntx %s\n", version)

@@ -257,9 +257,34 @@ func (r *run) spawn() {
 		if r.stopSpawning.Err() != nil {
 			return
 		}
+		b := r.newBinding(id+1, sp)
+		// Take the address here, in spawn order, so that user N gets the
+		// Nth address whatever the scheduler does. A user that may wait
+		// for one (capacity management) takes it in its own goroutine.
+		if b.holds() && !b.mayWait() && !b.tryAcquire() {
+			r.col.UserFailedToStart("pool-exhausted", fmt.Sprintf("user %d: ip pool %q has no free address", id+1, b.pool.ID))
+			continue
+		}
 		r.wg.Add(1)
-		go r.user(id+1, sp)
+		go r.user(b)
 	}
+}
+
+// newBinding prepares the source-address state of user id.
+func (r *run) newBinding(id int, sp spawnPlan) *userBinding {
+	b := &userBinding{
+		run:              r,
+		user:             stdlib.NewUser(id, r.tenants[sp.tenant]),
+		strategy:         r.s.Load.Binding.Strategy,
+		releaseOnTaskEnd: r.s.Load.Binding.ReleaseOn == "task_end",
+	}
+	if b.strategy == "" {
+		b.strategy = "per_user"
+	}
+	if pid := r.binding(sp.pool); pid != "" {
+		b.pool = r.pools[pid]
+	}
+	return b
 }
 
 // iterations is how many iterations each user runs; 0 means until the
@@ -276,17 +301,11 @@ func (r *run) iterations() int {
 }
 
 // user runs one simulated user from start to exit.
-func (r *run) user(id int, sp spawnPlan) {
+func (r *run) user(b *userBinding) {
 	defer r.wg.Done()
-	u := stdlib.NewUser(id, r.tenants[sp.tenant])
-	b := &userBinding{run: r, user: u, strategy: r.s.Load.Binding.Strategy, releaseOnTaskEnd: r.s.Load.Binding.ReleaseOn == "task_end"}
-	if b.strategy == "" {
-		b.strategy = "per_user"
-	}
-	if id := r.binding(sp.pool); id != "" {
-		b.pool = r.pools[id]
-	}
-	if b.holds() {
+	u := b.user
+	id := u.ID
+	if b.holds() && !b.held.IsValid() {
 		if err := b.acquire(r.stopSpawning); err != nil {
 			r.col.UserFailedToStart("pool-exhausted", err.Error())
 			return
@@ -410,6 +429,23 @@ type userBinding struct {
 
 // holds reports whether the user keeps one address across actions.
 func (b *userBinding) holds() bool { return b.pool != nil && b.strategy == "per_user" }
+
+// tryAcquire takes a free address without waiting.
+func (b *userBinding) tryAcquire() bool {
+	a, ok := b.pool.Acquire()
+	if ok {
+		b.held, b.from = a, b.pool
+		b.user.AllocatedIP = a.String()
+	}
+	return ok
+}
+
+// mayWait reports whether capacity management lets a user without an
+// address wait for one or fall back to another pool.
+func (b *userBinding) mayWait() bool {
+	c := b.run.s.Load.Capacity
+	return c.WaitOnExhaustion || c.FallbackPool != ""
+}
 
 // acquire takes the user's address, waiting and falling back as the
 // scenario's capacity management says.

@@ -39,7 +39,9 @@ func Parse(file string, src []byte) (*Scenario, error) {
 		d.errorf(root, "a scenario must be a mapping with keys such as name, actions and tasks, not %s", kindName(root))
 		return nil, d.errs.Err()
 	}
+	before := len(d.errs)
 	top := d.fields(root, "the scenario", topKeys...)
+	typo := len(d.errs) > before // an unknown top-level key, likely a misspelt section
 	_, flat := top["tasks"]
 	wf, hasWF := top["workflows"]
 	wb, hasWB := top["workbook"]
@@ -50,7 +52,7 @@ func Parse(file string, src []byte) (*Scenario, error) {
 		}
 		d.errorf(other.key, "this file mixes both dialects: `tasks:` (flat, line %d) and `%s:` (workbook); use one", top["tasks"].key.Line, other.key.Value)
 	}
-	if !flat && !hasWF && !hasWB {
+	if !flat && !hasWF && !hasWB && !typo {
 		d.errorf(root, "a scenario needs `tasks:` (flat dialect) or `workflows:` (workbook dialect)")
 	}
 	d.config(s, top)
@@ -71,9 +73,9 @@ func Parse(file string, src []byte) (*Scenario, error) {
 	} else if hasWF {
 		d.workflows(s, wf.value)
 	}
-	if len(d.errs) == 0 {
-		validate(s, d)
-	}
+	// Validate even a scenario that did not decode cleanly, so that every
+	// problem of the file is reported in one go.
+	validate(s, d)
 	return s, d.errs.Err()
 }
 
@@ -362,11 +364,14 @@ func (d *decoder) phase(n *yaml.Node) Phase {
 	if v, ok := f["spread"]; ok {
 		p.Spread = d.duration(v.value, "spread")
 	}
+	p.TenantPos, p.PoolPos = p.Pos, p.Pos
 	if v, ok := f["tenant_id"]; ok {
 		p.Tenant = d.str(v.value, "tenant_id")
+		p.TenantPos = d.pos(v.value)
 	}
 	if v, ok := f["ip_pool_override"]; ok {
 		p.Pool = d.str(v.value, "ip_pool_override")
+		p.PoolPos = d.pos(v.value)
 	}
 	if v, ok := f["name"]; ok {
 		d.str(v.value, "phase name")
@@ -384,16 +389,19 @@ func (d *decoder) actions(s *Scenario, n *yaml.Node) {
 		}
 	}
 	for _, an := range d.list(n, "actions") {
+		before := len(d.errs)
 		f := d.fields(an, "an action", "id", "call", "with", "export", "name", "description")
 		a := &Action{Pos: d.pos(an)}
+		a.CallPos = a.Pos
 		if v, ok := f["id"]; ok {
 			a.ID = d.id(v.value, "action id")
+			a.Pos = d.pos(v.value)
 		} else if deref(an).Kind == yaml.MappingNode {
 			d.errorf(an, "an action needs an id")
 		}
 		if v, ok := f["call"]; ok {
 			a.Call = d.str(v.value, "call")
-			a.Pos = d.pos(v.value)
+			a.CallPos = d.pos(v.value)
 		} else if deref(an).Kind == yaml.MappingNode {
 			d.errorf(an, "action %q needs `call:` (http.request, get, tcp.request, udp.request, sleep or MODULE.FUNCTION)", a.ID)
 		}
@@ -410,6 +418,7 @@ func (d *decoder) actions(s *Scenario, n *yaml.Node) {
 				a.Export = append(a.Export, d.export(en))
 			}
 		}
+		a.broken = len(d.errs) > before
 		s.Actions = append(s.Actions, a)
 	}
 }
@@ -455,6 +464,7 @@ func (d *decoder) tasks(s *Scenario, n *yaml.Node) {
 		node := &Node{Pos: d.pos(tn), Type: "pass"}
 		if v, ok := f["id"]; ok {
 			node.ID = d.id(v.value, "task id")
+			node.IDPos = d.pos(v.value)
 		} else if deref(tn).Kind == yaml.MappingNode {
 			d.errorf(tn, "a task needs an id")
 		}
@@ -514,6 +524,7 @@ func (d *decoder) workflows(s *Scenario, n *yaml.Node) {
 		node := &Node{Pos: d.pos(nn), Type: "action"}
 		if x, ok := nf["id"]; ok {
 			node.ID = d.id(x.value, "node id")
+			node.IDPos = d.pos(x.value)
 		} else if deref(nn).Kind == yaml.MappingNode {
 			d.errorf(nn, "a node needs an id")
 		}

@@ -91,6 +91,9 @@ type Phase struct {
 	Tenant string
 	Pool   string
 	Pos    Pos
+	// TenantPos and PoolPos are where tenant_id and ip_pool_override
+	// were written.
+	TenantPos, PoolPos Pos
 }
 
 // Lifetime is what a user does once started.
@@ -138,7 +141,11 @@ type Action struct {
 	Call   string
 	With   *yaml.Node // a mapping node, or nil
 	Export []*Export
-	Pos    Pos
+	Pos    Pos // of the id
+	// CallPos is where the call is named.
+	CallPos Pos
+
+	broken bool // decoding it failed: skip checks that would only echo that
 }
 
 // Export takes a value out of an action's result (spec §4).
@@ -158,6 +165,8 @@ type Node struct {
 	Action string
 	Edges  []*Edge
 	Pos    Pos
+	// IDPos is where the id was written.
+	IDPos Pos
 }
 
 // Edge leads to another node when its condition holds.

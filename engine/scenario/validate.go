@@ -233,7 +233,7 @@ func (v *validator) ids() {
 		}
 	}
 	for _, n := range v.s.Nodes {
-		check("node", n.ID, n.Pos, nodes)
+		check("node", n.ID, n.IDPos, nodes)
 	}
 }
 
@@ -385,14 +385,14 @@ func (v *validator) actions() {
 		case "custom":
 			mod, _, _ := strings.Cut(a.Call, ".")
 			if mod == "http" {
-				v.errorf(a.Pos, "unknown call %q%s", a.Call, didYouMean(a.Call, callNames()))
+				v.errorf(a.CallPos, "unknown call %q%s", a.Call, didYouMean(a.Call, callNames()))
 				continue
 			}
 			if !modules[mod] {
-				v.errorf(a.Pos, "call %q names module %q, which is not listed under modules:%s", a.Call, mod, didYouMean(mod, sortedKeys(modules)))
+				v.errorf(a.CallPos, "call %q names module %q, which is not listed under modules:%s", a.Call, mod, didYouMean(mod, sortedKeys(modules)))
 			}
 		default:
-			v.errorf(a.Pos, "unknown call %q%s", a.Call, didYouMean(a.Call, callNames()))
+			v.errorf(a.CallPos, "unknown call %q%s", a.Call, didYouMean(a.Call, callNames()))
 			continue
 		}
 		var with map[string]field
@@ -402,8 +402,8 @@ func (v *validator) actions() {
 			with = v.d.fields(a.With, fmt.Sprintf("with of action %q", a.ID), keys...)
 		}
 		required := map[string]string{"http": "url", "tcp": "address", "udp": "address", "sleep": "duration"}[kind]
-		if _, ok := with[required]; required != "" && !ok {
-			v.errorf(a.Pos, "action %q (%s) needs `%s` under with:", a.ID, a.Call, required)
+		if _, ok := with[required]; required != "" && !ok && !a.broken {
+			v.errorf(a.CallPos, "action %q (%s) needs `%s` under with:", a.ID, a.Call, required)
 		}
 		for k, f := range with {
 			v.literal(k, f.value)
@@ -478,7 +478,11 @@ func callNames() []string {
 
 func (v *validator) graph() {
 	if len(v.s.Nodes) == 0 {
-		v.errorf(Pos{File: v.d.file, Line: 1, Col: 1}, "the scenario has no tasks or nodes: nothing would run")
+		// Said only when nothing else is wrong: a broken tasks section
+		// has already been reported.
+		if len(v.d.errs) == 0 {
+			v.errorf(Pos{File: v.d.file, Line: 1, Col: 1}, "the scenario has no tasks or nodes: nothing would run")
+		}
 		return
 	}
 	nodes := map[string]*Node{}
@@ -571,9 +575,9 @@ func (v *validator) load() {
 	}
 	checkPool(l.Binding.Pos, "fallback_pool", l.Capacity.FallbackPool)
 	for _, ph := range l.Phases {
-		checkPool(ph.Pos, "ip_pool_override", ph.Pool)
+		checkPool(ph.PoolPos, "ip_pool_override", ph.Pool)
 		if ph.Tenant != "" && !contains(tenantIDs, ph.Tenant) {
-			v.errorf(ph.Pos, "tenant_id %q is not a tenant%s", ph.Tenant, didYouMean(ph.Tenant, tenantIDs))
+			v.errorf(ph.TenantPos, "tenant_id %q is not a tenant%s", ph.Tenant, didYouMean(ph.Tenant, tenantIDs))
 		}
 	}
 	if l.Lifetime.Mode == "loop" && l.Lifetime.Iterations == 0 && l.Duration == 0 {

@@ -1,0 +1,140 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// brokenInputs are scenarios with one problem each (or a few, to check
+// that all are reported), the position the first must be reported at, and
+// words its message must contain.
+var brokenInputs = []struct {
+	name, file, src string
+	pos, msg        string
+}{
+	// YAML syntax
+	{"yaml tab indent", "a.yaml", "name: x\ntasks:\n\t- id: a\n", "3:1", "YAML syntax"},
+	{"yaml unclosed flow", "a.yaml", "name: x\ntasks: [{id: a}\n", "1:1", "YAML syntax"},
+	{"yaml bad mapping", "a.yaml", "name: x\n  tasks: []\n", "2:1", "YAML syntax"},
+	{"empty file", "a.yaml", "", "1:1", "empty"},
+	{"not a mapping", "a.yaml", "- 1\n- 2\n", "1:1", "must be a mapping"},
+	// keys and dialects
+	{"unknown top key", "a.yaml", "name: x\ntaks: []\n", "2:1", `unknown key "taks" in the scenario (did you mean "tasks"?)`},
+	{"no tasks", "a.yaml", "name: x\n", "1:1", "needs `tasks:`"},
+	{"both dialects", "a.yaml", "name: x\ntasks: []\nworkflows: {nodes: []}\n", "3:1", "mixes both dialects"},
+	{"unknown action key", "a.yaml", "actions: [{id: a, call: get, whith: {}}]\ntasks: [{id: s, action: a}]\n", "1:30", `did you mean "with"`},
+	{"unknown with key", "a.yaml", "actions: [{id: a, call: get, with: {url: 'http://h:1', heders: {}}}]\ntasks: [{id: s, action: a}]\n", "1:56", `did you mean "headers"`},
+	{"unknown load key", "a.yaml", "load: {duraton: 1s}\nactions: []\ntasks: [{id: s}]\n", "1:8", `did you mean "duration"`},
+	{"duplicate key", "a.yaml", "name: x\nname: y\ntasks: [{id: s}]\n", "2:1", `duplicate key "name"`},
+	// types
+	{"users not a number", "a.yaml", "load: {ramp_up: {phases: [{at_second: 0, spawn_users: many}]}}\ntasks: [{id: s}]\n", "1:55", "spawn_users must be a whole number"},
+	{"negative users", "a.yaml", "load: {ramp_up: {phases: [{at_second: 0, spawn_users: -1}]}}\ntasks: [{id: s}]\n", "1:55", "from 0"},
+	{"tasks not a list", "a.yaml", "tasks: {id: s}\n", "1:8", "tasks must be a list"},
+	{"with not a mapping", "a.yaml", "actions: [{id: a, call: get, with: [1]}]\ntasks: [{id: s, action: a}]\n", "1:36", "with must be a mapping"},
+	{"bool expected", "a.yaml", "load: {user_resources: {ip_binding: {enabled: yes please}}}\ntasks: [{id: s}]\n", "1:47", "must be true or false"},
+	{"bad mode", "a.yaml", "load: {user_lifetime: {mode: loops}}\ntasks: [{id: s}]\n", "1:30", `did you mean "loop"`},
+	// ids and references
+	{"dangling action", "a.yaml", "actions: [{id: a, call: get, with: {url: 'http://h:1'}}]\ntasks: [{id: s, action: b}]\n", "2:9", `runs action "b", which is not defined`},
+	{"dangling node", "a.yaml", "tasks: [{id: s, next: [{task: t2}]}, {id: t}]\n", "1:31", `leads to "t2", which is not a node`},
+	{"duplicate action id", "a.yaml", "actions: [{id: a, call: sleep, with: {duration: 1s}}, {id: a, call: sleep, with: {duration: 1s}}]\ntasks: [{id: s, action: a}]\n", "1:60", "duplicate action id"},
+	{"bad id chars", "a.yaml", "tasks: [{id: 'has space'}]\n", "1:14", "may hold only"},
+	{"unknown call", "a.yaml", "actions: [{id: a, call: http.gett, with: {url: 'http://h:1'}}]\ntasks: [{id: s, action: a}]\n", "1:25", `unknown call "http.gett"`},
+	{"module not listed", "a.yaml", "actions: [{id: a, call: auth.login}]\ntasks: [{id: s, action: a}]\n", "1:25", `names module "auth", which is not listed`},
+	{"module missing file", "a.yaml", "modules: {auth: nothere.star}\nactions: [{id: a, call: auth.login}]\ntasks: [{id: s, action: a}]\n", "1:17", "cannot read nothere.star"},
+	{"missing url", "a.yaml", "actions: [{id: a, call: get, with: {}}]\ntasks: [{id: s, action: a}]\n", "1:25", "needs `url`"},
+	{"phase unknown pool", "a.yaml", "load: {ramp_up: {phases: [{at_second: 0, spawn_users: 1, ip_pool_override: nope}]}}\ntasks: [{id: s}]\n", "1:76", `"nope" is not an ip pool`},
+	{"phase unknown tenant", "a.yaml", "tenants: [{id: t1}]\nload: {ramp_up: {phases: [{spawn_users: 1, tenant_id: t2}]}}\ntasks: [{id: s}]\n", "2:55", `"t2" is not a tenant (did you mean "t1"?)`},
+	// CIDRs and addresses
+	{"bad cidr", "a.yaml", "ip_pools: [{id: p, ranges: ['127.0.0.0/40']}]\ntasks: [{id: s}]\n", "1:29", "not a valid CIDR"},
+	{"backwards range", "a.yaml", "ip_pools: [{id: p, ranges: ['127.0.0.9-127.0.0.1']}]\ntasks: [{id: s}]\n", "1:29", "ends before it starts"},
+	{"bad address", "a.yaml", "ip_pools: [{name: p, ips: [127.0.0.256]}]\ntasks: [{id: s}]\n", "1:28", "not a valid address"},
+	{"pool all excluded", "a.yaml", "ip_pools: [{id: p, ips: [127.0.0.5], exclude: ['127.0.0.0/24']}]\ntasks: [{id: s}]\n", "1:12", "no addresses left"},
+	{"pool without addresses", "a.yaml", "ip_pools: [{id: p}]\ntasks: [{id: s}]\n", "1:12", "has no addresses"},
+	// durations and rates
+	{"bad duration", "a.yaml", "load: {duration: 10 minutes}\ntasks: [{id: s}]\n", "1:18", "not a duration"},
+	{"negative duration", "a.yaml", "load: {graceful_stop: -5s}\ntasks: [{id: s}]\n", "1:23", "must not be negative"},
+	{"bad think range", "a.yaml", "load: {user_lifetime: {think_time: {min: 2s, max: 1s}}}\ntasks: [{id: s}]\n", "1:36", "less than think_time.min"},
+	{"bad rate", "a.yaml", "load: {concurrency: {spawn_rate_limit: fast}}\ntasks: [{id: s}]\n", "1:40", "not a rate"},
+	{"bad timeout literal", "a.yaml", "actions: [{id: a, call: get, with: {url: 'http://h:1', timeout: soon}}]\ntasks: [{id: s, action: a}]\n", "1:65", "not a duration"},
+	{"loop forever without duration", "a.yaml", "load: {user_lifetime: {mode: loop, iterations: 0}}\ntasks: [{id: s}]\n", "1:1", "load.duration is not set"},
+	// templates and expressions
+	{"template names nothing", "a.yaml", "actions: [{id: a, call: get, with: {url: 'http://{{targt.ip}}/'}}]\ntasks: [{id: s, action: a}]\n", "1:52", `names nothing called "targt"`},
+	{"template bad attr", "a.yaml", "actions: [{id: a-b, call: get, with: {url: 'http://h:1/{{a-b.statuscode}}'}}]\ntasks: [{id: s, action: a-b}]\n", "1:62", `did you mean "status_code"`},
+	{"template syntax", "a.yaml", "actions: [{id: a, call: get, with: {url: 'http://h:1/{{a.ok ==}}'}}]\ntasks: [{id: s, action: a}]\n", "1:56", "invalid expression"},
+	{"template unterminated", "a.yaml", "actions: [{id: a, call: get, with: {url: 'http://h:1/{{a.ok'}}]\ntasks: [{id: s, action: a}]\n", "1:54", "unterminated {{"},
+	{"condition names nothing", "a.yaml", "tasks: [{id: s, next: [{task: end, when: '{{nobody.ok}}'}]}]\n", "1:45", `names nothing called "nobody"`},
+	{"self-referencing resource", "a.yaml", "resources: [{id: r, properties: {a: '{{r.a}}'}}]\ntasks: [{id: s}]\n", "1:13", `resource "r" refers to itself`},
+	{"resource cycle", "a.yaml", "resources:\n  - {id: r1, properties: {a: '{{r2.b}}'}}\n  - {id: r2, properties: {b: '{{r1.a}}'}}\ntasks: [{id: s}]\n", "2:5", "r1 -> r2 -> r1"},
+	{"user in resource", "a.yaml", "resources: [{id: r, properties: {a: '{{user.id}}'}}]\ntasks: [{id: s}]\n", "1:40", "no user exists"},
+	{"bad threshold", "a.yaml", "thresholds: ['p95 is small']\ntasks: [{id: s}]\n", "1:14", "not of the form METRIC OP VALUE"},
+	// Starlark
+	{"star syntax", "a.star", "def flow(user)\n    pass\n", "2:1", "got newline, want ':'"},
+	{"star undefined name", "a.star", "def flow(user):\n    htp.get('http://h:1/')\n", "2:5", "undefined: htp"},
+	{"star runtime error at load", "a.star", "x = {}[1]\ndef flow(user):\n    pass\n", "1:7", "key 1 not in dict"},
+	{"star no flow", "a.star", "scenario = {}\n", "1:1", "defines no flow(user)"},
+	{"star flow arity", "a.star", "def flow():\n    pass\n", "1:1", "must take exactly one"},
+	{"star bad scenario key", "a.star", "scenario = {'lod': {}}\ndef flow(user):\n    pass\n", "1:1", `unknown key "lod" in the scenario dict (did you mean "load"?)`},
+	{"star scenario bad value", "a.star", "\nscenario = {'load': {'duration': 'forever'}}\ndef flow(user):\n    pass\n", "2:1", "not a duration"},
+	{"star load missing", "a.star", "load('nothere.star', 'x')\ndef flow(user):\n    pass\n", "1:1", "nothere.star"},
+	{"star network at load time", "a.star", "http.get('http://127.0.0.1:9/')\ndef flow(user):\n    pass\n", "1:9", "only available while a scenario runs"},
+}
+
+func TestBrokenInputs(t *testing.T) {
+	if len(brokenInputs) < 30 {
+		t.Fatalf("only %d broken inputs", len(brokenInputs))
+	}
+	dir := t.TempDir()
+	for _, tc := range brokenInputs {
+		t.Run(tc.name, func(t *testing.T) {
+			sub := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "-"))
+			if err := os.MkdirAll(sub, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join(sub, tc.file)
+			if err := os.WriteFile(path, []byte(tc.src), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			for _, cmd := range []string{"validate", "exec"} {
+				var stdout, stderr bytes.Buffer
+				code := run([]string{cmd, path}, &stdout, &stderr)
+				out := stderr.String()
+				if code != exitInvalid {
+					t.Errorf("ntx %s: exit %d, want 2; stderr:\n%s", cmd, code, out)
+				}
+				if strings.Contains(out, "panic") || strings.Contains(out, "goroutine ") || strings.Contains(out, "internal error") {
+					t.Fatalf("ntx %s panicked:\n%s", cmd, out)
+				}
+				first := strings.SplitN(out, "\n", 2)[0]
+				if want := path + ":" + tc.pos + ": "; !strings.HasPrefix(first, want) {
+					t.Errorf("ntx %s: first line %q, want it to start with %q", cmd, first, strings.TrimPrefix(want, sub+"/"))
+				}
+				if !strings.Contains(out, tc.msg) {
+					t.Errorf("ntx %s: output lacks %q:\n%s", cmd, tc.msg, out)
+				}
+				if stdout.Len() != 0 {
+					t.Errorf("ntx %s printed to stdout: %s", cmd, stdout.String())
+				}
+			}
+		})
+	}
+}
+
+// TestAllErrorsTogether checks that problems are not reported one per run.
+func TestAllErrorsTogether(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "many.yaml")
+	src := "naem: x\nip_pools: [{id: p, ranges: [bogus]}]\nactions: [{id: a, call: nope}]\ntasks: [{id: s, action: b}]\n"
+	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"validate", path}, &stdout, &stderr); code != exitInvalid {
+		t.Fatalf("exit %d", code)
+	}
+	lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
+	if len(lines) < 3 {
+		t.Errorf("want the unknown key, the bad range and the unknown call together; got:\n%s", stderr.String())
+	}
+}

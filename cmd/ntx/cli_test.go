@@ -1,0 +1,145 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ntx-dev/ntx/engine/target"
+)
+
+func ntx(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = run(args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestHelpOnEveryCommand(t *testing.T) {
+	for _, cmd := range []string{"exec", "validate", "compile", "serve", "version"} {
+		code, _, stderr := ntx(t, cmd, "--help")
+		if code != exitPassed || !strings.Contains(stderr, "Usage: ntx "+cmd) {
+			t.Errorf("ntx %s --help: exit %d, output:\n%s", cmd, code, stderr)
+		}
+	}
+	if code, stdout, _ := ntx(t, "--help"); code != 0 || !strings.Contains(stdout, "ntx exec FILE") {
+		t.Errorf("ntx --help: exit %d\n%s", code, stdout)
+	}
+	if code, _, stderr := ntx(t, "exec", "--no-such-flag", "x.yaml"); code != exitInvalid || !strings.Contains(stderr, "unknown flag: --no-such-flag") {
+		t.Errorf("bad flag: exit %d\n%s", code, stderr)
+	}
+	if code, _, stderr := ntx(t, "frobnicate"); code != exitInvalid || !strings.Contains(stderr, `unknown command "frobnicate"`) {
+		t.Errorf("bad command: exit %d\n%s", code, stderr)
+	}
+	if code, stdout, _ := ntx(t, "version"); code != 0 || !strings.HasPrefix(stdout, "ntx ") {
+		t.Errorf("version: exit %d %q", code, stdout)
+	}
+	if code, _, stderr := ntx(t, "exec", "no/such/file.yaml"); code != exitInvalid || !strings.Contains(stderr, "no/such/file.yaml: cannot read") {
+		t.Errorf("missing file: exit %d\n%s", code, stderr)
+	}
+	if code, _, stderr := ntx(t, "exec"); code != exitInvalid || !strings.Contains(stderr, "want exactly one scenario file") {
+		t.Errorf("no file: exit %d\n%s", code, stderr)
+	}
+}
+
+func startTarget(t *testing.T) *target.Server {
+	t.Helper()
+	srv, err := target.Start(target.Config{HTTP: "127.0.0.1:0", TCP: "127.0.0.1:0", UDP: "127.0.0.1:0", Record: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	t.Setenv("NTX_TARGET_HTTP", srv.HTTPAddr())
+	t.Setenv("NTX_TARGET_TCP", srv.TCPAddr())
+	t.Setenv("NTX_TARGET_UDP", srv.UDPAddr())
+	return srv
+}
+
+func TestExecWritesSummaryAndJSON(t *testing.T) {
+	srv := startTarget(t)
+	out := filepath.Join(t.TempDir(), "result.json")
+	code, stdout, stderr := ntx(t, "exec", "--quiet", "--out", out, "../../testdata/valid/workbook.yaml")
+	if code != exitPassed {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	for _, want := range []string{"scenario workbook-edges: passed", "get-status", "post-asset", "127.0.1.1", "pool eip-pool-1: 4 addresses"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("summary lacks %q:\n%s", want, stdout)
+		}
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"scenario", "started_at", "duration_ms", "users", "iterations", "actions", "source_ips", "pools", "thresholds", "passed"} {
+		if _, ok := doc[k]; !ok {
+			t.Errorf("JSON lacks %q", k)
+		}
+	}
+	lat := doc["actions"].(map[string]any)["get-status"].(map[string]any)["latency_ms"].(map[string]any)
+	for _, k := range []string{"min", "mean", "p50", "p90", "p95", "p99", "p999", "max"} {
+		if _, ok := lat[k]; !ok {
+			t.Errorf("latency lacks %q", k)
+		}
+	}
+	if n := len(srv.Seen()); n != 16 {
+		t.Errorf("target saw %d requests, want 16", n)
+	}
+}
+
+func TestExitCodes(t *testing.T) {
+	startTarget(t)
+	dir := t.TempDir()
+	failing := filepath.Join(dir, "check.star")
+	os.WriteFile(failing, []byte("def flow(user):\n    check(False, 'never true')\n"), 0o644)
+	if code, stdout, _ := ntx(t, "exec", failing); code != exitFailed || !strings.Contains(stdout, "check FAIL never true") {
+		t.Errorf("failed check: exit %d, want 1\n%s", code, stdout)
+	}
+	foreign := filepath.Join(dir, "foreign.yaml")
+	os.WriteFile(foreign, []byte("name: f\nip_pools: [{id: p, ips: ['192.0.2.9']}]\nactions: [{id: a, call: get, with: {url: 'http://127.0.0.1:9/'}}]\ntasks: [{id: s, action: a}]\n"), 0o644)
+	if code, _, stderr := ntx(t, "exec", foreign); code != exitDied || !strings.Contains(stderr, "ip addr add 192.0.2.9/32 dev lo") {
+		t.Errorf("foreign address: exit %d, want 3\n%s", code, stderr)
+	}
+	warn := filepath.Join(dir, "warn.yaml")
+	os.WriteFile(warn, []byte("name: w\ntasks:\n  - {id: start}\n  - {id: lost}\n"), 0o644)
+	if code, stdout, stderr := ntx(t, "validate", warn); code != exitPassed || !strings.Contains(stderr, "warn.yaml:4:5: warning: node \"lost\" is unreachable") || !strings.Contains(stdout, "ok") {
+		t.Errorf("validate with a warning: exit %d\n%s%s", code, stdout, stderr)
+	}
+}
+
+// TestCompileThenExec prints a program with `ntx compile`, saves it next
+// to the YAML's modules and runs it with `ntx exec`.
+func TestCompileThenExec(t *testing.T) {
+	srv := startTarget(t)
+	dir := t.TempDir()
+	src, _ := os.ReadFile("../../testdata/valid/custom.yaml")
+	yamlPath := filepath.Join(dir, "custom.yaml")
+	os.WriteFile(yamlPath, src, 0o644)
+	os.MkdirAll(filepath.Join(dir, "lib"), 0o755)
+	for _, f := range []string{"auth.star", "util.star"} {
+		b, _ := os.ReadFile("../../testdata/valid/lib/" + f)
+		os.WriteFile(filepath.Join(dir, "lib", f), b, 0o644)
+	}
+	starPath := filepath.Join(dir, "custom.star")
+	if code, _, stderr := ntx(t, "compile", "-o", starPath, yamlPath); code != 0 {
+		t.Fatalf("compile: exit %d\n%s", code, stderr)
+	}
+	code, stdout, stderr := ntx(t, "exec", starPath)
+	if code != exitPassed {
+		t.Fatalf("exec: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	if !strings.Contains(stdout, "login") || len(srv.Seen()) != 2 {
+		t.Errorf("target saw %d requests; summary:\n%s", len(srv.Seen()), stdout)
+	}
+	code, stdout, _ = ntx(t, "compile", yamlPath)
+	if code != 0 || !strings.Contains(stdout, `load("lib/auth.star", auth_login = "login")`) {
+		t.Errorf("compile to stdout: exit %d\n%s", code, stdout)
+	}
+}
