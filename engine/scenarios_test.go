@@ -148,6 +148,8 @@ func TestFailuresAreCountedAndTheRunGoesOn(t *testing.T) {
 		"not-found":   "status_4xx",
 		"slow":        "timeout",
 		"retried":     "status_5xx",
+		"reset":       "reset",
+		"garbage":     "protocol",
 	}
 	for action, kind := range want {
 		a := res.Actions[action]

@@ -157,3 +157,49 @@ tasks: [{id: start, action: a}]
 		t.Errorf("broken input: %v", err)
 	}
 }
+
+// TestResponseObject checks every field of the HTTP response of spec §7,
+// and the form and bind_ip arguments, against what the target saw.
+func TestResponseObject(t *testing.T) {
+	srv := startTarget(t)
+	file := writeFile(t, t.TempDir(), "resp.star", `
+def flow(user):
+    base = "http://" + env.NTX_TARGET_HTTP
+    r = http.get(base + "/asset", headers = {"X-Trace": 42}, query = {"a": "1", "b": ["x", "y"]})
+    check(r.status_code == 200, "status_code")
+    check(r.ok == True, "ok")
+    check(r.headers["content-type"] == "application/json", "headers are lower-case")
+    check(type(r.body) == "string" and "asset-1" in r.body, "body")
+    check(r.json()["items"][1]["name"] == "second", "json()")
+    check(type(r.latency_ms) == "float" and r.latency_ms > 0, "latency_ms")
+    check(r.source_ip == None, "source_ip of an unbound user")
+    check(r.url.startswith(base + "/asset?"), "url")
+    f = http.post(base + "/asset", form = {"k": "v w"}, bind_ip = "127.0.10.9", name = "form")
+    check(f.body == "k=v+w" and f.headers["content-type"] == "application/x-www-form-urlencoded", "form")
+    check(f.source_ip == "127.0.10.9" and f.headers["x-source-ip"] == "127.0.10.9", "bind_ip")
+    h = http.request("http://" + env.NTX_TARGET_HTTP + "/health", method = "head")
+    check(h.status_code == 200 and h.body == "", "head")
+    bad = http.get(base + "/status/418", expect_status = 418)
+    check(bad.ok and bad.error == None, "expect_status")
+`)
+	res := runFile(t, file, nil)
+	for name, c := range res.Checks {
+		if c.Failed != 0 {
+			t.Errorf("check %q failed", name)
+		}
+	}
+	if len(res.Checks) != 12 {
+		t.Errorf("%d checks ran, want 12", len(res.Checks))
+	}
+	if n := count(srv, func(s target.Seen) bool {
+		return s.Query == "a=1&b=x&b=y" && s.Header.Get("X-Trace") == "42"
+	}); n != 1 {
+		t.Errorf("target saw the query and header %d times; all: %v", n, seen(srv))
+	}
+	if n := count(srv, func(s target.Seen) bool { return s.Source == "127.0.10.9" && s.Body == "k=v+w" }); n != 1 {
+		t.Errorf("target saw the form from bind_ip %d times", n)
+	}
+	if res.SourceIPs["127.0.10.9"] == nil || res.SourceIPs["unbound"].Requests != 3 {
+		t.Errorf("source_ips = %v", res.SourceIPs)
+	}
+}

@@ -10,6 +10,8 @@
 //	ANY  /status/CODE  answers with that status code
 //	ANY  /delay/MS     answers after MS milliseconds
 //	ANY  /ip           the caller's source address, as text
+//	ANY  /reset        resets the connection (TCP RST) without answering
+//	ANY  /garbage      answers with bytes that are not HTTP, then closes
 package target
 
 import (
@@ -217,6 +219,21 @@ func (s *Server) handler() http.Handler {
 		}
 		writeJSON(w, 200, map[string]any{"delayed_ms": ms})
 	})
+	mux.HandleFunc("/reset", func(w http.ResponseWriter, r *http.Request) {
+		conn := hijack(w)
+		if tc, ok := conn.(*net.TCPConn); ok {
+			_ = tc.SetLinger(0) // close with RST, not FIN
+		}
+		if conn != nil {
+			conn.Close()
+		}
+	})
+	mux.HandleFunc("/garbage", func(w http.ResponseWriter, r *http.Request) {
+		if conn := hijack(w); conn != nil {
+			_, _ = io.WriteString(conn, "\x00\x01 this is not HTTP at all\r\n\r\n")
+			conn.Close()
+		}
+	})
 	mux.HandleFunc("/ip", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")
 		fmt.Fprintln(w, hostOf(r.RemoteAddr))
@@ -229,6 +246,19 @@ func (s *Server) handler() http.Handler {
 		r = r.WithContext(context.WithValue(r.Context(), bodyKey{}, body))
 		mux.ServeHTTP(w, r)
 	})
+}
+
+// hijack takes the raw connection from the HTTP server, or nil.
+func hijack(w http.ResponseWriter) net.Conn {
+	h, ok := w.(http.Hijacker)
+	if !ok {
+		return nil
+	}
+	conn, _, err := h.Hijack()
+	if err != nil {
+		return nil
+	}
+	return conn
 }
 
 type bodyKey struct{}
