@@ -14,4 +14,5 @@ require (
 require (
 	github.com/hashicorp/go-cleanhttp v0.5.2 // indirect
 	github.com/kr/text v0.2.0 // indirect
+	golang.org/x/time v0.16.0 // indirect
 )

@@ -257,7 +257,7 @@ func doHTTP(sess *Session, fn string, a *httpArgs) (starlark.Value, error) {
 	}
 	ctx, cancel := context.WithTimeout(sess.Ctx, p.timeout)
 	defer cancel()
-	at := &attempts{max: a.retries, start: time.Now()}
+	at := &attempts{max: a.retries, start: sess.startClock()}
 	at.onRetry = func(resp *http.Response, err error, latency time.Duration) {
 		s := &Sample{Name: name, Kind: "http", Source: src, Start: at.start, Latency: latency, BytesSent: int64(len(p.body))}
 		if resp != nil {

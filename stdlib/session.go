@@ -42,6 +42,23 @@ type Session struct {
 	// Pace, if set, is called before every measured call (the action
 	// rate limit); it returns an error when the run ends while waiting.
 	Pace func(ctx context.Context) error
+	// Intended, when set, is when this user's iteration was meant to
+	// start (the open model). The first call of the iteration measures
+	// its latency from then, so that time spent waiting to start (a
+	// generator falling behind, a rate limit) shows up in the results
+	// instead of being hidden: no coordinated omission.
+	Intended time.Time
+}
+
+// startClock returns when the call that is about to be made counts as
+// started: now, or the iteration's intended start for its first call.
+func (s *Session) startClock() time.Time {
+	if !s.Intended.IsZero() {
+		t := s.Intended
+		s.Intended = time.Time{}
+		return t
+	}
+	return time.Now()
 }
 
 // Attach stores s in thread for the built-ins to find.

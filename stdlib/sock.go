@@ -139,7 +139,7 @@ func doSock(sess *Session, fn, proto string, a *sockArgs) (starlark.Value, error
 	}
 	ctx, cancel := context.WithTimeout(sess.Ctx, timeout)
 	defer cancel()
-	start := time.Now()
+	start := sess.startClock()
 	var reply []byte
 	if proto == "tcp" {
 		reply, err = tcpExchange(ctx, src, a.address, a.send, mode)

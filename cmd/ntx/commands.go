@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/ntx-dev/ntx/engine"
+	"github.com/ntx-dev/ntx/engine/scenario"
 	"github.com/ntx-dev/ntx/engine/target"
 )
 
@@ -66,7 +67,9 @@ func cmdExec(args []string, stdout, stderr io.Writer) int {
 	users := fs.Int("users", 0, "start this many users at once instead of the ramp-up phases")
 	iterations := fs.Int("iterations", 0, "iterations per user, overriding user_lifetime")
 	duration := fs.Duration("duration", 0, "stop starting iterations after this long, e.g. 30s")
-	quiet := fs.BoolP("quiet", "q", false, "print no script log lines")
+	rateFlag := fs.String("rate", "", "run the open model at this arrival `RATE` (e.g. 200/s), replacing the ramp-up")
+	htmlOut := fs.String("report", "", "write a self-contained HTML report to `FILE.html`")
+	quiet := fs.BoolP("quiet", "q", false, "print no progress and no script log lines")
 	if ok, code := parse(fs, args, stderr); !ok {
 		return code
 	}
@@ -81,8 +84,17 @@ func cmdExec(args []string, stdout, stderr io.Writer) int {
 	opts := engine.Options{}
 	opts.Seed, opts.MaxSteps = *seed, *maxSteps
 	opts.Users, opts.Iterations, opts.Duration = *users, *iterations, *duration
+	if *rateFlag != "" {
+		r, err := scenario.ParseRate(*rateFlag)
+		if err != nil {
+			fmt.Fprintf(stderr, "ntx exec: --rate: %v\n", err)
+			return exitInvalid
+		}
+		opts.Rate = r
+	}
 	if !*quiet {
 		opts.Log = stderr
+		opts.Progress = newProgressPrinter(stderr).update
 	}
 	prog, err := engine.Load(file, nil, opts)
 	if err != nil {
@@ -114,16 +126,15 @@ func cmdExec(args []string, stdout, stderr io.Writer) int {
 		return reportErr(stderr, err)
 	}
 	res.WriteSummary(stdout)
-	if *out != "" {
-		f, err := os.Create(*out)
-		if err == nil {
-			err = res.WriteJSON(f)
-			if cerr := f.Close(); err == nil {
-				err = cerr
-			}
+	for _, w := range []struct {
+		path  string
+		write func(io.Writer) error
+	}{{*out, res.WriteJSON}, {*htmlOut, res.WriteHTML}} {
+		if w.path == "" {
+			continue
 		}
-		if err != nil {
-			fmt.Fprintf(stderr, "ntx exec: writing %s: %v\n", *out, err)
+		if err := writeFileWith(w.path, w.write); err != nil {
+			fmt.Fprintf(stderr, "ntx exec: writing %s: %v\n", w.path, err)
 			return exitDied
 		}
 	}
@@ -131,6 +142,19 @@ func cmdExec(args []string, stdout, stderr io.Writer) int {
 		return exitFailed
 	}
 	return exitPassed
+}
+
+// writeFileWith creates path and fills it with write.
+func writeFileWith(path string, write func(io.Writer) error) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	err = write(f)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 func cmdValidate(args []string, stdout, stderr io.Writer) int {

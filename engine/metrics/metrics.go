@@ -40,8 +40,17 @@ type Collector struct {
 	failures map[string]int64
 	samples  map[string]string // the first message of each error kind
 
-	httpMu   sync.Mutex
-	httpHist *hdrhistogram.Histogram
+	// globalMu guards the run-wide histograms: every HTTP call, and every
+	// call of the current second (for the time series).
+	globalMu  sync.Mutex
+	httpHist  *hdrhistogram.Histogram
+	interval  *hdrhistogram.Histogram
+	intervalN int64
+	intervalE int64
+	lastTick  time.Time
+	series    []report.Point
+
+	requests, errors atomic.Int64
 
 	iterations, passed, failed atomic.Int64
 	spawned, completed         atomic.Int64
@@ -67,14 +76,17 @@ type source struct {
 
 // New returns an empty collector whose clock starts now.
 func New() *Collector {
+	now := time.Now()
 	return &Collector{
-		start:         time.Now(),
+		start:         now,
+		lastTick:      now,
 		actions:       map[string]*action{},
 		sources:       map[netip.Addr]*source{},
 		checks:        map[string]*report.Check{},
 		failures:      map[string]int64{},
 		samples:       map[string]string{},
 		httpHist:      NewHistogram(),
+		interval:      NewHistogram(),
 		startFailures: map[string]int64{},
 	}
 }
@@ -101,10 +113,24 @@ func (c *Collector) Record(s *stdlib.Sample) {
 		_ = a.hist.RecordValue(min(us, histMax))
 	}
 	a.mu.Unlock()
-	if s.Kind == "http" && s.ErrKind != "no-address" {
-		c.httpMu.Lock()
-		_ = c.httpHist.RecordValue(min(us, histMax))
-		c.httpMu.Unlock()
+	measured := s.ErrKind != "no-address" && s.ErrKind != "cancelled"
+	if s.Kind != "custom" {
+		c.requests.Add(1)
+		if !s.OK {
+			c.errors.Add(1)
+		}
+		if measured {
+			c.globalMu.Lock()
+			if s.Kind == "http" {
+				_ = c.httpHist.RecordValue(min(us, histMax))
+			}
+			_ = c.interval.RecordValue(min(us, histMax))
+			c.intervalN++
+			if !s.OK {
+				c.intervalE++
+			}
+			c.globalMu.Unlock()
+		}
 	}
 	if s.Kind != "custom" && s.ErrKind != "no-address" {
 		src := c.source(s.Source)
@@ -292,14 +318,51 @@ func (c *Collector) Result(name string) *report.Result {
 		}
 	}
 	c.mu.RUnlock()
-	c.httpMu.Lock()
+	c.globalMu.Lock()
 	if c.httpHist.TotalCount() > 0 {
 		l := Summarize(c.httpHist)
 		r.HTTP = &l
 	}
-	c.httpMu.Unlock()
+	r.Series = append([]report.Point(nil), c.series...)
+	c.globalMu.Unlock()
 	return r
 }
+
+// Tick closes the current interval of the time series: the calls made
+// since the last tick, their rate and latency percentiles, and the users
+// active now. It is called about once a second, and once at the end.
+func (c *Collector) Tick(now time.Time) report.Point {
+	c.globalMu.Lock()
+	defer c.globalMu.Unlock()
+	secs := now.Sub(c.lastTick).Seconds()
+	p := report.Point{
+		T:          now.Sub(c.start).Seconds(),
+		Requests:   c.intervalN,
+		Errors:     c.intervalE,
+		Active:     c.active.Load(),
+		Iterations: c.iterations.Load(),
+	}
+	if secs > 0 {
+		p.RPS = float64(c.intervalN) / secs
+	}
+	if c.interval.TotalCount() > 0 {
+		l := Summarize(c.interval)
+		p.P50, p.P95, p.P99 = l.P50, l.P95, l.P99
+	}
+	c.interval.Reset()
+	c.intervalN, c.intervalE = 0, 0
+	c.lastTick = now
+	c.series = append(c.series, p)
+	return p
+}
+
+// Totals returns the calls and failed calls so far.
+func (c *Collector) Totals() (requests, errors int64) {
+	return c.requests.Load(), c.errors.Load()
+}
+
+// Iterations is the number of iterations finished so far.
+func (c *Collector) Iterations() int64 { return c.iterations.Load() }
 
 // Summarize reads the percentiles of a histogram in milliseconds.
 func Summarize(h *hdrhistogram.Histogram) report.Latency {

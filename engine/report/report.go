@@ -16,12 +16,14 @@ type Result struct {
 	DurationMS float64              `json:"duration_ms"`
 	Users      Users                `json:"users"`
 	Iterations Iterations           `json:"iterations"`
+	Arrivals   *Arrivals            `json:"arrivals,omitempty"`
 	Actions    map[string]*Action   `json:"actions"`
 	HTTP       *Latency             `json:"http,omitempty"`
 	SourceIPs  map[string]*SourceIP `json:"source_ips"`
 	Pools      map[string]*Pool     `json:"pools"`
 	Checks     map[string]*Check    `json:"checks,omitempty"`
 	Thresholds []Threshold          `json:"thresholds"`
+	Series     []Point              `json:"series,omitempty"`
 	Errors     map[string]string    `json:"error_samples,omitempty"`
 	Passed     bool                 `json:"passed"`
 }
@@ -41,6 +43,26 @@ type Iterations struct {
 	Passed   int64            `json:"passed"`
 	Failed   int64            `json:"failed"`
 	Failures map[string]int64 `json:"failures"`
+}
+
+// Point is one interval (about a second) of the run's time series.
+type Point struct {
+	T          float64 `json:"t"` // seconds since the start, at the end of the interval
+	Requests   int64   `json:"requests"`
+	Errors     int64   `json:"errors"`
+	RPS        float64 `json:"rps"`
+	P50        float64 `json:"p50_ms"`
+	P95        float64 `json:"p95_ms"`
+	P99        float64 `json:"p99_ms"`
+	Active     int64   `json:"active_users"`
+	Iterations int64   `json:"iterations"`
+}
+
+// Arrivals counts the open model's arrivals.
+type Arrivals struct {
+	Planned int64 `json:"planned"`
+	Started int64 `json:"started"`
+	Dropped int64 `json:"dropped"`
 }
 
 // Action is what one action (or named call) did.

@@ -10,10 +10,12 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.starlark.net/starlark"
 	"go.starlark.net/starlarkstruct"
+	"golang.org/x/time/rate"
 
 	"github.com/ntx-dev/ntx/engine/metrics"
 	"github.com/ntx-dev/ntx/engine/pool"
@@ -44,6 +46,12 @@ type Options struct {
 	Users      int
 	Iterations int
 	Duration   time.Duration
+	// Rate, when non-zero, runs the open model at this many arrivals per
+	// second, replacing the scenario's arrival rate (or its ramp-up).
+	Rate float64
+	// Progress, if set, is called about once a second with a snapshot of
+	// the run, and once more at the end.
+	Progress func(Progress)
 }
 
 // StartError is a run that could not start, such as a source address
@@ -68,6 +76,14 @@ type run struct {
 	stopSpawning context.Context
 	hard         context.Context
 	wg           sync.WaitGroup
+
+	slots       chan struct{} // max_concurrent_users, nil when unlimited
+	spawnLimit  *rate.Limiter // spawn_rate_limit, nil when unlimited
+	actionLimit *rate.Limiter // action_rate_limit, nil when unlimited
+	arrival     *scenario.Arrival
+	live        atomic.Int64 // users started and not yet done
+	arrivals    report.Arrivals
+	deadline    time.Time // when no iteration may start any more, if set
 }
 
 // Run runs the program and returns what happened. Cancelling ctx stops
@@ -90,11 +106,15 @@ func (p *Program) Run(ctx context.Context, opts Options) (*report.Result, error)
 		grace = l.GracefulStop
 	}
 
+	if r.arrival != nil && duration == 0 {
+		duration = r.arrival.Duration
+	}
 	spawnCtx, stopSpawning := context.WithCancel(ctx)
 	defer stopSpawning()
 	if duration > 0 {
 		var cancel context.CancelFunc
-		spawnCtx, cancel = context.WithTimeout(spawnCtx, duration)
+		r.deadline = time.Now().Add(duration)
+		spawnCtx, cancel = context.WithDeadline(spawnCtx, r.deadline)
 		defer cancel()
 	}
 	hard, cancelHard := context.WithCancel(context.Background())
@@ -102,8 +122,13 @@ func (p *Program) Run(ctx context.Context, opts Options) (*report.Result, error)
 	r.stopSpawning, r.hard = spawnCtx, hard
 
 	done := make(chan struct{})
+	stopProgress := r.startProgress(done)
 	go func() {
-		r.spawn()
+		if r.arrival != nil {
+			r.arrive()
+		} else {
+			r.spawn()
+		}
 		r.wg.Wait()
 		close(done)
 	}()
@@ -120,14 +145,25 @@ func (p *Program) Run(ctx context.Context, opts Options) (*report.Result, error)
 		}
 		t.Stop()
 	}
+	stopProgress()
 	res := r.col.Result(r.s.Name)
+	if r.arrival != nil {
+		a := r.arrivals
+		res.Arrivals = &a
+	}
 	for id, pl := range r.pools {
 		st := pl.Stats()
 		res.Pools[id] = &report.Pool{Size: st.Size, PeakAllocated: st.PeakAllocated, Waits: st.Waits, Exhausted: st.Exhausted}
 	}
+	res.Thresholds = r.col.Thresholds(r.s.Thresholds)
 	res.Passed = true
 	for _, c := range res.Checks {
 		if c.Failed > 0 {
+			res.Passed = false
+		}
+	}
+	for _, t := range res.Thresholds {
+		if !t.OK {
 			res.Passed = false
 		}
 	}
@@ -135,6 +171,28 @@ func (p *Program) Run(ctx context.Context, opts Options) (*report.Result, error)
 }
 
 func (r *run) setup() error {
+	c := r.s.Load.Concurrency
+	if c.MaxUsers > 0 {
+		r.slots = make(chan struct{}, c.MaxUsers)
+	}
+	if c.SpawnRate > 0 {
+		r.spawnLimit = rate.NewLimiter(rate.Limit(c.SpawnRate), 1)
+	}
+	if c.ActionRate > 0 {
+		r.actionLimit = rate.NewLimiter(rate.Limit(c.ActionRate), 1)
+	}
+	r.arrival = r.s.Load.Arrival
+	if r.opts.Rate > 0 {
+		a := scenario.Arrival{Rate: r.opts.Rate}
+		if r.arrival != nil {
+			a = *r.arrival
+			a.Rate = r.opts.Rate
+		}
+		r.arrival = &a
+	}
+	if r.arrival != nil && r.arrival.Duration == 0 && r.s.Load.Duration == 0 && r.opts.Duration == 0 {
+		return &StartError{Msg: "the open model (arrival rate) needs a duration: set load.arrival.duration, load.duration or --duration"}
+	}
 	r.p.vars.Reset(nil)
 	if v, ok := scenario.ToStarlark(r.s.Variables).(*starlark.Dict); ok {
 		for _, kv := range v.Items() {
@@ -240,33 +298,96 @@ func (r *run) plan() []spawnPlan {
 	return plan
 }
 
-// spawn starts users on schedule until the plan is done or spawning stops.
+// sleepUntil waits until t; false means spawning stopped first.
+func (r *run) sleepUntil(timer *time.Timer, t time.Time) bool {
+	if wait := time.Until(t); wait > 0 {
+		timer.Reset(wait)
+		select {
+		case <-timer.C:
+		case <-r.stopSpawning.Done():
+			return false
+		}
+	}
+	return r.stopSpawning.Err() == nil
+}
+
+// spawn starts users on schedule until the plan is done or spawning
+// stops. The schedule is absolute: a spawn that had to wait (for a slot
+// or the spawn rate) does not push the later ones back.
 func (r *run) spawn() {
 	start := time.Now()
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	for id, sp := range r.plan() {
-		if wait := time.Until(start.Add(sp.at)); wait > 0 {
-			timer.Reset(wait)
+		if !r.sleepUntil(timer, start.Add(sp.at)) {
+			return
+		}
+		if r.spawnLimit != nil && r.spawnLimit.Wait(r.stopSpawning) != nil {
+			return
+		}
+		if r.slots != nil {
 			select {
-			case <-timer.C:
+			case r.slots <- struct{}{}:
 			case <-r.stopSpawning.Done():
 				return
 			}
 		}
-		if r.stopSpawning.Err() != nil {
+		r.start(id+1, sp, r.iterations(), time.Time{})
+	}
+}
+
+// arrive runs the open model: one single-iteration user per arrival, at
+// fixed intervals, whatever earlier users are doing. An arrival finding
+// max_users already running is dropped and counted.
+func (r *run) arrive() {
+	a := r.arrival
+	interval := time.Duration(float64(time.Second) / a.Rate)
+	window := a.Duration
+	if window == 0 && !r.deadline.IsZero() {
+		window = time.Until(r.deadline)
+	}
+	n := int(window.Seconds() * a.Rate)
+	r.arrivals.Planned = int64(n)
+	start := time.Now()
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for i := 0; i < n; i++ {
+		intended := start.Add(time.Duration(i) * interval)
+		if !r.sleepUntil(timer, intended) {
 			return
 		}
-		b := r.newBinding(id+1, sp)
-		// Take the address here, in spawn order, so that user N gets the
-		// Nth address whatever the scheduler does. A user that may wait
-		// for one (capacity management) takes it in its own goroutine.
-		if b.holds() && !b.mayWait() && !b.tryAcquire() {
-			r.col.UserFailedToStart("pool-exhausted", fmt.Sprintf("user %d: ip pool %q has no free address", id+1, b.pool.ID))
+		if a.MaxUsers > 0 && r.live.Load() >= int64(a.MaxUsers) {
+			r.arrivals.Dropped++
 			continue
 		}
-		r.wg.Add(1)
-		go r.user(b)
+		if r.spawnLimit != nil && !r.spawnLimit.Allow() {
+			r.arrivals.Dropped++
+			continue
+		}
+		r.arrivals.Started++
+		r.start(i+1, spawnPlan{}, 1, intended)
+	}
+}
+
+// start launches user id, unless it cannot get an address.
+func (r *run) start(id int, sp spawnPlan, iterations int, intended time.Time) {
+	b := r.newBinding(id, sp)
+	// Take the address here, in spawn order, so that user N gets the Nth
+	// address whatever the scheduler does. A user that may wait for one
+	// (capacity management) takes it in its own goroutine.
+	if b.holds() && !b.mayWait() && !b.tryAcquire() {
+		r.col.UserFailedToStart("pool-exhausted", fmt.Sprintf("user %d: ip pool %q has no free address", id, b.pool.ID))
+		r.freeSlot()
+		return
+	}
+	r.live.Add(1)
+	r.wg.Add(1)
+	go r.user(b, iterations, intended)
+}
+
+func (r *run) freeSlot() {
+	if r.slots != nil {
+		<-r.slots
 	}
 }
 
@@ -301,8 +422,10 @@ func (r *run) iterations() int {
 }
 
 // user runs one simulated user from start to exit.
-func (r *run) user(b *userBinding) {
+func (r *run) user(b *userBinding, n int, intended time.Time) {
 	defer r.wg.Done()
+	defer r.live.Add(-1)
+	defer r.freeSlot()
 	u := b.user
 	id := u.ID
 	if b.holds() && !b.held.IsValid() {
@@ -315,7 +438,10 @@ func (r *run) user(b *userBinding) {
 	defer r.col.UserDone()
 	defer b.release()
 
-	sess := &stdlib.Session{Ctx: r.hard, User: u, Net: r.net, Vars: r.p.vars, Sink: r.col, Source: b.source, Log: r.logLine}
+	sess := &stdlib.Session{Ctx: r.hard, User: u, Net: r.net, Vars: r.p.vars, Sink: r.col, Source: b.source, Log: r.logLine, Intended: intended}
+	if r.actionLimit != nil {
+		sess.Pace = r.actionLimit.Wait
+	}
 	thread := &starlark.Thread{Name: fmt.Sprintf("user %d", id), Load: noLoad, Print: func(_ *starlark.Thread, msg string) { r.logLine(fmt.Sprintf("user %d: %s", id, msg)) }}
 	sess.Attach(thread)
 	stop := context.AfterFunc(r.hard, func() { thread.Cancel("the run ended") })
@@ -326,7 +452,6 @@ func (r *run) user(b *userBinding) {
 		maxSteps = DefaultMaxSteps
 	}
 	rng := rand.New(rand.NewPCG(r.opts.Seed, uint64(id)))
-	n := r.iterations()
 	for it := 1; n == 0 || it <= n; it++ {
 		if it > 1 && !r.think(rng) {
 			return

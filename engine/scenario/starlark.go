@@ -27,11 +27,7 @@ func FromStarlark(file string, pos Pos, v starlark.Value) (*Scenario, error) {
 		v.ids()
 		v.pools()
 		v.load()
-		for _, t := range s.Thresholds {
-			if !ThresholdPattern.MatchString(t.Expr) {
-				d.errs.Add(t.Pos, "threshold %q is not of the form METRIC OP VALUE", t.Expr)
-			}
-		}
+		v.thresholds(false)
 	}
 	return s, d.errs.Err()
 }

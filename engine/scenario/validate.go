@@ -191,9 +191,38 @@ func validate(s *Scenario, d *decoder) {
 	v.actions()
 	v.graph()
 	v.load()
-	for _, t := range s.Thresholds {
-		if !ThresholdPattern.MatchString(t.Expr) {
-			d.errs.Add(t.Pos, "threshold %q is not of the form METRIC OP VALUE (e.g. \"get-status.p95 < 200ms\")", t.Expr)
+	v.thresholds(true)
+}
+
+// thresholds checks each threshold's form and, where the actions are
+// known (YAML), that it names one.
+func (v *validator) thresholds(actionsKnown bool) {
+	for _, t := range v.s.Thresholds {
+		m := ThresholdPattern.FindStringSubmatch(t.Expr)
+		if m == nil {
+			v.errorf(t.Pos, "threshold %q is not of the form METRIC OP VALUE (e.g. \"get-status.p95 < 200ms\")", t.Expr)
+			continue
+		}
+		if _, err := ParseLimit(m[3]); err != nil {
+			v.errorf(t.Pos, "threshold %q: %v", t.Expr, err)
+			continue
+		}
+		dot := strings.LastIndex(m[1], ".")
+		if dot < 0 {
+			v.errorf(t.Pos, "threshold %q: %q names no statistic (write ACTION.p95, http.p99, iterations.failed...)", t.Expr, m[1])
+			continue
+		}
+		name := m[1][:dot]
+		switch name {
+		case "iterations", "checks", "http":
+			continue
+		}
+		if actionsKnown && v.s.Action(name) == nil {
+			var ids []string
+			for _, a := range v.s.Actions {
+				ids = append(ids, a.ID)
+			}
+			v.errorf(t.Pos, "threshold %q names %q, which is not an action%s", t.Expr, name, didYouMean(name, ids))
 		}
 	}
 }
