@@ -102,6 +102,26 @@ func TestExitCodes(t *testing.T) {
 	if code, stdout, _ := ntx(t, "exec", failing); code != exitFailed || !strings.Contains(stdout, "check FAIL never true") {
 		t.Errorf("failed check: exit %d, want 1\n%s", code, stdout)
 	}
+	strict := filepath.Join(dir, "strict.yaml")
+	os.WriteFile(strict, []byte("name: t\nactions: [{id: a, call: get, with: {url: 'http://{{env.NTX_TARGET_HTTP}}/delay/5'}}]\ntasks: [{id: s, action: a}]\nthresholds: ['a.p95 < 1ms', 'a.error_rate <= 0%', 'iterations.passed == 1']\n"), 0o644)
+	out := filepath.Join(dir, "strict.json")
+	code, stdout, _ := ntx(t, "exec", "--quiet", "--out", out, strict)
+	if code != exitFailed || !strings.Contains(stdout, "threshold FAIL a.p95 < 1ms") || !strings.Contains(stdout, "threshold ok   iterations.passed == 1") {
+		t.Errorf("failed threshold: exit %d, want 1\n%s", code, stdout)
+	}
+	var doc struct {
+		Thresholds []struct {
+			Expr  string
+			OK    bool
+			Value float64
+		}
+		Passed bool
+	}
+	b, _ := os.ReadFile(out)
+	if err := json.Unmarshal(b, &doc); err != nil || len(doc.Thresholds) != 3 || doc.Passed ||
+		doc.Thresholds[0].OK || doc.Thresholds[0].Value < 5 || !doc.Thresholds[1].OK {
+		t.Errorf("thresholds in JSON: %+v (%v)", doc, err)
+	}
 	foreign := filepath.Join(dir, "foreign.yaml")
 	os.WriteFile(foreign, []byte("name: f\nip_pools: [{id: p, ips: ['192.0.2.9']}]\nactions: [{id: a, call: get, with: {url: 'http://127.0.0.1:9/'}}]\ntasks: [{id: s, action: a}]\n"), 0o644)
 	if code, _, stderr := ntx(t, "exec", foreign); code != exitDied || !strings.Contains(stderr, "ip addr add 192.0.2.9/32 dev lo") {

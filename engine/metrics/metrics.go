@@ -68,6 +68,18 @@ type action struct {
 	status    map[int]int64
 	sent, got int64
 	hist      *hdrhistogram.Histogram
+	// The histogram reports min and max at its precision (3 significant
+	// figures); the exact extremes are kept beside it.
+	minUS, maxUS int64
+}
+
+// latency summarises the action's histogram with its exact extremes.
+func (a *action) latency() report.Latency {
+	l := Summarize(a.hist)
+	if a.hist.TotalCount() > 0 {
+		l.Min, l.Max = float64(a.minUS)/1000, float64(a.maxUS)/1000
+	}
+	return l
 }
 
 type source struct {
@@ -110,7 +122,12 @@ func (c *Collector) Record(s *stdlib.Sample) {
 	a.sent += s.BytesSent
 	a.got += s.BytesRecv
 	if s.ErrKind != "no-address" && s.ErrKind != "cancelled" {
-		_ = a.hist.RecordValue(min(us, histMax))
+		v := min(us, histMax)
+		_ = a.hist.RecordValue(v)
+		if a.hist.TotalCount() == 1 || v < a.minUS {
+			a.minUS = v
+		}
+		a.maxUS = max(a.maxUS, v)
 	}
 	a.mu.Unlock()
 	measured := s.ErrKind != "no-address" && s.ErrKind != "cancelled"
@@ -287,7 +304,7 @@ func (c *Collector) Result(name string) *report.Result {
 	for name, a := range c.actions {
 		a.mu.Lock()
 		ra := &report.Action{Kind: a.kind, Count: a.count, OK: a.ok, Failed: a.count - a.ok,
-			Errors: copyMap(a.errors), BytesSent: a.sent, BytesReceived: a.got, Latency: Summarize(a.hist)}
+			Errors: copyMap(a.errors), BytesSent: a.sent, BytesReceived: a.got, Latency: a.latency()}
 		if len(a.status) > 0 {
 			ra.StatusCodes = map[string]int64{}
 			for code, n := range a.status {

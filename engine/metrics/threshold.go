@@ -116,6 +116,12 @@ func (c *Collector) metric(metric string) (float64, error) {
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	switch stat {
+	case "min":
+		return a.latency().Min, nil
+	case "max":
+		return a.latency().Max, nil
+	}
 	return stat2(a.hist, a.count, a.ok, stat)
 }
 
@@ -143,7 +149,8 @@ func stat2(h *hdrhistogram.Histogram, count, ok int64, stat string) (float64, er
 	return 0, fmt.Errorf("unknown statistic %q (use pNN, mean, min, max, count or error_rate)", stat)
 }
 
-// percentile reads "p95" as 95, "p999" as 99.9 and "p9999" as 99.99.
+// percentile reads "p95" as 95, "p100" as 100, "p999" as 99.9 and
+// "p9999" as 99.99.
 func percentile(stat string) (float64, bool) {
 	digits, ok := strings.CutPrefix(stat, "p")
 	if !ok || digits == "" {
@@ -154,8 +161,8 @@ func percentile(stat string) (float64, bool) {
 		return 0, false
 	}
 	q := float64(n)
-	if len(digits) > 2 {
-		q /= math.Pow(10, float64(len(digits)-2))
+	if len(digits) > 2 && strings.HasPrefix(digits, "99") {
+		q /= math.Pow(10, float64(len(digits)-2)) // p999 is 99.9, p9999 99.99
 	}
 	if q > 100 {
 		return 0, false

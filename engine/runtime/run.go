@@ -83,7 +83,8 @@ type run struct {
 	arrival     *scenario.Arrival
 	live        atomic.Int64 // users started and not yet done
 	arrivals    report.Arrivals
-	deadline    time.Time // when no iteration may start any more, if set
+	deadline    time.Time     // when no iteration may start any more, if set
+	duration    time.Duration // the run's duration, if set
 }
 
 // Run runs the program and returns what happened. Cancelling ctx stops
@@ -111,6 +112,7 @@ func (p *Program) Run(ctx context.Context, opts Options) (*report.Result, error)
 	}
 	spawnCtx, stopSpawning := context.WithCancel(ctx)
 	defer stopSpawning()
+	r.duration = duration
 	if duration > 0 {
 		var cancel context.CancelFunc
 		r.deadline = time.Now().Add(duration)
@@ -343,8 +345,8 @@ func (r *run) arrive() {
 	a := r.arrival
 	interval := time.Duration(float64(time.Second) / a.Rate)
 	window := a.Duration
-	if window == 0 && !r.deadline.IsZero() {
-		window = time.Until(r.deadline)
+	if window == 0 {
+		window = r.duration
 	}
 	n := int(window.Seconds() * a.Rate)
 	r.arrivals.Planned = int64(n)
@@ -504,6 +506,11 @@ func (r *run) think(rng *rand.Rand) bool {
 // outcome classifies how an iteration ended: "" for passed, else the
 // failure reason and a message.
 func (r *run) outcome(err error, maxSteps uint64) (reason, msg string) {
+	if r.hard.Err() != nil {
+		// Cut off at the end of the run: whatever the flow made of its
+		// cancelled calls, the iteration did not run its course.
+		return "interrupted", ""
+	}
 	if err == nil {
 		return "", ""
 	}
@@ -517,8 +524,6 @@ func (r *run) outcome(err error, maxSteps uint64) (reason, msg string) {
 	switch {
 	case errors.As(err, &fail):
 		return fail.Reason, where + fail.Msg
-	case r.hard.Err() != nil:
-		return "interrupted", ""
 	case isEval && strings.Contains(ee.Msg, "too many steps"):
 		return "step-limit", fmt.Sprintf("%sthe iteration ran more than %d Starlark steps (raise --max-steps if this is intended)", where, maxSteps)
 	case isEval:

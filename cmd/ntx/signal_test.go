@@ -1,0 +1,147 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ntx-dev/ntx/engine/report"
+	"github.com/ntx-dev/ntx/engine/target"
+)
+
+// TestMain lets the tests run this test binary as the ntx command, for
+// what only a real process shows: signals and exit codes.
+func TestMain(m *testing.M) {
+	if os.Getenv("NTX_TEST_AS_MAIN") == "1" {
+		os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	}
+	os.Exit(m.Run())
+}
+
+func ntxProcess(t *testing.T, args ...string) (*exec.Cmd, *bytes.Buffer, *bytes.Buffer) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), "NTX_TEST_AS_MAIN=1")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return cmd, &stdout, &stderr
+}
+
+// waitForRequests waits until the target has seen n requests.
+func waitForRequests(t *testing.T, srv *target.Server, n int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for len(srv.Seen()) < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("the target saw only %d requests", len(srv.Seen()))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+const endless = `
+name: endless
+load:
+  ramp_up: {phases: [{at_second: 0, spawn_users: 3}]}
+  user_lifetime: {mode: loop, iterations: 0}
+  duration: 1h
+  graceful_stop: 2s
+actions: [{id: slow, call: get, with: {url: "http://{{env.NTX_TARGET_HTTP}}/delay/100"}}]
+tasks: [{id: start, action: slow}]
+`
+
+func TestInterruptWritesWhatHappened(t *testing.T) {
+	srv := startTarget(t)
+	dir := t.TempDir()
+	file := filepath.Join(dir, "endless.yaml")
+	os.WriteFile(file, []byte(endless), 0o644)
+	out := filepath.Join(dir, "partial.json")
+	cmd, stdout, stderr := ntxProcess(t, "exec", "--out", out, file)
+	waitForRequests(t, srv, 6)
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	err := cmd.Wait()
+	if code := cmd.ProcessState.ExitCode(); code != exitPassed {
+		t.Fatalf("exit %d (%v)\n%s\n%s", code, err, stdout, stderr)
+	}
+	if !strings.Contains(stderr.String(), "stopping") || !strings.Contains(stdout.String(), "scenario endless") {
+		t.Errorf("stderr:\n%s\nstdout:\n%s", stderr, stdout)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res report.Result
+	if err := json.Unmarshal(b, &res); err != nil {
+		t.Fatal(err)
+	}
+	// In-flight iterations finished within graceful_stop: none failed,
+	// and the JSON counts what the target saw.
+	seen := int64(len(srv.Seen()))
+	if res.Iterations.Failed != 0 || res.Actions["slow"].Count != seen || seen < 6 {
+		t.Errorf("iterations %+v, %d calls recorded, target saw %d", res.Iterations, res.Actions["slow"].Count, seen)
+	}
+}
+
+func TestSecondInterruptExitsAtOnce(t *testing.T) {
+	srv := startTarget(t)
+	dir := t.TempDir()
+	file := filepath.Join(dir, "stuck.yaml")
+	// In-flight work would take a minute to finish, grace is an hour.
+	os.WriteFile(file, []byte(strings.ReplaceAll(strings.ReplaceAll(endless, "delay/100", "delay/60000"), "graceful_stop: 2s", "graceful_stop: 1h")), 0o644)
+	cmd, _, stderr := ntxProcess(t, "exec", file)
+	waitForRequests(t, srv, 3)
+	cmd.Process.Signal(syscall.SIGINT)
+	time.Sleep(100 * time.Millisecond)
+	start := time.Now()
+	cmd.Process.Signal(syscall.SIGTERM)
+	cmd.Wait()
+	if code := cmd.ProcessState.ExitCode(); code != exitDied || time.Since(start) > 5*time.Second {
+		t.Errorf("exit %d after %v, want 3 at once\n%s", code, time.Since(start), stderr)
+	}
+}
+
+func TestProgressAndHTMLReport(t *testing.T) {
+	startTarget(t)
+	dir := t.TempDir()
+	file := filepath.Join(dir, "short.yaml")
+	os.WriteFile(file, []byte(strings.ReplaceAll(strings.ReplaceAll(endless, "duration: 1h", "duration: 1200ms"), "delay/100", "delay/10")), 0o644)
+	html := filepath.Join(dir, "report.html")
+	code, _, stderr := ntx(t, "exec", "--report", html, file)
+	if code != exitPassed {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	// stderr is not a terminal here: plain lines, ending with the total.
+	if !strings.Contains(stderr, "done ") || !strings.Contains(stderr, "req/s") || strings.Contains(stderr, "\r") {
+		t.Errorf("progress on a non-terminal:\n%q", stderr)
+	}
+	b, err := os.ReadFile(html)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := string(b)
+	for _, want := range []string{"<svg", "<polyline", "Throughput", "Latency", "<td>slow</td>", "unbound"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+	// Self-contained: nothing to fetch, nothing to run.
+	for _, bad := range []string{"<script", "src=", "href=", "@import", "url("} {
+		if strings.Contains(page, bad) {
+			t.Errorf("report refers to something outside itself: %q", bad)
+		}
+	}
+	if code, _, stderr := ntx(t, "exec", "--quiet", file); code != 0 || stderr != "" {
+		t.Errorf("--quiet printed:\n%s", stderr)
+	}
+}

@@ -1,0 +1,312 @@
+package engine_test
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/ntx-dev/ntx/engine"
+	"github.com/ntx-dev/ntx/engine/runtime"
+	"github.com/ntx-dev/ntx/engine/target"
+)
+
+// firstSeen returns, per user (the u= query parameter the scenarios
+// send), when the target first saw it.
+func firstSeen(srv *target.Server) map[string]time.Time {
+	settle(srv)
+	first := map[string]time.Time{}
+	for _, s := range srv.Seen() {
+		if t, ok := first[s.Query]; !ok || s.At.Before(t) {
+			first[s.Query] = s.At
+		}
+	}
+	return first
+}
+
+// maxInWindow is the most requests the target saw within any window.
+func maxInWindow(srv *target.Server, window time.Duration) int {
+	settle(srv)
+	var at []time.Time
+	for _, s := range srv.Seen() {
+		at = append(at, s.At)
+	}
+	sort.Slice(at, func(i, j int) bool { return at[i].Before(at[j]) })
+	best := 0
+	for i, j := 0, 0; j < len(at); j++ {
+		for at[j].Sub(at[i]) >= window {
+			i++
+		}
+		best = max(best, j-i+1)
+	}
+	return best
+}
+
+// TestPhasesStartOnTime checks spawn times as the target saw them: each
+// user's first request marks its start.
+func TestPhasesStartOnTime(t *testing.T) {
+	srv := startTarget(t)
+	file := writeFile(t, t.TempDir(), "phases.yaml", `
+name: phases
+ip_pools: [{id: p, ranges: ["127.0.11.1-127.0.11.9"]}]
+load:
+  ramp_up:
+    phases:
+      - {at_second: 0, spawn_users: 1}
+      - {at_second: 0.2, spawn_users: 4, spread: 400ms}
+      - {at_second: 0.75, spawn_users: 4}
+actions: [{id: a, call: get, with: {url: "http://{{env.NTX_TARGET_HTTP}}/ip?u={{user.id}}"}}]
+tasks: [{id: start, action: a}]
+`)
+	runFile(t, file, nil)
+	first := firstSeen(srv)
+	want := []time.Duration{0, 200, 300, 400, 500, 750, 750, 750, 750}
+	t0 := first["u=1"]
+	var worst time.Duration
+	for i, w := range want {
+		at, ok := first[fmt.Sprintf("u=%d", i+1)]
+		if !ok {
+			t.Fatalf("user %d never reached the target", i+1)
+		}
+		off := at.Sub(t0) - w*time.Millisecond
+		if off < 0 {
+			off = -off
+		}
+		worst = max(worst, off)
+	}
+	t.Logf("worst spawn offset from schedule, as seen by the target: %v", worst)
+	if worst > 10*time.Millisecond {
+		t.Errorf("a user started %v off its schedule; want within a few milliseconds", worst)
+	}
+}
+
+// TestOpenModelRate checks the achieved arrival rate at the target.
+func TestOpenModelRate(t *testing.T) {
+	srv := startTarget(t)
+	file := writeFile(t, t.TempDir(), "open.yaml", `
+name: open
+load:
+  arrival: {rate: 100/s, duration: 2s}
+actions: [{id: a, call: get, with: {url: "http://{{env.NTX_TARGET_HTTP}}/health"}}]
+tasks: [{id: start, action: a}]
+`)
+	res := runFile(t, file, nil)
+	settle(srv)
+	var at []time.Time
+	for _, s := range srv.Seen() {
+		at = append(at, s.At)
+	}
+	sort.Slice(at, func(i, j int) bool { return at[i].Before(at[j]) })
+	if len(at) != 200 || res.Arrivals.Started != 200 || res.Arrivals.Dropped != 0 {
+		t.Fatalf("target saw %d arrivals, result %+v; want 200", len(at), res.Arrivals)
+	}
+	achieved := float64(len(at)-1) / at[len(at)-1].Sub(at[0]).Seconds()
+	t.Logf("achieved rate at the target: %.2f/s", achieved)
+	if math.Abs(achieved-100)/100 > 0.01 {
+		t.Errorf("achieved %.2f arrivals/s, want 100 within 1%%", achieved)
+	}
+}
+
+func TestOpenModelDropsAndMeasuresFromIntendedStart(t *testing.T) {
+	srv := startTarget(t)
+	dir := t.TempDir()
+	dropping := writeFile(t, dir, "drop.yaml", `
+name: drop
+load:
+  arrival: {rate: 50/s, duration: 1s, max_users: 2}
+actions: [{id: slow, call: get, with: {url: "http://{{env.NTX_TARGET_HTTP}}/delay/200"}}]
+tasks: [{id: start, action: slow}]
+`)
+	res := runFile(t, dropping, nil)
+	a := res.Arrivals
+	if a.Planned != 50 || a.Dropped == 0 || a.Started+a.Dropped != 50 || a.Started > 14 {
+		t.Errorf("arrivals = %+v, want about 10 started and the rest dropped", a)
+	}
+	if n := count(srv, func(target.Seen) bool { return true }); int64(n) != a.Started {
+		t.Errorf("target saw %d requests, %d arrivals started", n, a.Started)
+	}
+
+	// The action rate limit (20/s) holds back arrivals coming at 100/s:
+	// the target answers at once, but the users wait their turn, and
+	// latency counted from each arrival's intended start shows it.
+	srv.Reset()
+	queued := writeFile(t, dir, "queue.yaml", `
+name: queue
+load:
+  arrival: {rate: 100/s, duration: 500ms}
+  concurrency: {action_rate_limit: 20/s}
+actions: [{id: fast, call: get, with: {url: "http://{{env.NTX_TARGET_HTTP}}/health"}}]
+tasks: [{id: start, action: fast}]
+`)
+	res = runFile(t, queued, nil)
+	l := res.Actions["fast"].Latency
+	if res.Actions["fast"].Count != 50 || l.P99 < 1500 || l.P50 < 700 {
+		t.Errorf("count %d, latency %+v: want the queueing (up to ~2.5s) in the percentiles", res.Actions["fast"].Count, l)
+	}
+}
+
+func TestConcurrencyAndRateLimits(t *testing.T) {
+	srv := startTarget(t)
+	file := writeFile(t, t.TempDir(), "cap.yaml", `
+name: cap
+load:
+  ramp_up: {phases: [{at_second: 0, spawn_users: 6}]}
+  concurrency: {max_concurrent_users: 2}
+actions: [{id: slow, call: get, with: {url: "http://{{env.NTX_TARGET_HTTP}}/delay/50"}}]
+tasks: [{id: start, action: slow}]
+`)
+	res := runFile(t, file, nil)
+	if res.Users.PeakConcurrent != 2 || res.Users.Spawned != 6 {
+		t.Errorf("users = %+v, want 6 spawned, at most 2 at once", res.Users)
+	}
+	// The target sees the requests in waves of two.
+	settle(srv)
+	seen := srv.Seen()
+	sort.Slice(seen, func(i, j int) bool { return seen[i].At.Before(seen[j].At) })
+	if len(seen) != 6 || seen[2].At.Sub(seen[1].At) < 40*time.Millisecond {
+		t.Errorf("the third request came %v after the second; want a wave later (the first two hold the slots for 50ms)", seen[2].At.Sub(seen[1].At))
+	}
+
+	srv.Reset()
+	limited := writeFile(t, t.TempDir(), "rate.yaml", `
+name: rate
+load:
+  ramp_up: {phases: [{at_second: 0, spawn_users: 4}]}
+  user_lifetime: {mode: loop, iterations: 0}
+  duration: 1s
+  concurrency: {action_rate_limit: 40/s, spawn_rate_limit: 10/s}
+actions: [{id: a, call: get, with: {url: "http://{{env.NTX_TARGET_HTTP}}/health?u={{user.id}}"}}]
+tasks: [{id: start, action: a}]
+`)
+	runFile(t, limited, nil)
+	// A token bucket of 40/s with a burst of one: no second at the target
+	// may see more than 41. (Iterations in flight when the duration ends
+	// finish in their grace period, so the run's total may be higher.)
+	if n := maxInWindow(srv, time.Second); n > 41 || n < 30 {
+		t.Errorf("target saw %d requests within one second under a 40/s action limit", n)
+	}
+	first := firstSeen(srv)
+	if gap := first["u=4"].Sub(first["u=1"]); gap < 270*time.Millisecond {
+		t.Errorf("users 1 and 4 started %v apart; a 10/s spawn limit spaces them 300ms", gap)
+	}
+}
+
+func TestCapacityManagement(t *testing.T) {
+	srv := startTarget(t)
+	dir := t.TempDir()
+	waits := writeFile(t, dir, "wait.yaml", `
+name: wait
+ip_pools:
+  - {id: one, ips: [127.0.12.1]}
+  - {id: spare, ips: [127.0.12.9]}
+load:
+  ramp_up: {phases: [{at_second: 0, spawn_users: 2}]}
+  user_resources:
+    ip_binding: {pool_id: one}
+    capacity_management: {wait_on_exhaustion: true, wait_timeout: 2s}
+actions: [{id: slow, call: get, with: {url: "http://{{env.NTX_TARGET_HTTP}}/delay/100"}}]
+tasks: [{id: start, action: slow}]
+`)
+	res := runFile(t, waits, nil)
+	if res.Users.FailedToStart != 0 || res.Pools["one"].Waits != 1 || keys(sources(srv, "http")) != "127.0.12.1=2" {
+		t.Errorf("waiting: users %+v, pool %+v, sources %s", res.Users, res.Pools["one"], keys(sources(srv, "http")))
+	}
+
+	srv.Reset()
+	fallback := writeFile(t, dir, "fallback.yaml", `
+name: fallback
+ip_pools:
+  - {id: one, ips: [127.0.12.1]}
+  - {id: spare, ips: [127.0.12.9]}
+load:
+  ramp_up: {phases: [{at_second: 0, spawn_users: 3}]}
+  user_resources:
+    ip_binding: {pool_id: one}
+    capacity_management: {wait_on_exhaustion: true, wait_timeout: 20ms, fallback_pool: spare}
+actions: [{id: slow, call: get, with: {url: "http://{{env.NTX_TARGET_HTTP}}/delay/300"}}]
+tasks: [{id: start, action: slow}]
+`)
+	res = runFile(t, fallback, nil)
+	if got := keys(sources(srv, "http")); got != "127.0.12.1=1 127.0.12.9=1" {
+		t.Errorf("sources = %s, want one user on the pool and one on the fallback", got)
+	}
+	if res.Users.FailedToStart != 1 || res.Users.StartFailures["pool-exhausted"] != 1 || res.Pools["one"].Exhausted != 2 {
+		t.Errorf("users %+v, pool %+v: want the third user to fail to start", res.Users, res.Pools["one"])
+	}
+}
+
+func TestDurationAndGracefulStop(t *testing.T) {
+	startTarget(t)
+	dir := t.TempDir()
+	src := func(grace string) string {
+		return `
+name: stop
+load:
+  ramp_up: {phases: [{at_second: 0, spawn_users: 2}]}
+  user_lifetime: {mode: loop, iterations: 0}
+  duration: 300ms
+  graceful_stop: ` + grace + `
+actions: [{id: slow, call: get, with: {url: "http://{{env.NTX_TARGET_HTTP}}/delay/250"}}]
+tasks: [{id: start, action: slow}]
+`
+	}
+	res := runFile(t, writeFile(t, dir, "grace.yaml", src("2s")), nil)
+	if res.Iterations.Failed != 0 || res.Iterations.Passed != 4 {
+		t.Errorf("with grace: iterations %+v, want the 2 in flight at 300ms to finish", res.Iterations)
+	}
+	res = runFile(t, writeFile(t, dir, "cut.yaml", src("10ms")), nil)
+	if res.Iterations.Failures["interrupted"] != 2 || res.Actions["slow"].Errors["cancelled"] != 2 {
+		t.Errorf("without grace: iterations %+v, errors %v; want 2 interrupted", res.Iterations, res.Actions["slow"].Errors)
+	}
+}
+
+func TestOverrides(t *testing.T) {
+	srv := startTarget(t)
+	file := writeFile(t, t.TempDir(), "o.yaml", `
+name: overrides
+ip_pools: [{id: p, ranges: ["127.0.13.1-127.0.13.8"], allocation_strategy: random}]
+actions: [{id: a, call: get, with: {url: "http://{{env.NTX_TARGET_HTTP}}/ip"}}]
+tasks: [{id: start, action: a}]
+`)
+	run := func(opts runtime.Options) (*engine.Result, []string) {
+		srv.Reset()
+		res, err := engine.Run(context.Background(), file, nil, engine.Options{Options: opts})
+		if err != nil {
+			t.Fatal(err)
+		}
+		settle(srv)
+		var order []string
+		for _, s := range srv.Seen() {
+			order = append(order, s.Source)
+		}
+		return res, order
+	}
+	res, a := run(runtime.Options{Users: 3, Iterations: 2, Seed: 42})
+	if res.Users.Spawned != 3 || res.Iterations.Total != 6 || len(a) != 6 {
+		t.Errorf("--users 3 --iterations 2: users %+v, iterations %+v", res.Users, res.Iterations)
+	}
+	_, b := run(runtime.Options{Users: 1, Seed: 42})
+	_, c := run(runtime.Options{Users: 1, Seed: 42})
+	if b[0] != c[0] {
+		t.Errorf("--seed 42 twice gave %s and %s", b[0], c[0])
+	}
+	// Other seeds pick other addresses (8 addresses: a few tries suffice).
+	differs := false
+	for seed := uint64(43); seed < 53 && !differs; seed++ {
+		_, d := run(runtime.Options{Users: 1, Seed: seed})
+		differs = d[0] != b[0]
+	}
+	if !differs {
+		t.Errorf("random allocation ignores --seed: always %s", b[0])
+	}
+	res, _ = run(runtime.Options{Rate: 50, Duration: 400 * time.Millisecond})
+	if res.Arrivals == nil || res.Arrivals.Started != 20 {
+		t.Errorf("--rate 50 --duration 400ms: arrivals %+v", res.Arrivals)
+	}
+	res, _ = run(runtime.Options{Users: 2, Iterations: 1000000, Duration: 200 * time.Millisecond})
+	if res.DurationMS > 2000 || res.Iterations.Total < 10 {
+		t.Errorf("--duration 200ms: ran %.0fms, %d iterations", res.DurationMS, res.Iterations.Total)
+	}
+}
