@@ -89,7 +89,7 @@ func applyExports(sess *Session, res *Result, specs []exportSpec, content func()
 				v = e.def
 			}
 		case "header":
-			if h := res.Headers.Get(e.path); h != "" {
+			if h := res.header().Get(e.path); h != "" {
 				v = starlark.String(h)
 			} else {
 				v = e.def

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/netip"
 	"net/url"
@@ -28,6 +27,16 @@ func httpModule() *starlarkstruct.Module {
 	}
 	return &starlarkstruct.Module{Name: "http", Members: members}
 }
+
+// deadlineContext carries a deadline without arming a timer: the plain
+// HTTP transport applies it to the connection. Done and Err are the
+// parent's, so that the end of the run still cancels the request.
+type deadlineContext struct {
+	context.Context
+	deadline time.Time
+}
+
+func (c deadlineContext) Deadline() (time.Time, bool) { return c.deadline, true }
 
 // httpArgs are the keyword arguments of an HTTP call.
 type httpArgs struct {
@@ -239,7 +248,7 @@ func doHTTP(sess *Session, fn string, a *httpArgs) (starlark.Value, error) {
 	if name == "" {
 		name = a.method + " " + p.url.Path
 	}
-	res := &Result{Name: name, URL: p.url.String()}
+	res := &Result{Name: name, url: p.url}
 	src, release, err := sess.Source(p.bind)
 	if err != nil {
 		res.Err = err.Error()
@@ -255,45 +264,63 @@ func doHTTP(sess *Session, fn string, a *httpArgs) (starlark.Value, error) {
 			return nil, err
 		}
 	}
-	ctx, cancel := context.WithTimeout(sess.Ctx, p.timeout)
-	defer cancel()
-	at := &attempts{max: a.retries, start: sess.startClock()}
-	at.onRetry = func(resp *http.Response, err error, latency time.Duration) {
-		s := &Sample{Name: name, Kind: "http", Source: src, Start: at.start, Latency: latency, BytesSent: int64(len(p.body))}
-		if resp != nil {
-			s.Status = resp.StatusCode
-			s.ErrKind = fmt.Sprintf("status_%dxx", resp.StatusCode/100)
-		} else {
-			s.ErrKind, s.Err = classify(err), describe(err, src)
-		}
-		sess.Sink.Record(s)
+	start := sess.startClock()
+	deadline := time.Now().Add(p.timeout)
+	var ctx context.Context
+	if p.url.Scheme == "http" {
+		// The plain-HTTP transport enforces the deadline on the socket
+		// itself: no timer per request.
+		ctx = deadlineContext{sess.Ctx, deadline}
+	} else {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(sess.Ctx, deadline)
+		defer cancel()
 	}
-	ctx = context.WithValue(ctx, attemptsKey{}, at)
-	req, err := retryablehttp.NewRequestWithContext(ctx, a.method, p.url.String(), p.body)
+	if a.retries > 0 {
+		at := &attempts{max: a.retries, start: start}
+		at.onRetry = func(resp *http.Response, err error, latency time.Duration) {
+			s := &Sample{Name: name, Kind: "http", Source: src, Start: at.start, Latency: latency, BytesSent: int64(len(p.body))}
+			if resp != nil {
+				s.Status = resp.StatusCode
+				s.ErrKind = fmt.Sprintf("status_%dxx", resp.StatusCode/100)
+			} else {
+				s.ErrKind, s.Err = classify(err), describe(err, src)
+			}
+			sess.Sink.Record(s)
+		}
+		ctx = context.WithValue(ctx, attemptsKey{}, at)
+	}
+	hreq := &http.Request{Method: a.method, URL: p.url, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: p.headers, Host: p.host}
+	req, err := retryablehttp.FromRequest(hreq.WithContext(ctx))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v", fn, err)
 	}
-	req.Header = p.headers
-	if p.host != "" {
-		req.Host = p.host
+	if p.body != nil {
+		if err := req.SetBody(p.body); err != nil {
+			return nil, fmt.Errorf("%s: %v", fn, err)
+		}
 	}
 	client := sess.Net.Client(src, a.retries, a.tlsVerify)
 	resp, err := client.Do(req)
-	var body []byte
+	var body, rawHeader []byte
 	if resp != nil {
 		var rerr error
-		body, rerr = io.ReadAll(resp.Body)
-		resp.Body.Close()
+		body, rawHeader, rerr = readBody(resp.Body)
 		if err == nil {
 			err = rerr
 		}
 	}
-	latency := time.Since(at.start)
+	if at, ok := ctx.Value(attemptsKey{}).(*attempts); ok {
+		start = at.start // the last attempt's start
+	}
+	latency := time.Since(start)
 	res.LatencyMS = float64(latency) / float64(time.Millisecond)
-	s := &Sample{Name: name, Kind: "http", Source: src, Start: at.start, Latency: latency,
+	s := sess.sample()
+	*s = Sample{Name: name, Kind: "http", Source: src, Start: start, Latency: latency,
 		BytesSent: int64(len(p.body)), BytesRecv: int64(len(body))}
 	if resp != nil {
-		res.StatusVal, res.Headers, res.Body = resp.StatusCode, resp.Header, body
+		res.StatusVal, res.Headers, res.rawHeader, res.Body = resp.StatusCode, resp.Header, rawHeader, body
 		s.Status = resp.StatusCode
 	}
 	switch {

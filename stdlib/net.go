@@ -28,8 +28,11 @@ type Net struct {
 	MaxIdlePerAddr int
 
 	mu         sync.Mutex
-	transports map[transportKey]*http.Transport
+	transports map[transportKey]http.RoundTripper
 	clients    map[clientKey]*retryablehttp.Client
+	std        []*http.Transport
+	fast       []*fastTransport
+	conns      connSet
 }
 
 type transportKey struct {
@@ -44,7 +47,7 @@ type clientKey struct {
 
 // NewNet returns an empty set of transports.
 func NewNet() *Net {
-	return &Net{MaxIdlePerAddr: 64, transports: map[transportKey]*http.Transport{}, clients: map[clientKey]*retryablehttp.Client{}}
+	return &Net{MaxIdlePerAddr: 1024, transports: map[transportKey]http.RoundTripper{}, clients: map[clientKey]*retryablehttp.Client{}}
 }
 
 // Dialer returns a dialer bound to src (unbound for the zero address).
@@ -68,7 +71,7 @@ func (n *Net) Client(src netip.Addr, retries int, tlsVerify bool) *retryablehttp
 	}
 	t, ok := n.transports[key.transportKey]
 	if !ok {
-		t = &http.Transport{
+		std := &http.Transport{
 			DialContext:         Dialer(src).DialContext,
 			MaxIdleConns:        0,
 			MaxIdleConnsPerHost: n.MaxIdlePerAddr,
@@ -79,6 +82,9 @@ func (n *Net) Client(src netip.Addr, retries int, tlsVerify bool) *retryablehttp
 			TLSClientConfig:       &tls.Config{InsecureSkipVerify: !tlsVerify}, //nolint:gosec // the scenario asked for it
 			ExpectContinueTimeout: time.Second,
 		}
+		fast := newFastTransport(src, n.MaxIdlePerAddr, &n.conns)
+		n.std, n.fast = append(n.std, std), append(n.fast, fast)
+		t = schemeTransport{plain: fast, secure: std}
 		n.transports[key.transportKey] = t
 	}
 	c := &retryablehttp.Client{
@@ -99,12 +105,17 @@ func (n *Net) Client(src netip.Addr, retries int, tlsVerify bool) *retryablehttp
 	return c
 }
 
-// Close closes every idle connection.
+// Close closes every connection: requests still in flight fail at once.
+// The runtime calls it when a run's in-flight work is cancelled.
 func (n *Net) Close() {
+	n.conns.closeAll()
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	for _, t := range n.transports {
+	for _, t := range n.std {
 		t.CloseIdleConnections()
+	}
+	for _, t := range n.fast {
+		t.closeIdle()
 	}
 }
 
@@ -167,7 +178,7 @@ func classify(err error) string {
 		return "eof"
 	case errors.As(err, &ne) && ne.Timeout():
 		return "timeout"
-	case strings.Contains(err.Error(), "malformed HTTP"):
+	case errors.As(err, new(*protocolError)), strings.Contains(err.Error(), "malformed HTTP"):
 		return "protocol"
 	}
 	return "other"

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"sort"
 	"strings"
 
@@ -16,11 +17,15 @@ type Result struct {
 	Name      string
 	StatusVal int // 0: no status (not HTTP, or no response)
 	OK        bool
+	// Headers are the response headers; when nil, rawHeader holds them
+	// unparsed, and they are parsed the first time a script asks.
 	Headers   http.Header
+	rawHeader []byte
 	Body      []byte
 	LatencyMS float64
 	SourceIP  string
 	URL       string
+	url       *url.URL // formatted into URL when a script asks
 	Err       string
 	Exports   map[string]starlark.Value
 	notRun    bool
@@ -69,8 +74,9 @@ func (r *Result) Attr(name string) (starlark.Value, error) {
 	case "ok":
 		return starlark.Bool(r.OK), nil
 	case "headers":
-		d := starlark.NewDict(len(r.Headers))
-		for k, v := range r.Headers {
+		h := r.header()
+		d := starlark.NewDict(len(h))
+		for k, v := range h {
 			_ = d.SetKey(starlark.String(strings.ToLower(k)), starlark.String(strings.Join(v, ", ")))
 		}
 		return d, nil
@@ -86,6 +92,9 @@ func (r *Result) Attr(name string) (starlark.Value, error) {
 		}
 		return starlark.String(r.SourceIP), nil
 	case "url":
+		if r.URL == "" && r.url != nil {
+			r.URL = r.url.String()
+		}
 		if r.URL == "" {
 			return starlark.None, nil
 		}
@@ -110,6 +119,32 @@ func (r *Result) AttrNames() []string {
 	}
 	sort.Strings(names)
 	return names
+}
+
+// header returns the response headers, parsing them on first use.
+func (r *Result) header() http.Header {
+	if r.Headers == nil && r.rawHeader != nil {
+		r.Headers = parseHeader(r.rawHeader)
+		r.rawHeader = nil
+	}
+	return r.Headers
+}
+
+// parseHeader reads a raw HTTP/1.1 response header block: a status line,
+// then "Name: value" lines.
+func parseHeader(raw []byte) http.Header {
+	h := http.Header{}
+	lines := strings.Split(string(raw), "\n")
+	for _, line := range lines[1:] {
+		line = strings.TrimRight(line, "\r")
+		name, value, ok := strings.Cut(line, ":")
+		if !ok || name == "" {
+			continue
+		}
+		key := http.CanonicalHeaderKey(strings.TrimSpace(name))
+		h[key] = append(h[key], strings.TrimSpace(value))
+	}
+	return h
 }
 
 // jsonMethod decodes the body as JSON; a body that is not JSON gives None.

@@ -48,7 +48,13 @@ type Session struct {
 	// generator falling behind, a rate limit) shows up in the results
 	// instead of being hidden: no coordinated omission.
 	Intended time.Time
+
+	scratch Sample // reused for every call: a Sink must not keep it
 }
+
+// sample returns the user's reusable Sample. Each user's calls run one
+// at a time, and Sink.Record does not keep the pointer.
+func (s *Session) sample() *Sample { return &s.scratch }
 
 // startClock returns when the call that is about to be made counts as
 // started: now, or the iteration's intended start for its first call.
@@ -88,7 +94,8 @@ type Sample struct {
 }
 
 // Sink receives Samples and check results. It must be safe for
-// concurrent use: every user's thread calls it.
+// concurrent use: every user's thread calls it. Record must not keep s
+// after it returns: the caller reuses it.
 type Sink interface {
 	Record(s *Sample)
 	Check(name string, ok bool)

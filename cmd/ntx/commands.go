@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 
 	"github.com/spf13/pflag"
@@ -70,6 +71,7 @@ func cmdExec(args []string, stdout, stderr io.Writer) int {
 	rateFlag := fs.String("rate", "", "run the open model at this arrival `RATE` (e.g. 200/s), replacing the ramp-up")
 	htmlOut := fs.String("report", "", "write a self-contained HTML report to `FILE.html`")
 	quiet := fs.BoolP("quiet", "q", false, "print no progress and no script log lines")
+	cpuProfile := fs.String("cpuprofile", "", "write a Go CPU profile of the run to `FILE` (for performance work)")
 	if ok, code := parse(fs, args, stderr); !ok {
 		return code
 	}
@@ -121,6 +123,14 @@ func cmdExec(args []string, stdout, stderr io.Writer) int {
 		}
 	}()
 
+	if *cpuProfile != "" {
+		stop, err := startCPUProfile(*cpuProfile)
+		if err != nil {
+			fmt.Fprintf(stderr, "ntx exec: --cpuprofile: %v\n", err)
+			return exitInvalid
+		}
+		defer stop()
+	}
 	res, err := prog.Run(ctx, opts.Options)
 	if err != nil {
 		return reportErr(stderr, err)
@@ -142,6 +152,19 @@ func cmdExec(args []string, stdout, stderr io.Writer) int {
 		return exitFailed
 	}
 	return exitPassed
+}
+
+// startCPUProfile profiles the process into path until stop is called.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
 // writeFileWith creates path and fills it with write.

@@ -121,6 +121,9 @@ func (p *Program) Run(ctx context.Context, opts Options) (*report.Result, error)
 	}
 	hard, cancelHard := context.WithCancel(context.Background())
 	defer cancelHard()
+	// Cutting in-flight work means cutting its connections too.
+	stopNet := context.AfterFunc(hard, r.net.Close)
+	defer stopNet()
 	r.stopSpawning, r.hard = spawnCtx, hard
 
 	done := make(chan struct{})
