@@ -121,6 +121,9 @@ func loadStarlark(file, src string, opts LoadOptions, warnings scenario.ErrorLis
 	return p, nil
 }
 
+// Flow returns the program's flow function: one iteration of one user.
+func (p *Program) Flow() starlark.Callable { return p.flow }
+
 // assignPos finds where `scenario` is assigned, for config errors.
 func assignPos(file string, f *syntax.File) scenario.Pos {
 	for _, stmt := range f.Stmts {
