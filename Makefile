@@ -6,7 +6,7 @@ VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 DEMO    ?= scripts/demo.yaml
 TARGET_HTTP := 127.0.0.1:18080
 
-.PHONY: all build vet test demo fuzz clean
+.PHONY: all build vet test demo bench fuzz clean
 
 all: build
 
@@ -31,6 +31,16 @@ demo: build
 	  sleep 0.05; \
 	done; \
 	$(BIN) exec $(DEMO)
+
+# The side-by-side benchmark (docs/benchmarks.md): nginx on loopback as
+# the target; ntx (YAML, Starlark, custom action), hey and wrk on the same
+# workload; then 10,000 users for memory. Installs nginx and wrk from
+# Debian and hey from the Go module proxy when they are missing.
+bench: build
+	@command -v nginx >/dev/null && command -v wrk >/dev/null || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light wrk >/dev/null)
+	@test -x bin/hey || GOBIN=$(CURDIR)/bin GOFLAGS= $(GO) install github.com/rakyll/hey@v0.1.4
+	$(GO) run ./cmd/ntxbench --ntx $(BIN) --hey bin/hey
 
 # Runs each fuzz target for FUZZTIME (default 30s).
 FUZZTIME ?= 30s

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	goruntime "runtime"
 	"sort"
 	"testing"
 	"time"
@@ -308,5 +309,36 @@ tasks: [{id: start, action: a}]
 	res, _ = run(runtime.Options{Users: 2, Iterations: 1000000, Duration: 200 * time.Millisecond})
 	if res.DurationMS > 2000 || res.Iterations.Total < 10 {
 		t.Errorf("--duration 200ms: ran %.0fms, %d iterations", res.DurationMS, res.Iterations.Total)
+	}
+}
+
+// TestThinkingUsersHoldNoGoroutine checks that a user between iterations
+// is parked on a timer, not on a goroutine, and that the end of the run
+// wakes parked users at once rather than after their think time.
+func TestThinkingUsersHoldNoGoroutine(t *testing.T) {
+	startTarget(t)
+	file := writeFile(t, t.TempDir(), "think.yaml", `
+name: think
+load:
+  ramp_up: {phases: [{at_second: 0, spawn_users: 300}]}
+  user_lifetime: {mode: loop, iterations: 0, think_time: 10s}
+  duration: 1s
+actions: [{id: ping, call: udp.request, with: {address: "{{env.NTX_TARGET_UDP}}", send: ping}}]
+tasks: [{id: start, action: ping}]
+`)
+	before := goruntime.NumGoroutine()
+	done := make(chan *engine.Result)
+	go func() { done <- runFile(t, file, nil) }()
+	time.Sleep(500 * time.Millisecond)
+	during := goruntime.NumGoroutine()
+	res := <-done
+	if during-before > 30 {
+		t.Errorf("%d goroutines while 300 users think (%d before the run); want no goroutine per thinking user", during, before)
+	}
+	if res.Iterations.Total != 300 || res.Users.Completed != 300 {
+		t.Errorf("iterations %+v, users %+v", res.Iterations, res.Users)
+	}
+	if res.DurationMS > 5000 {
+		t.Errorf("the run took %.0fms: parked users waited out their 10s think time", res.DurationMS)
 	}
 }

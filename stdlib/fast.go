@@ -32,16 +32,37 @@ import (
 // is told apart from a connection closed. Buffers are pooled and held
 // only during a request: an idle user costs no buffer memory.
 type fastTransport struct {
-	src     netip.Addr
+	dialer  *net.Dialer
 	maxIdle int
 	conns   *connSet
 
 	mu   sync.Mutex
-	idle map[string][]*fastConn // by host:port, most recently used last
+	idle []idleConns // by destination; a load test has few
+}
+
+// idleConns are the idle connections to one host:port, most recently
+// used last.
+type idleConns struct {
+	addr  string
+	conns []*fastConn
 }
 
 func newFastTransport(src netip.Addr, maxIdle int, conns *connSet) *fastTransport {
-	return &fastTransport{src: src, maxIdle: maxIdle, conns: conns, idle: map[string][]*fastConn{}}
+	return &fastTransport{dialer: Dialer(src), maxIdle: maxIdle, conns: conns}
+}
+
+// idleFor returns the idle list for addr, adding it if asked. t.mu is held.
+func (t *fastTransport) idleFor(addr string, add bool) *idleConns {
+	for i := range t.idle {
+		if t.idle[i].addr == addr {
+			return &t.idle[i]
+		}
+	}
+	if !add {
+		return nil
+	}
+	t.idle = append(t.idle, idleConns{addr: addr})
+	return &t.idle[len(t.idle)-1]
 }
 
 // maxBody bounds a response body held in memory.
@@ -215,15 +236,16 @@ func hostPort(u *url.URL) string {
 // get returns an idle connection to addr, or dials a new one.
 func (t *fastTransport) get(ctx context.Context, addr string) (c *fastConn, reused bool, err error) {
 	t.mu.Lock()
-	if l := t.idle[addr]; len(l) > 0 {
-		c = l[len(l)-1]
-		t.idle[addr] = l[:len(l)-1]
+	if l := t.idleFor(addr, false); l != nil && len(l.conns) > 0 {
+		c = l.conns[len(l.conns)-1]
+		l.conns[len(l.conns)-1] = nil
+		l.conns = l.conns[:len(l.conns)-1]
 	}
 	t.mu.Unlock()
 	if c != nil {
 		return c, true, nil
 	}
-	nc, err := Dialer(t.src).DialContext(ctx, "tcp", addr)
+	nc, err := t.dialer.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return nil, false, err
 	}
@@ -233,8 +255,8 @@ func (t *fastTransport) get(ctx context.Context, addr string) (c *fastConn, reus
 func (t *fastTransport) put(addr string, c *fastConn) {
 	_ = c.SetDeadline(time.Time{})
 	t.mu.Lock()
-	if len(t.idle[addr]) < t.maxIdle {
-		t.idle[addr] = append(t.idle[addr], c)
+	if l := t.idleFor(addr, true); len(l.conns) < t.maxIdle {
+		l.conns = append(l.conns, c)
 		c = nil
 	}
 	t.mu.Unlock()
@@ -249,10 +271,10 @@ func (t *fastTransport) discard(c *fastConn) { c.Close() }
 func (t *fastTransport) closeIdle() {
 	t.mu.Lock()
 	idle := t.idle
-	t.idle = map[string][]*fastConn{}
+	t.idle = nil
 	t.mu.Unlock()
 	for _, l := range idle {
-		for _, c := range l {
+		for _, c := range l.conns {
 			c.Close()
 		}
 	}
@@ -373,16 +395,21 @@ func (s *connSet) closeAll() {
 	}
 }
 
-// schemeTransport sends plain HTTP through fasthttp and HTTPS through
-// net/http (TLS options belong to net/http's Transport).
+// schemeTransport sends plain HTTP through the fast transport and HTTPS
+// through net/http (TLS options belong to net/http's Transport), made
+// when first needed.
 type schemeTransport struct {
 	plain  http.RoundTripper
-	secure http.RoundTripper
+	secure func() http.RoundTripper
+
+	once sync.Once
+	tls  http.RoundTripper
 }
 
-func (t schemeTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+func (t *schemeTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if strings.EqualFold(req.URL.Scheme, "http") {
 		return t.plain.RoundTrip(req)
 	}
-	return t.secure.RoundTrip(req)
+	t.once.Do(func() { t.tls = t.secure() })
+	return t.tls.RoundTrip(req)
 }

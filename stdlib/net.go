@@ -71,20 +71,9 @@ func (n *Net) Client(src netip.Addr, retries int, tlsVerify bool) *retryablehttp
 	}
 	t, ok := n.transports[key.transportKey]
 	if !ok {
-		std := &http.Transport{
-			DialContext:         Dialer(src).DialContext,
-			MaxIdleConns:        0,
-			MaxIdleConnsPerHost: n.MaxIdlePerAddr,
-			IdleConnTimeout:     90 * time.Second,
-			DisableCompression:  true,
-			// Force HTTP/1.1: with h2 every user would share one connection.
-			TLSNextProto:          map[string]func(string, *tls.Conn) http.RoundTripper{},
-			TLSClientConfig:       &tls.Config{InsecureSkipVerify: !tlsVerify}, //nolint:gosec // the scenario asked for it
-			ExpectContinueTimeout: time.Second,
-		}
 		fast := newFastTransport(src, n.MaxIdlePerAddr, &n.conns)
-		n.std, n.fast = append(n.std, std), append(n.fast, fast)
-		t = schemeTransport{plain: fast, secure: std}
+		n.fast = append(n.fast, fast)
+		t = &schemeTransport{plain: fast, secure: func() http.RoundTripper { return n.secure(src, tlsVerify) }}
 		n.transports[key.transportKey] = t
 	}
 	c := &retryablehttp.Client{
@@ -103,6 +92,26 @@ func (n *Net) Client(src netip.Addr, retries int, tlsVerify bool) *retryablehttp
 	}
 	n.clients[key] = c
 	return c
+}
+
+// secure makes the net/http transport for HTTPS from src. It is made on
+// the first HTTPS request only: most runs have none, and a transport and
+// its TLS settings per source address add up at thousands of addresses.
+func (n *Net) secure(src netip.Addr, tlsVerify bool) http.RoundTripper {
+	t := &http.Transport{
+		DialContext:         Dialer(src).DialContext,
+		MaxIdleConnsPerHost: n.MaxIdlePerAddr,
+		IdleConnTimeout:     90 * time.Second,
+		DisableCompression:  true,
+		// Force HTTP/1.1: with h2 every user would share one connection.
+		TLSNextProto:          map[string]func(string, *tls.Conn) http.RoundTripper{},
+		TLSClientConfig:       &tls.Config{InsecureSkipVerify: !tlsVerify}, //nolint:gosec // the scenario asked for it
+		ExpectContinueTimeout: time.Second,
+	}
+	n.mu.Lock()
+	n.std = append(n.std, t)
+	n.mu.Unlock()
+	return t
 }
 
 // Close closes every connection: requests still in flight fail at once.

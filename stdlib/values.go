@@ -16,7 +16,7 @@ type User struct {
 	Iteration   int
 	Tenant      starlark.Value // a struct with id and the tenant's properties, or None
 	AllocatedIP string         // "" when the user holds no address
-	Data        *starlark.Dict // per-user scratch space that survives iterations
+	Data        *starlark.Dict // per-user scratch space that survives iterations; made on first use
 	exports     map[string]starlark.Value
 }
 
@@ -25,7 +25,7 @@ func NewUser(id int, tenant starlark.Value) *User {
 	if tenant == nil {
 		tenant = starlark.None
 	}
-	return &User{ID: id, Tenant: tenant, Data: new(starlark.Dict)}
+	return &User{ID: id, Tenant: tenant}
 }
 
 var _ starlark.HasAttrs = (*User)(nil)
@@ -51,6 +51,9 @@ func (u *User) Attr(name string) (starlark.Value, error) {
 		}
 		return starlark.String(u.AllocatedIP), nil
 	case "data":
+		if u.Data == nil {
+			u.Data = new(starlark.Dict)
+		}
 		return u.Data, nil
 	}
 	if v, ok := u.exports[name]; ok {

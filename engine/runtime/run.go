@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/netip"
 	"sort"
 	"strings"
@@ -387,7 +386,7 @@ func (r *run) start(id int, sp spawnPlan, iterations int, intended time.Time) {
 	}
 	r.live.Add(1)
 	r.wg.Add(1)
-	go r.user(b, iterations, intended)
+	go r.newUser(b, iterations, intended).begin()
 }
 
 func (r *run) freeSlot() {
@@ -424,86 +423,6 @@ func (r *run) iterations() int {
 		return lt.Iterations
 	}
 	return 1
-}
-
-// user runs one simulated user from start to exit.
-func (r *run) user(b *userBinding, n int, intended time.Time) {
-	defer r.wg.Done()
-	defer r.live.Add(-1)
-	defer r.freeSlot()
-	u := b.user
-	id := u.ID
-	if b.holds() && !b.held.IsValid() {
-		if err := b.acquire(r.stopSpawning); err != nil {
-			r.col.UserFailedToStart("pool-exhausted", err.Error())
-			return
-		}
-	}
-	r.col.UserStarted()
-	defer r.col.UserDone()
-	defer b.release()
-
-	sess := &stdlib.Session{Ctx: r.hard, User: u, Net: r.net, Vars: r.p.vars, Sink: r.col, Source: b.source, Log: r.logLine, Intended: intended}
-	if r.actionLimit != nil {
-		sess.Pace = r.actionLimit.Wait
-	}
-	thread := &starlark.Thread{Name: fmt.Sprintf("user %d", id), Load: noLoad, Print: func(_ *starlark.Thread, msg string) { r.logLine(fmt.Sprintf("user %d: %s", id, msg)) }}
-	sess.Attach(thread)
-	stop := context.AfterFunc(r.hard, func() { thread.Cancel("the run ended") })
-	defer stop()
-
-	maxSteps := r.opts.MaxSteps
-	if maxSteps == 0 {
-		maxSteps = DefaultMaxSteps
-	}
-	rng := rand.New(rand.NewPCG(r.opts.Seed, uint64(id)))
-	for it := 1; n == 0 || it <= n; it++ {
-		if it > 1 && !r.think(rng) {
-			return
-		}
-		if r.stopSpawning.Err() != nil {
-			return
-		}
-		if b.releaseOnTaskEnd && b.holds() && !b.held.IsValid() {
-			if err := b.acquire(r.stopSpawning); err != nil {
-				r.col.Iteration("pool-exhausted", err.Error())
-				continue
-			}
-		}
-		u.Iteration = it
-		thread.Uncancel()
-		if r.hard.Err() != nil {
-			return
-		}
-		thread.Steps = 0
-		thread.SetMaxExecutionSteps(maxSteps)
-		_, err := starlark.Call(thread, r.p.flow, starlark.Tuple{u}, nil)
-		reason, msg := r.outcome(err, maxSteps)
-		r.col.Iteration(reason, msg)
-		if b.releaseOnTaskEnd {
-			b.release()
-		}
-	}
-}
-
-// think pauses between iterations; false means the run is stopping.
-func (r *run) think(rng *rand.Rand) bool {
-	lt := r.s.Load.Lifetime
-	d := lt.ThinkMin
-	if lt.ThinkMax > lt.ThinkMin {
-		d += time.Duration(rng.Int64N(int64(lt.ThinkMax - lt.ThinkMin + 1)))
-	}
-	if d <= 0 {
-		return r.stopSpawning.Err() == nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-r.stopSpawning.Done():
-		return false
-	}
 }
 
 // outcome classifies how an iteration ended: "" for passed, else the

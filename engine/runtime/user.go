@@ -1,0 +1,165 @@
+package runtime
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"sync/atomic"
+	"time"
+
+	"go.starlark.net/starlark"
+
+	"github.com/ntx-dev/ntx/stdlib"
+)
+
+// user is one simulated user over its whole life.
+//
+// A user has a goroutine only while it runs an iteration. Between
+// iterations it is parked on a timer: its goroutine returns, and the
+// timer starts a fresh one for the next iteration. A goroutine that has
+// run a request has grown its stack through the interpreter and the
+// HTTP client, and would keep it through every think time; parking
+// makes a thinking user cost its heap state alone, which is what lets
+// tens of thousands of mostly idle users fit (docs/benchmarks.md).
+//
+// The life of a user:
+//
+//	begin ──▶ iterate ──▶ park ──(think time)──▶ iterate ──▶ ... ──▶ finish
+//	                        └──(run stopping)──────────────────────▶ finish
+type user struct {
+	r        *run
+	b        *userBinding
+	n        int // iterations to run; 0 until the run's duration ends
+	it       int // iterations begun
+	thread   *starlark.Thread
+	sess     *stdlib.Session
+	rng      *rand.Rand
+	maxSteps uint64
+	stopHard func() bool
+}
+
+func (r *run) newUser(b *userBinding, n int, intended time.Time) *user {
+	u := &user{r: r, b: b, n: n, maxSteps: r.opts.MaxSteps}
+	if u.maxSteps == 0 {
+		u.maxSteps = DefaultMaxSteps
+	}
+	id := b.user.ID
+	u.sess = &stdlib.Session{Ctx: r.hard, User: b.user, Net: r.net, Vars: r.p.vars, Sink: r.col,
+		Source: b.source, Log: r.logLine, Intended: intended}
+	if r.actionLimit != nil {
+		u.sess.Pace = r.actionLimit.Wait
+	}
+	u.thread = &starlark.Thread{Name: fmt.Sprintf("user %d", id), Load: noLoad,
+		Print: func(_ *starlark.Thread, msg string) { r.logLine(fmt.Sprintf("user %d: %s", id, msg)) }}
+	u.sess.Attach(u.thread)
+	u.rng = rand.New(rand.NewPCG(r.opts.Seed, uint64(id)))
+	return u
+}
+
+// begin takes the user's address if it does not have one yet (only a
+// user that may wait for one takes it here), then runs it.
+func (u *user) begin() {
+	r, b := u.r, u.b
+	if b.holds() && !b.held.IsValid() {
+		if err := b.acquire(r.stopSpawning); err != nil {
+			r.col.UserFailedToStart("pool-exhausted", err.Error())
+			u.exit()
+			return
+		}
+	}
+	r.col.UserStarted()
+	thread := u.thread
+	u.stopHard = context.AfterFunc(r.hard, func() { thread.Cancel("the run ended") })
+	u.iterate()
+}
+
+// iterate runs iterations until the user must think, then parks it, or
+// until it is done, then finishes it.
+func (u *user) iterate() {
+	r, b := u.r, u.b
+	for u.n == 0 || u.it < u.n {
+		if r.stopSpawning.Err() != nil {
+			break
+		}
+		u.it++
+		if b.releaseOnTaskEnd && b.holds() && !b.held.IsValid() {
+			if err := b.acquire(r.stopSpawning); err != nil {
+				r.col.Iteration("pool-exhausted", err.Error())
+				continue
+			}
+		}
+		b.user.Iteration = u.it
+		u.thread.Uncancel()
+		if r.hard.Err() != nil {
+			break
+		}
+		u.thread.Steps = 0
+		u.thread.SetMaxExecutionSteps(u.maxSteps)
+		_, err := starlark.Call(u.thread, r.p.flow, starlark.Tuple{b.user}, nil)
+		reason, msg := r.outcome(err, u.maxSteps)
+		r.col.Iteration(reason, msg)
+		if b.releaseOnTaskEnd {
+			b.release()
+		}
+		if u.n != 0 && u.it >= u.n {
+			break
+		}
+		if d := u.thinkTime(); d > 0 {
+			u.park(d)
+			return
+		}
+	}
+	u.finish()
+}
+
+// thinkTime draws the pause before the next iteration.
+func (u *user) thinkTime() time.Duration {
+	lt := u.r.s.Load.Lifetime
+	d := lt.ThinkMin
+	if lt.ThinkMax > lt.ThinkMin {
+		d += time.Duration(u.rng.Int64N(int64(lt.ThinkMax - lt.ThinkMin + 1)))
+	}
+	return d
+}
+
+// park lets the user's goroutine go for d. Whichever comes first, the
+// end of the think time or the run stopping, claims the user; the other
+// does nothing.
+func (u *user) park(d time.Duration) {
+	var claimed atomic.Bool
+	var timer atomic.Pointer[time.Timer]
+	// The watch is registered before the timer starts, so the timer's
+	// callback can always unregister it; the watch may run before the
+	// timer is stored, and then leaves the timer to fire into nothing.
+	stopWatch := context.AfterFunc(u.r.stopSpawning, func() {
+		if claimed.CompareAndSwap(false, true) {
+			if t := timer.Load(); t != nil {
+				t.Stop()
+			}
+			u.finish()
+		}
+	})
+	timer.Store(time.AfterFunc(d, func() {
+		if claimed.CompareAndSwap(false, true) {
+			stopWatch()
+			u.iterate()
+		}
+	}))
+}
+
+// finish ends a user that started.
+func (u *user) finish() {
+	if u.stopHard != nil {
+		u.stopHard()
+	}
+	u.b.release()
+	u.r.col.UserDone()
+	u.exit()
+}
+
+// exit gives back what the spawner took for the user.
+func (u *user) exit() {
+	u.r.freeSlot()
+	u.r.live.Add(-1)
+	u.r.wg.Done()
+}
