@@ -249,21 +249,14 @@ func doHTTP(sess *Session, fn string, a *httpArgs) (starlark.Value, error) {
 		name = a.method + " " + p.url.Path
 	}
 	res := &Result{Name: name, url: p.url}
-	src, release, err := sess.Source(p.bind)
-	if err != nil {
-		res.Err = err.Error()
-		sess.Sink.Record(&Sample{Name: name, Kind: "http", Start: time.Now(), ErrKind: "no-address", Err: res.Err})
+	src, release, ok, err := sess.acquire(res, "http", p.bind)
+	if !ok {
+		if err != nil {
+			return nil, err
+		}
 		return res, nil
 	}
 	defer release()
-	if src.IsValid() {
-		res.SourceIP = src.String()
-	}
-	if sess.Pace != nil {
-		if err := sess.Pace(sess.Ctx); err != nil {
-			return nil, err
-		}
-	}
 	start := sess.startClock()
 	deadline := time.Now().Add(p.timeout)
 	var ctx context.Context

@@ -52,6 +52,29 @@ type Session struct {
 	scratch Sample // reused for every call: a Sink must not keep it
 }
 
+// acquire prepares a measured call: it takes the call's source address,
+// recording the call as failed when there is none, and waits for the
+// action rate limit. When ok is false the call is not made: err is set if
+// the run is ending, else res says why.
+func (s *Session) acquire(res *Result, kind string, bind netip.Addr) (src netip.Addr, release func(), ok bool, err error) {
+	src, release, err = s.Source(bind)
+	if err != nil {
+		res.Err = err.Error()
+		s.Sink.Record(&Sample{Name: res.Name, Kind: kind, Start: time.Now(), ErrKind: "no-address", Err: res.Err})
+		return src, nil, false, nil
+	}
+	if src.IsValid() {
+		res.SourceIP = src.String()
+	}
+	if s.Pace != nil {
+		if err := s.Pace(s.Ctx); err != nil {
+			release()
+			return src, nil, false, err
+		}
+	}
+	return src, release, true, nil
+}
+
 // sample returns the user's reusable Sample. Each user's calls run one
 // at a time, and Sink.Record does not keep the pointer.
 func (s *Session) sample() *Sample { return &s.scratch }

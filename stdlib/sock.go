@@ -122,21 +122,14 @@ func doSock(sess *Session, fn, proto string, a *sockArgs) (starlark.Value, error
 		name = strings.ToUpper(proto) + " " + a.address
 	}
 	res := &Result{Name: name, URL: proto + "://" + a.address}
-	src, release, err := sess.Source(bind)
-	if err != nil {
-		res.Err = err.Error()
-		sess.Sink.Record(&Sample{Name: name, Kind: proto, Start: time.Now(), ErrKind: "no-address", Err: res.Err})
+	src, release, ok, err := sess.acquire(res, proto, bind)
+	if !ok {
+		if err != nil {
+			return nil, err
+		}
 		return res, nil
 	}
 	defer release()
-	if src.IsValid() {
-		res.SourceIP = src.String()
-	}
-	if sess.Pace != nil {
-		if err := sess.Pace(sess.Ctx); err != nil {
-			return nil, err
-		}
-	}
 	ctx, cancel := context.WithTimeout(sess.Ctx, timeout)
 	defer cancel()
 	start := sess.startClock()

@@ -154,8 +154,8 @@ func (c *compiler) resources() {
 		}
 		done[r.ID] = true
 		var deps []string
-		walkStrings(r.Props, func(s string) {
-			_, _ = expr.Template(s, c.resourceScope, func(k expr.Kind, id string) {
+		scenario.WalkStrings(r.Props, func(s *yaml.Node) {
+			_, _ = expr.Template(s.Value, c.resourceScope, func(k expr.Kind, id string) {
 				if k == expr.Resource {
 					deps = append(deps, id)
 				}
@@ -192,29 +192,6 @@ func mapping(n *yaml.Node) []*yaml.Node {
 		return nil
 	}
 	return n.Content
-}
-
-func walkStrings(n *yaml.Node, fn func(string)) {
-	for n != nil && n.Kind == yaml.AliasNode {
-		n = n.Alias
-	}
-	if n == nil {
-		return
-	}
-	switch n.Kind {
-	case yaml.ScalarNode:
-		if n.Tag == "!!str" {
-			fn(n.Value)
-		}
-	case yaml.MappingNode:
-		for i := 1; i < len(n.Content); i += 2 {
-			walkStrings(n.Content[i], fn)
-		}
-	case yaml.SequenceNode:
-		for _, x := range n.Content {
-			walkStrings(x, fn)
-		}
-	}
 }
 
 func (c *compiler) action(a *scenario.Action) {

@@ -9,10 +9,14 @@ package expr
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 
 	"go.starlark.net/syntax"
+
+	"github.com/ntx-dev/ntx/engine/internal/suggest"
 )
 
 // Part is one piece of a template: literal text, or the source of one
@@ -258,34 +262,5 @@ func joinToks(ts []token) string {
 
 // didYouMean suggests the known name nearest to word.
 func didYouMean(word string, known map[string]bool) string {
-	best, bestDist := "", len(word)/2+2
-	for k := range known {
-		if d := distance(word, k); d < bestDist || (d == bestDist && k < best) {
-			best, bestDist = k, d
-		}
-	}
-	if best == "" {
-		return ""
-	}
-	return fmt.Sprintf(" (did you mean %q?)", best)
-}
-
-func distance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			c := 1
-			if a[i-1] == b[j-1] {
-				c = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+c)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
+	return suggest.DidYouMean(word, slices.Collect(maps.Keys(known)))
 }

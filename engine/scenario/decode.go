@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -285,16 +284,6 @@ func (d *decoder) mapping(n *yaml.Node, what string) *yaml.Node {
 		return nil
 	}
 	return n
-}
-
-// sortedKeys returns the keys of a map in order, for stable messages.
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // ParseLimit reads a threshold's right-hand side: a number, a duration

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/ntx-dev/ntx/engine/internal/suggest"
 )
 
 // Pos is a position in a scenario file. Line and Col are 1-based; a zero
@@ -73,43 +75,7 @@ func (l ErrorList) Error() string {
 	return b.String()
 }
 
-// suggest returns the candidate closest to word by edit distance, or ""
-// when none is close enough to be a plausible typo.
-func suggest(word string, candidates []string) string {
-	best, bestDist := "", len(word)/2+2
-	for _, c := range candidates {
-		if d := editDistance(strings.ToLower(word), strings.ToLower(c)); d < bestDist {
-			best, bestDist = c, d
-		}
-	}
-	return best
-}
-
-// didYouMean formats a suggestion suffix for an error message.
+// didYouMean suggests the candidate nearest to word, as a message suffix.
 func didYouMean(word string, candidates []string) string {
-	if s := suggest(word, candidates); s != "" {
-		return fmt.Sprintf(" (did you mean %q?)", s)
-	}
-	return ""
-}
-
-// editDistance is the Levenshtein distance between a and b.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
+	return suggest.DidYouMean(word, candidates)
 }

@@ -124,18 +124,10 @@ func (d *decoder) config(s *Scenario, f map[string]field) {
 	}
 	if v, ok := f["resources"]; ok {
 		for _, n := range d.list(v.value, "resources") {
-			rf := d.fields(n, "a resource", "id", "type", "properties")
-			r := &Resource{Pos: d.pos(n)}
-			if x, ok := rf["id"]; ok {
-				r.ID = d.id(x.value, "resource id")
-			} else if deref(n).Kind == yaml.MappingNode {
-				d.errorf(n, "a resource needs an id")
-			}
+			id, props, rf := d.named(n, "resource", "type")
+			r := &Resource{ID: id, Props: props, Pos: d.pos(n)}
 			if x, ok := rf["type"]; ok {
 				r.Type = d.str(x.value, "resource type")
-			}
-			if x, ok := rf["properties"]; ok {
-				r.Props = d.mapping(x.value, "resource properties")
 			}
 			s.Resources = append(s.Resources, r)
 		}
@@ -145,20 +137,11 @@ func (d *decoder) config(s *Scenario, f map[string]field) {
 	}
 	if v, ok := f["tenants"]; ok {
 		for _, n := range d.list(v.value, "tenants") {
-			tf := d.fields(n, "a tenant", "id", "name", "properties")
-			t := &Tenant{Pos: d.pos(n)}
-			if x, ok := tf["id"]; ok {
-				t.ID = d.id(x.value, "tenant id")
-			} else if deref(n).Kind == yaml.MappingNode {
-				d.errorf(n, "a tenant needs an id")
-			}
+			id, props, tf := d.named(n, "tenant", "name")
 			if x, ok := tf["name"]; ok {
 				d.str(x.value, "tenant name")
 			}
-			if x, ok := tf["properties"]; ok {
-				t.Props = d.mapping(x.value, "tenant properties")
-			}
-			s.Tenants = append(s.Tenants, t)
+			s.Tenants = append(s.Tenants, &Tenant{ID: id, Props: props, Pos: d.pos(n)})
 		}
 	}
 	if v, ok := f["modules"]; ok {
@@ -182,6 +165,21 @@ func (d *decoder) config(s *Scenario, f map[string]field) {
 			s.Thresholds = append(s.Thresholds, Threshold{Expr: d.str(n, "a threshold"), Pos: d.pos(n)})
 		}
 	}
+}
+
+// named decodes an entry made of an id, properties and the extra keys
+// given (a resource or a tenant), returning the fields for the extras.
+func (d *decoder) named(n *yaml.Node, what string, extra ...string) (id string, props *yaml.Node, f map[string]field) {
+	f = d.fields(n, "a "+what, append([]string{"id", "properties"}, extra...)...)
+	if x, ok := f["id"]; ok {
+		id = d.id(x.value, what+" id")
+	} else if deref(n).Kind == yaml.MappingNode {
+		d.errorf(n, "a %s needs an id", what)
+	}
+	if x, ok := f["properties"]; ok {
+		props = d.mapping(x.value, what+" properties")
+	}
+	return id, props, f
 }
 
 var starlarkIdent = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)

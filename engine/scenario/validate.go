@@ -2,9 +2,11 @@ package scenario
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 
 	"go.starlark.net/starlark"
@@ -312,8 +314,8 @@ func (v *validator) modules() {
 	}
 }
 
-// walkStrings calls fn for every string scalar under n.
-func walkStrings(n *yaml.Node, fn func(*yaml.Node)) {
+// WalkStrings calls fn for every string scalar under n, in order.
+func WalkStrings(n *yaml.Node, fn func(*yaml.Node)) {
 	n = deref(n)
 	if n == nil {
 		return
@@ -325,27 +327,23 @@ func walkStrings(n *yaml.Node, fn func(*yaml.Node)) {
 		}
 	case yaml.MappingNode:
 		for i := 1; i < len(n.Content); i += 2 {
-			walkStrings(n.Content[i], fn)
+			WalkStrings(n.Content[i], fn)
 		}
 	case yaml.SequenceNode:
 		for _, c := range n.Content {
-			walkStrings(c, fn)
+			WalkStrings(c, fn)
 		}
 	}
 }
 
 // templates checks every template under n against sc.
 func (v *validator) templates(n *yaml.Node, sc *expr.Scope, refs func(expr.Kind, string)) {
-	walkStrings(n, func(s *yaml.Node) {
+	WalkStrings(n, func(s *yaml.Node) {
 		if !expr.HasTemplate(s.Value) {
 			return
 		}
 		if _, err := expr.Template(s.Value, sc, refs); err != nil {
-			off := 0
-			if te, ok := err.(*expr.Error); ok {
-				off = te.Off
-			}
-			v.errorf(TemplatePos(v.d.file, s, off), "%v", err)
+			v.exprError(s, err)
 		}
 	})
 }
@@ -418,7 +416,7 @@ func (v *validator) actions() {
 				continue
 			}
 			if !modules[mod] {
-				v.errorf(a.CallPos, "call %q names module %q, which is not listed under modules:%s", a.Call, mod, didYouMean(mod, sortedKeys(modules)))
+				v.errorf(a.CallPos, "call %q names module %q, which is not listed under modules:%s", a.Call, mod, didYouMean(mod, slices.Collect(maps.Keys(modules))))
 			}
 		default:
 			v.errorf(a.CallPos, "unknown call %q%s", a.Call, didYouMean(a.Call, callNames()))
@@ -573,12 +571,18 @@ func (v *validator) condition(n *yaml.Node, sc *expr.Scope) {
 		return
 	}
 	if _, err := expr.Condition(n.Value, sc, nil); err != nil {
-		off := 0
-		if te, ok := err.(*expr.Error); ok {
-			off = te.Off
-		}
-		v.errorf(TemplatePos(v.d.file, n, off), "%v", err)
+		v.exprError(n, err)
 	}
+}
+
+// exprError reports a template or condition error at the point of the
+// scalar n it refers to.
+func (v *validator) exprError(n *yaml.Node, err error) {
+	off := 0
+	if te, ok := err.(*expr.Error); ok {
+		off = te.Off
+	}
+	v.errorf(TemplatePos(v.d.file, n, off), "%v", err)
 }
 
 func (v *validator) load() {
