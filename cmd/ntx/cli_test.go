@@ -47,14 +47,14 @@ func TestHelpOnEveryCommand(t *testing.T) {
 
 func startTarget(t *testing.T) *target.Server {
 	t.Helper()
-	srv, err := target.Start(target.Config{HTTP: "127.0.0.1:0", TCP: "127.0.0.1:0", UDP: "127.0.0.1:0", Record: true})
+	srv, err := target.StartEphemeral()
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(srv.Close)
-	t.Setenv("NTX_TARGET_HTTP", srv.HTTPAddr())
-	t.Setenv("NTX_TARGET_TCP", srv.TCPAddr())
-	t.Setenv("NTX_TARGET_UDP", srv.UDPAddr())
+	for k, v := range srv.Env() {
+		t.Setenv(k, v)
+	}
 	return srv
 }
 

@@ -100,6 +100,18 @@ func Start(cfg Config) (*Server, error) {
 	return s, nil
 }
 
+// StartEphemeral starts every listener on a free loopback port, with
+// recording on: the target tests use.
+func StartEphemeral() (*Server, error) {
+	return Start(Config{HTTP: "127.0.0.1:0", TCP: "127.0.0.1:0", UDP: "127.0.0.1:0", Record: true})
+}
+
+// Env names the target's addresses in the environment variables the
+// scenarios under testdata/ read: NTX_TARGET_HTTP, _TCP and _UDP.
+func (s *Server) Env() map[string]string {
+	return map[string]string{"NTX_TARGET_HTTP": s.HTTPAddr(), "NTX_TARGET_TCP": s.TCPAddr(), "NTX_TARGET_UDP": s.UDPAddr()}
+}
+
 // HTTPAddr, TCPAddr and UDPAddr return the bound addresses ("" if off).
 func (s *Server) HTTPAddr() string { return addrOf(s.httpLn) }
 
