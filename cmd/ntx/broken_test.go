@@ -59,6 +59,7 @@ var brokenInputs = []struct {
 	{"bad think range", "a.yaml", "load: {user_lifetime: {think_time: {min: 2s, max: 1s}}}\ntasks: [{id: s}]\n", "1:36", "less than think_time.min"},
 	{"bad rate", "a.yaml", "load: {concurrency: {spawn_rate_limit: fast}}\ntasks: [{id: s}]\n", "1:40", "not a rate"},
 	{"bad timeout literal", "a.yaml", "actions: [{id: a, call: get, with: {url: 'http://h:1', timeout: soon}}]\ntasks: [{id: s, action: a}]\n", "1:65", "not a duration"},
+	{"arrival without duration", "a.yaml", "load: {arrival: {rate: 10/s}}\ntasks: [{id: s}]\n", "1:17", "arrival needs a duration"},
 	{"loop forever without duration", "a.yaml", "load: {user_lifetime: {mode: loop, iterations: 0}}\ntasks: [{id: s}]\n", "1:1", "load.duration is not set"},
 	// templates and expressions
 	{"template names nothing", "a.yaml", "actions: [{id: a, call: get, with: {url: 'http://{{targt.ip}}/'}}]\ntasks: [{id: s, action: a}]\n", "1:52", `names nothing called "targt"`},

@@ -20,9 +20,9 @@ type Progress struct {
 const progressInterval = time.Second
 
 // startProgress ticks the collector's time series every second and
-// reports progress until done is closed. The returned function stops it
-// and records the last, partial interval.
-func (r *run) startProgress(done <-chan struct{}) (stop func()) {
+// reports progress. The returned function stops it and records the last,
+// partial interval.
+func (r *run) startProgress() (stop func()) {
 	start := time.Now()
 	stopped := make(chan struct{})
 	finished := make(chan struct{})

@@ -126,7 +126,7 @@ func (p *Program) Run(ctx context.Context, opts Options) (*report.Result, error)
 	r.stopSpawning, r.hard = spawnCtx, hard
 
 	done := make(chan struct{})
-	stopProgress := r.startProgress(done)
+	stopProgress := r.startProgress()
 	go func() {
 		if r.arrival != nil {
 			r.arrive()
@@ -195,7 +195,9 @@ func (r *run) setup() error {
 		r.arrival = &a
 	}
 	if r.arrival != nil && r.arrival.Duration == 0 && r.s.Load.Duration == 0 && r.opts.Duration == 0 {
-		return &StartError{Msg: "the open model (arrival rate) needs a duration: set load.arrival.duration, load.duration or --duration"}
+		// Only --rate can get here: the scenario's own arrival section is
+		// checked when it is loaded.
+		return scenario.ErrorList{{Pos: scenario.Pos{File: r.p.File}, Msg: "--rate runs the open model, which needs a duration: give --duration, or set load.duration"}}
 	}
 	r.p.vars.Reset(nil)
 	if v, ok := scenario.ToStarlark(r.s.Variables).(*starlark.Dict); ok {

@@ -332,7 +332,7 @@ func (d *decoder) load(s *Scenario, n *yaml.Node) {
 	}
 	if x, ok := f["arrival"]; ok {
 		af := d.fields(x.value, "arrival", "rate", "duration", "max_users")
-		a := &Arrival{}
+		a := &Arrival{Pos: d.pos(x.value)}
 		if v, ok := af["rate"]; ok {
 			a.Rate = d.rate(v.value, "arrival.rate")
 		} else {

@@ -133,6 +133,7 @@ type Arrival struct {
 	Rate     float64
 	Duration time.Duration
 	MaxUsers int
+	Pos      Pos
 }
 
 // Action is one step a user can take: a built-in call or a custom one.

@@ -613,6 +613,9 @@ func (v *validator) load() {
 			v.errorf(ph.TenantPos, "tenant_id %q is not a tenant%s", ph.Tenant, didYouMean(ph.Tenant, tenantIDs))
 		}
 	}
+	if a := l.Arrival; a != nil && a.Duration == 0 && l.Duration == 0 {
+		v.errorf(a.Pos, "arrival needs a duration (or load.duration): the open model runs for a set time")
+	}
 	if l.Lifetime.Mode == "loop" && l.Lifetime.Iterations == 0 && l.Duration == 0 {
 		v.errorf(Pos{File: v.d.file, Line: 1, Col: 1}, "user_lifetime loops with iterations: 0 (until the duration ends) but load.duration is not set")
 	}
