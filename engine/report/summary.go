@@ -28,15 +28,17 @@ func (r *Result) WriteSummary(w io.Writer) {
 	if len(r.Actions) > 0 {
 		fmt.Fprintln(w)
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "action\tcount\tok\tfailed\trate/s\tp50 ms\tp95 ms\tp99 ms\tmax ms\t errors\t")
+		names := sortedKeys(r.Actions)
+		w := width("action", names)
+		fmt.Fprintf(tw, "%-*s\tcount\tok\tfailed\trate/s\tp50 ms\tp95 ms\tp99 ms\tmax ms\t errors\t\n", w, "action")
 		secs := r.DurationMS / 1000
-		for _, name := range sortedKeys(r.Actions) {
+		for _, name := range names {
 			a := r.Actions[name]
 			rate := 0.0
 			if secs > 0 {
 				rate = float64(a.Count) / secs
 			}
-			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%.1f\t%s\t%s\t%s\t%s\t %s\t\n", name, a.Count, a.OK, a.Failed, rate,
+			fmt.Fprintf(tw, "%-*s\t%d\t%d\t%d\t%.1f\t%s\t%s\t%s\t%s\t %s\t\n", w, name, a.Count, a.OK, a.Failed, rate,
 				ms(a.Latency.P50), ms(a.Latency.P95), ms(a.Latency.P99), ms(a.Latency.Max), strings.TrimPrefix(counts(a.Errors), " "))
 		}
 		tw.Flush()
@@ -45,8 +47,9 @@ func (r *Result) WriteSummary(w io.Writer) {
 	if len(r.SourceIPs) > 0 {
 		fmt.Fprintln(w)
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "source address\trequests\terrors\t")
 		addrs := sortedAddrs(r.SourceIPs)
+		w := width("source address", addrs)
+		fmt.Fprintf(tw, "%-*s\trequests\terrors\t\n", w, "source address")
 		for i, a := range addrs {
 			if i == maxSourceRows {
 				var req, errs int64
@@ -54,11 +57,11 @@ func (r *Result) WriteSummary(w io.Writer) {
 					req += r.SourceIPs[rest].Requests
 					errs += r.SourceIPs[rest].Errors
 				}
-				fmt.Fprintf(tw, "(%d more)\t%d\t%d\t\n", len(addrs)-i, req, errs)
+				fmt.Fprintf(tw, "%-*s\t%d\t%d\t\n", w, fmt.Sprintf("(%d more)", len(addrs)-i), req, errs)
 				break
 			}
 			s := r.SourceIPs[a]
-			fmt.Fprintf(tw, "%s\t%d\t%d\t\n", a, s.Requests, s.Errors)
+			fmt.Fprintf(tw, "%-*s\t%d\t%d\t\n", w, a, s.Requests, s.Errors)
 		}
 		tw.Flush()
 	}
@@ -101,6 +104,17 @@ func (r *Result) WriteSummary(w io.Writer) {
 			fmt.Fprintf(w, "first %s: %s\n", k, r.Errors[k])
 		}
 	}
+}
+
+// width is the widest of a column's title and cells: the first column is
+// padded to it, so that it reads left-aligned while the numbers, through
+// the right-aligning tabwriter, line up on the right.
+func width(title string, cells []string) int {
+	w := len(title)
+	for _, c := range cells {
+		w = max(w, len(c))
+	}
+	return w
 }
 
 func verdict(ok bool) string {
