@@ -294,7 +294,7 @@ func doHTTP(sess *Session, fn string, a *httpArgs) (starlark.Value, error) {
 			return nil, fmt.Errorf("%s: %v", fn, err)
 		}
 	}
-	client := sess.Net.Client(src, a.retries, a.tlsVerify)
+	client := sess.client(src, a.retries, a.tlsVerify)
 	resp, err := client.Do(req)
 	var body, rawHeader []byte
 	if resp != nil {

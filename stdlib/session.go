@@ -14,6 +14,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/hashicorp/go-retryablehttp"
 	"go.starlark.net/starlark"
 )
 
@@ -50,6 +51,21 @@ type Session struct {
 	Intended time.Time
 
 	scratch Sample // reused for every call: a Sink must not keep it
+
+	// The client of the user's last HTTP call: a user nearly always calls
+	// with the same address and options, and this spares the shared
+	// lookup (and its lock) on every request.
+	lastKey    clientKey
+	lastClient *retryablehttp.Client
+}
+
+// client returns the HTTP client for src and the call's options.
+func (s *Session) client(src netip.Addr, retries int, tlsVerify bool) *retryablehttp.Client {
+	key := clientKey{transportKey{src, tlsVerify}, retries}
+	if s.lastClient == nil || s.lastKey != key {
+		s.lastKey, s.lastClient = key, s.Net.Client(src, retries, tlsVerify)
+	}
+	return s.lastClient
 }
 
 // acquire prepares a measured call: it takes the call's source address,
