@@ -35,6 +35,9 @@ type Result struct {
 
 var _ starlark.HasAttrs = (*Result)(nil)
 
+// Result and Results implement starlark.Value; Result also
+// starlark.HasAttrs, Results starlark.HasSetKey.
+
 func (r *Result) String() string {
 	switch {
 	case r.notRun:

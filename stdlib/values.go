@@ -30,6 +30,8 @@ func NewUser(id int, tenant starlark.Value) *User {
 
 var _ starlark.HasAttrs = (*User)(nil)
 
+// User, Vars and env implement starlark.Value and starlark.HasAttrs.
+
 func (u *User) String() string        { return fmt.Sprintf("<user %d>", u.ID) }
 func (u *User) Type() string          { return "user" }
 func (u *User) Freeze()               {}
