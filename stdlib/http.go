@@ -269,8 +269,9 @@ func doHTTP(sess *Session, fn string, a *httpArgs) (starlark.Value, error) {
 		ctx, cancel = context.WithDeadline(sess.Ctx, deadline)
 		defer cancel()
 	}
+	var at *attempts
 	if a.retries > 0 {
-		at := &attempts{max: a.retries, start: start}
+		at = &attempts{max: a.retries, start: start}
 		at.onRetry = func(resp *http.Response, err error, latency time.Duration) {
 			s := &Sample{Name: name, Kind: "http", Source: src, Start: at.start, Latency: latency, BytesSent: int64(len(p.body))}
 			if resp != nil {
@@ -304,7 +305,7 @@ func doHTTP(sess *Session, fn string, a *httpArgs) (starlark.Value, error) {
 			err = rerr
 		}
 	}
-	if at, ok := ctx.Value(attemptsKey{}).(*attempts); ok {
+	if at != nil {
 		start = at.start // the last attempt's start
 	}
 	latency := time.Since(start)
@@ -336,11 +337,7 @@ func doHTTP(sess *Session, fn string, a *httpArgs) (starlark.Value, error) {
 		res.OK = true
 	}
 	if len(p.exports) > 0 {
-		content := func() starlark.Value {
-			v, _ := res.jsonMethod(nil, starlark.NewBuiltin("json", nil), nil, nil)
-			return v
-		}
-		if msg := applyExports(sess, res, p.exports, content); msg != "" && res.OK {
+		if msg := applyExports(sess, res, p.exports, res.parsed); msg != "" && res.OK {
 			res.OK, res.Err, s.ErrKind = false, msg, "assert"
 		}
 	}

@@ -155,13 +155,18 @@ func (r *Result) jsonMethod(_ *starlark.Thread, b *starlark.Builtin, args starla
 	if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 0); err != nil {
 		return nil, err
 	}
+	return r.parsed(), nil
+}
+
+// parsed returns the body decoded as JSON, or None, decoding it once.
+func (r *Result) parsed() starlark.Value {
 	if r.decoded == nil {
 		r.decoded = starlark.None
 		if v, ok := decodeJSON(r.Body); ok {
 			r.decoded = toStarlark(v)
 		}
 	}
-	return r.decoded, nil
+	return r.decoded
 }
 
 func decodeJSON(b []byte) (any, bool) {

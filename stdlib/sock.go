@@ -158,11 +158,7 @@ func doSock(sess *Session, fn, proto string, a *sockArgs) (starlark.Value, error
 		res.OK = true
 	}
 	if len(exports) > 0 {
-		content := func() starlark.Value {
-			v, _ := res.jsonMethod(nil, starlark.NewBuiltin("json", nil), nil, nil)
-			return v
-		}
-		if msg := applyExports(sess, res, exports, content); msg != "" && res.OK {
+		if msg := applyExports(sess, res, exports, res.parsed); msg != "" && res.OK {
 			res.OK, res.Err, s.ErrKind = false, msg, "assert"
 		}
 	}
