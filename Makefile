@@ -27,6 +27,7 @@ demo: build
 	$(BIN) serve >/dev/null & pid=$$!; \
 	trap 'kill $$pid 2>/dev/null; wait $$pid 2>/dev/null || true' EXIT; \
 	for i in $$(seq 1 100); do \
+	  kill -0 $$pid 2>/dev/null || { echo "make demo: ntx serve did not start (is $(TARGET_HTTP) in use?)" >&2; exit 1; }; \
 	  if (exec 3<>/dev/tcp/$(subst :,/,$(TARGET_HTTP))) 2>/dev/null; then break; fi; \
 	  sleep 0.05; \
 	done; \
