@@ -158,3 +158,23 @@ func BenchmarkTemplateRender(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkStarlarkFlow is BenchmarkBuiltinAction's GET written as a
+// .star flow: the compiled graph's dispatch is the difference.
+func BenchmarkStarlarkFlow(b *testing.B) {
+	p, err := runtime.Load(filepath.Join("testdata", "flow.star"),
+		[]byte("def flow(user):\n    http.get(\"http://127.0.0.1:18090/\", name = \"get\")\n"),
+		runtime.LoadOptions{Predeclared: starlark.StringDict{"http": noopHTTP()}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	user := stdlib.NewUser(1, nil)
+	thread := &starlark.Thread{}
+	(&stdlib.Session{Ctx: context.Background(), User: user, Sink: discard{}}).Attach(thread)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := starlark.Call(thread, p.Flow(), starlark.Tuple{user}, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
