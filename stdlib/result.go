@@ -253,13 +253,10 @@ func (r *Results) SetKey(k, v starlark.Value) error {
 	if !ok {
 		return fmt.Errorf("results: key must be an action id string, not %s", k.Type())
 	}
-	if r.m == nil {
-		r.m = make(map[string]starlark.Value, 4)
-	}
 	r.m[string(s)] = v
 	return nil
 }
 
 func newResults(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error) {
-	return &Results{}, nil
+	return &Results{m: map[string]starlark.Value{}}, nil
 }
