@@ -320,16 +320,18 @@ func TestThinkingUsersHoldNoGoroutine(t *testing.T) {
 	file := writeFile(t, t.TempDir(), "think.yaml", `
 name: think
 load:
-  ramp_up: {phases: [{at_second: 0, spawn_users: 300}]}
+  ramp_up: {phases: [{at_second: 0, spawn_users: 300, spread: 300ms}]}
   user_lifetime: {mode: loop, iterations: 0, think_time: 10s}
-  duration: 1s
-actions: [{id: ping, call: udp.request, with: {address: "{{env.NTX_TARGET_UDP}}", send: ping}}]
+  duration: 1500ms
+# Spread and a short timeout: 300 datagrams at one instant overflow the
+# target's socket buffer, and a lost echo would hold a user for 10s.
+actions: [{id: ping, call: udp.request, with: {address: "{{env.NTX_TARGET_UDP}}", send: ping, timeout: 200ms}}]
 tasks: [{id: start, action: ping}]
 `)
 	before := goruntime.NumGoroutine()
 	done := make(chan *engine.Result)
 	go func() { done <- runFile(t, file, nil) }()
-	time.Sleep(500 * time.Millisecond)
+	time.Sleep(800 * time.Millisecond)
 	during := goruntime.NumGoroutine()
 	res := <-done
 	if during-before > 30 {
