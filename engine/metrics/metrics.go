@@ -270,9 +270,6 @@ func (c *Collector) UserFailedToStart(reason, msg string) {
 	}
 }
 
-// Active is the number of users running now.
-func (c *Collector) Active() int64 { return c.active.Load() }
-
 // Result builds the report of everything recorded so far.
 func (c *Collector) Result(name string) *report.Result {
 	r := &report.Result{
