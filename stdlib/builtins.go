@@ -11,6 +11,8 @@ import (
 	starlarktime "go.starlark.net/lib/time"
 	"go.starlark.net/starlark"
 	"go.starlark.net/starlarkstruct"
+
+	"github.com/ntx-dev/ntx/engine/metrics"
 )
 
 // Predeclared returns the names every scenario program sees, less the
@@ -161,17 +163,17 @@ func runAction(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple
 	v, callErr := starlark.Call(thread, fn, starlark.Tuple{args[2]}, pass)
 	latency := gotime.Since(start)
 	res := &Result{Name: name, OK: true, LatencyMS: float64(latency) / 1e6, SourceIP: sess.User.AllocatedIP}
-	s := &Sample{Name: name, Kind: "custom", Start: start, Latency: latency}
+	s := &metrics.Sample{Name: name, Kind: "custom", Start: start, Latency: latency}
 	if callErr != nil {
 		var ee *starlark.EvalError
 		if sess.Ctx.Err() != nil || (errors.As(callErr, &ee) && strings.Contains(ee.Msg, "too many steps")) {
 			return nil, callErr // the run is ending or the script runs away: not the action's fault
 		}
-		res.OK, res.Err, s.ErrKind = false, errText(callErr), "error"
+		res.OK, res.Err, s.ErrKind = false, errText(callErr), metrics.KindError
 	} else if err := res.takeFields(v); err != nil {
-		res.OK, res.Err, s.ErrKind = false, fmt.Sprintf("%s returned %v", fn.Name(), err), "error"
+		res.OK, res.Err, s.ErrKind = false, fmt.Sprintf("%s returned %v", fn.Name(), err), metrics.KindError
 	} else if !res.OK {
-		s.ErrKind = "not_ok"
+		s.ErrKind = metrics.KindNotOK
 		if res.Err == "" {
 			res.Err = "the action returned ok = False"
 		}
@@ -182,7 +184,7 @@ func runAction(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple
 			_ = fields.SetKey(starlark.String(k), x)
 		}
 		if msg := applyExports(sess, res, exports, func() starlark.Value { return fields }); msg != "" && res.OK {
-			res.OK, res.Err, s.ErrKind = false, msg, "assert"
+			res.OK, res.Err, s.ErrKind = false, msg, metrics.KindAssert
 		}
 	}
 	s.OK, s.Err = res.OK, res.Err

@@ -13,6 +13,8 @@ import (
 	"github.com/hashicorp/go-retryablehttp"
 	"go.starlark.net/starlark"
 	"go.starlark.net/starlarkstruct"
+
+	"github.com/ntx-dev/ntx/engine/metrics"
 )
 
 // DefaultTimeout bounds a call that names no timeout (spec §4).
@@ -273,10 +275,10 @@ func doHTTP(sess *Session, fn string, a *httpArgs) (starlark.Value, error) {
 	if a.retries > 0 {
 		at = &attempts{max: a.retries, start: start}
 		at.onRetry = func(resp *http.Response, err error, latency time.Duration) {
-			s := &Sample{Name: name, Kind: "http", Source: src, Start: at.start, Latency: latency, BytesSent: int64(len(p.body))}
+			s := &metrics.Sample{Name: name, Kind: "http", Source: src, Start: at.start, Latency: latency, BytesSent: int64(len(p.body))}
 			if resp != nil {
 				s.Status = resp.StatusCode
-				s.ErrKind = fmt.Sprintf("status_%dxx", resp.StatusCode/100)
+				s.ErrKind = metrics.StatusKind(resp.StatusCode)
 			} else {
 				s.ErrKind, s.Err = classify(err), describe(err, src)
 			}
@@ -311,7 +313,7 @@ func doHTTP(sess *Session, fn string, a *httpArgs) (starlark.Value, error) {
 	latency := time.Since(start)
 	res.LatencyMS = float64(latency) / float64(time.Millisecond)
 	s := sess.sample()
-	*s = Sample{Name: name, Kind: "http", Source: src, Start: start, Latency: latency,
+	*s = metrics.Sample{Name: name, Kind: "http", Source: src, Start: start, Latency: latency,
 		BytesSent: int64(len(p.body)), BytesRecv: int64(len(body))}
 	if resp != nil {
 		res.StatusVal, res.Headers, res.rawHeader, res.Body = resp.StatusCode, resp.Header, rawHeader, body
@@ -320,17 +322,17 @@ func doHTTP(sess *Session, fn string, a *httpArgs) (starlark.Value, error) {
 	switch {
 	case err != nil:
 		if sess.Ctx.Err() != nil {
-			s.ErrKind = "cancelled"
+			s.ErrKind = metrics.KindCancelled
 		} else {
 			s.ErrKind = classify(err)
 		}
 		res.Err = describe(err, src)
 	case !statusOK(resp.StatusCode, p.expect):
 		if len(p.expect) > 0 {
-			s.ErrKind = "status"
+			s.ErrKind = metrics.KindStatus
 			res.Err = fmt.Sprintf("status %d, want %v", resp.StatusCode, p.expect)
 		} else {
-			s.ErrKind = fmt.Sprintf("status_%dxx", resp.StatusCode/100)
+			s.ErrKind = metrics.StatusKind(resp.StatusCode)
 			res.Err = fmt.Sprintf("status %d", resp.StatusCode)
 		}
 	default:
@@ -338,7 +340,7 @@ func doHTTP(sess *Session, fn string, a *httpArgs) (starlark.Value, error) {
 	}
 	if len(p.exports) > 0 {
 		if msg := applyExports(sess, res, p.exports, res.parsed); msg != "" && res.OK {
-			res.OK, res.Err, s.ErrKind = false, msg, "assert"
+			res.OK, res.Err, s.ErrKind = false, msg, metrics.KindAssert
 		}
 	}
 	s.OK = res.OK

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
+
+	"github.com/ntx-dev/ntx/engine/metrics"
 )
 
 // Net hands out HTTP clients and dialers bound to source addresses. Each
@@ -161,36 +163,36 @@ func attemptPolicy(ctx context.Context, resp *http.Response, err error) (bool, e
 }
 
 // classify names the kind of a network error, for the error counters.
-func classify(err error) string {
+func classify(err error) metrics.Kind {
 	var ne net.Error
 	var dns *net.DNSError
 	var tlsErr *tls.CertificateVerificationError
 	var rec tls.RecordHeaderError
 	switch {
 	case err == nil:
-		return ""
+		return metrics.KindNone
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded):
-		return "timeout"
+		return metrics.KindTimeout
 	case errors.Is(err, context.Canceled):
-		return "cancelled"
+		return metrics.KindCancelled
 	case errors.Is(err, syscall.ECONNREFUSED):
-		return "refused"
+		return metrics.KindRefused
 	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE), errors.Is(err, syscall.ECONNABORTED):
-		return "reset"
+		return metrics.KindReset
 	case errors.Is(err, syscall.EADDRNOTAVAIL):
-		return "bind"
+		return metrics.KindBind
 	case errors.As(err, &dns):
-		return "dns"
+		return metrics.KindDNS
 	case errors.As(err, &tlsErr), errors.As(err, &rec):
-		return "tls"
+		return metrics.KindTLS
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-		return "eof"
+		return metrics.KindEOF
 	case errors.As(err, &ne) && ne.Timeout():
-		return "timeout"
+		return metrics.KindTimeout
 	case errors.As(err, new(*protocolError)), strings.Contains(err.Error(), "malformed HTTP"):
-		return "protocol"
+		return metrics.KindProtocol
 	}
-	return "other"
+	return metrics.KindOther
 }
 
 // describe turns a network error into the message a user should see. A

@@ -16,6 +16,8 @@ import (
 
 	"github.com/hashicorp/go-retryablehttp"
 	"go.starlark.net/starlark"
+
+	"github.com/ntx-dev/ntx/engine/metrics"
 )
 
 // sessionKey is the thread-local key under which the runtime stores the
@@ -33,7 +35,7 @@ type Session struct {
 	// Vars is the run-wide `vars` namespace.
 	Vars *Vars
 	// Sink receives one Sample per measured call.
-	Sink Sink
+	Sink metrics.Sink
 	// Source returns the address an action sends from and a function
 	// that gives it back when the action is done. bind overrides the
 	// user's address when it is valid. A zero address means "unbound".
@@ -50,7 +52,7 @@ type Session struct {
 	// instead of being hidden: no coordinated omission.
 	Intended time.Time
 
-	scratch Sample // reused for every call: a Sink must not keep it
+	scratch metrics.Sample // reused for every call: a Sink must not keep it
 
 	// The client of the user's last HTTP call: a user nearly always calls
 	// with the same address and options, and this spares the shared
@@ -76,7 +78,7 @@ func (s *Session) acquire(res *Result, kind string, bind netip.Addr) (src netip.
 	src, release, err = s.Source(bind)
 	if err != nil {
 		res.Err = err.Error()
-		s.Sink.Record(&Sample{Name: res.Name, Kind: kind, Start: time.Now(), ErrKind: "no-address", Err: res.Err})
+		s.Sink.Record(&metrics.Sample{Name: res.Name, Kind: kind, Start: time.Now(), ErrKind: metrics.KindNoAddress, Err: res.Err})
 		return src, nil, false, nil
 	}
 	if src.IsValid() {
@@ -93,7 +95,7 @@ func (s *Session) acquire(res *Result, kind string, bind netip.Addr) (src netip.
 
 // sample returns the user's reusable Sample. Each user's calls run one
 // at a time, and Sink.Record does not keep the pointer.
-func (s *Session) sample() *Sample { return &s.scratch }
+func (s *Session) sample() *metrics.Sample { return &s.scratch }
 
 // startClock returns when the call that is about to be made counts as
 // started: now, or the iteration's intended start for its first call.
@@ -115,29 +117,6 @@ func session(thread *starlark.Thread, fn string) (*Session, error) {
 		return nil, fmt.Errorf("%s: only available while a scenario runs (no user in this thread)", fn)
 	}
 	return s, nil
-}
-
-// Sample is one measured call.
-type Sample struct {
-	Name      string // the metric name: name=, else the action id, else "METHOD /path"
-	Kind      string // http, tcp, udp or custom
-	Source    netip.Addr
-	Start     time.Time
-	Latency   time.Duration
-	Status    int    // HTTP status, 0 otherwise
-	OK        bool   //
-	ErrKind   string // empty when OK; else timeout, refused, reset, status_4xx, assert...
-	Err       string // the error text, for the first few of each kind
-	BytesSent int64
-	BytesRecv int64
-}
-
-// Sink receives Samples and check results. It must be safe for
-// concurrent use: every user's thread calls it. Record must not keep s
-// after it returns: the caller reuses it.
-type Sink interface {
-	Record(s *Sample)
-	Check(name string, ok bool)
 }
 
 // IterationFailure is the error `fail()` raises: it ends the iteration

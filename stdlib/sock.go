@@ -13,6 +13,8 @@ import (
 
 	"go.starlark.net/starlark"
 	"go.starlark.net/starlarkstruct"
+
+	"github.com/ntx-dev/ntx/engine/metrics"
 )
 
 // sockArgs are the keyword arguments of tcp.request and udp.request.
@@ -142,24 +144,24 @@ func doSock(sess *Session, fn, proto string, a *sockArgs) (starlark.Value, error
 	latency := time.Since(start)
 	res.LatencyMS = float64(latency) / float64(time.Millisecond)
 	res.Body = reply
-	s := &Sample{Name: name, Kind: proto, Source: src, Start: start, Latency: latency,
+	s := &metrics.Sample{Name: name, Kind: proto, Source: src, Start: start, Latency: latency,
 		BytesSent: int64(len(a.send)), BytesRecv: int64(len(reply))}
 	switch {
 	case err != nil:
 		s.ErrKind = classify(err)
 		if sess.Ctx.Err() != nil {
-			s.ErrKind = "cancelled"
+			s.ErrKind = metrics.KindCancelled
 		}
 		res.Err = describe(err, src)
 	case expect != "" && !strings.Contains(string(reply), expect):
-		s.ErrKind = "expect"
+		s.ErrKind = metrics.KindExpect
 		res.Err = fmt.Sprintf("reply %q does not contain %q", truncate(string(reply), 80), expect)
 	default:
 		res.OK = true
 	}
 	if len(exports) > 0 {
 		if msg := applyExports(sess, res, exports, res.parsed); msg != "" && res.OK {
-			res.OK, res.Err, s.ErrKind = false, msg, "assert"
+			res.OK, res.Err, s.ErrKind = false, msg, metrics.KindAssert
 		}
 	}
 	s.OK, s.Err = res.OK, res.Err

@@ -16,7 +16,6 @@ import (
 	"github.com/HdrHistogram/hdrhistogram-go"
 
 	"github.com/ntx-dev/ntx/engine/report"
-	"github.com/ntx-dev/ntx/stdlib"
 )
 
 // Histogram bounds: 1 µs to 1 hour at 3 significant figures.
@@ -64,7 +63,7 @@ type action struct {
 	kind      string
 	count     int64
 	ok        int64
-	errors    map[string]int64
+	errors    map[Kind]int64
 	status    map[int]int64
 	sent, got int64
 	hist      *hdrhistogram.Histogram
@@ -103,10 +102,10 @@ func New() *Collector {
 	}
 }
 
-var _ stdlib.Sink = (*Collector)(nil)
+var _ Sink = (*Collector)(nil)
 
-// Record implements stdlib.Sink.
-func (c *Collector) Record(s *stdlib.Sample) {
+// Record implements Sink.
+func (c *Collector) Record(s *Sample) {
 	a := c.action(s.Name, s.Kind)
 	us := max(s.Latency.Microseconds(), histMin)
 	a.mu.Lock()
@@ -121,7 +120,8 @@ func (c *Collector) Record(s *stdlib.Sample) {
 	}
 	a.sent += s.BytesSent
 	a.got += s.BytesRecv
-	if s.ErrKind != "no-address" && s.ErrKind != "cancelled" {
+	measured := s.ErrKind.Measured()
+	if measured {
 		v := min(us, histMax)
 		_ = a.hist.RecordValue(v)
 		if a.hist.TotalCount() == 1 || v < a.minUS {
@@ -130,7 +130,6 @@ func (c *Collector) Record(s *stdlib.Sample) {
 		a.maxUS = max(a.maxUS, v)
 	}
 	a.mu.Unlock()
-	measured := s.ErrKind != "no-address" && s.ErrKind != "cancelled"
 	if s.Kind != "custom" {
 		c.requests.Add(1)
 		if !s.OK {
@@ -149,7 +148,7 @@ func (c *Collector) Record(s *stdlib.Sample) {
 			c.globalMu.Unlock()
 		}
 	}
-	if s.Kind != "custom" && s.ErrKind != "no-address" {
+	if s.Kind != "custom" && s.ErrKind != KindNoAddress {
 		src := c.source(s.Source)
 		src.requests.Add(1)
 		if !s.OK {
@@ -157,7 +156,7 @@ func (c *Collector) Record(s *stdlib.Sample) {
 		}
 	}
 	if !s.OK && s.Err != "" {
-		c.sample(s.Name+" "+s.ErrKind, s.Err)
+		c.sample(s.Name+" "+string(s.ErrKind), s.Err)
 	}
 }
 
@@ -185,7 +184,7 @@ func (c *Collector) action(name, kind string) *action {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if a = c.actions[name]; a == nil {
-		a = &action{kind: kind, errors: map[string]int64{}, status: map[int]int64{}, hist: NewHistogram()}
+		a = &action{kind: kind, errors: map[Kind]int64{}, status: map[int]int64{}, hist: NewHistogram()}
 		c.actions[name] = a
 	}
 	return a
@@ -209,7 +208,7 @@ func (c *Collector) source(addr netip.Addr) *source {
 	return s
 }
 
-// Check implements stdlib.Sink.
+// Check implements Sink.
 func (c *Collector) Check(name string, ok bool) {
 	c.mu.Lock()
 	ch := c.checks[name]
@@ -301,7 +300,7 @@ func (c *Collector) Result(name string) *report.Result {
 	for name, a := range c.actions {
 		a.mu.Lock()
 		ra := &report.Action{Kind: a.kind, Count: a.count, OK: a.ok, Failed: a.count - a.ok,
-			Errors: copyMap(a.errors), BytesSent: a.sent, BytesReceived: a.got, Latency: a.latency()}
+			Errors: kindCounts(a.errors), BytesSent: a.sent, BytesReceived: a.got, Latency: a.latency()}
 		if len(a.status) > 0 {
 			ra.StatusCodes = map[string]int64{}
 			for code, n := range a.status {
@@ -395,6 +394,15 @@ func copyMap(m map[string]int64) map[string]int64 {
 	out := make(map[string]int64, len(m))
 	for k, v := range m {
 		out[k] = v
+	}
+	return out
+}
+
+// kindCounts turns counts by error kind into the report's counts by name.
+func kindCounts(m map[Kind]int64) map[string]int64 {
+	out := make(map[string]int64, len(m))
+	for k, v := range m {
+		out[string(k)] = v
 	}
 	return out
 }

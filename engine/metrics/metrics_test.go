@@ -4,9 +4,6 @@ import (
 	"net/netip"
 	"testing"
 	"time"
-
-	"github.com/ntx-dev/ntx/engine/scenario"
-	"github.com/ntx-dev/ntx/stdlib"
 )
 
 func TestPercentileNames(t *testing.T) {
@@ -26,7 +23,7 @@ func TestThresholds(t *testing.T) {
 	c := New()
 	src := netip.MustParseAddr("127.0.0.2")
 	for i := 1; i <= 100; i++ {
-		c.Record(&stdlib.Sample{Name: "get", Kind: "http", Source: src, Latency: time.Duration(i) * time.Millisecond, OK: i <= 98, ErrKind: map[bool]string{true: "", false: "status_5xx"}[i <= 98], Status: 200})
+		c.Record(&Sample{Name: "get", Kind: "http", Source: src, Latency: time.Duration(i) * time.Millisecond, OK: i <= 98, ErrKind: map[bool]Kind{true: "", false: KindStatus5xx}[i <= 98], Status: 200})
 	}
 	c.Iteration("", "")
 	c.Iteration("no-edge", "x")
@@ -47,12 +44,12 @@ func TestThresholds(t *testing.T) {
 		"get.p95 < ten":          false,
 		"get.bogus < 1":          false,
 	} {
-		got := c.Thresholds([]scenario.Threshold{{Expr: expr}})[0]
+		got := c.Thresholds([]string{expr})[0]
 		if got.OK != want {
 			t.Errorf("%s: ok %v (value %v, error %q), want %v", expr, got.OK, got.Value, got.Error, want)
 		}
 	}
-	if th := c.Thresholds([]scenario.Threshold{{Expr: "nothing.p95 < 1ms"}})[0]; th.Error == "" {
+	if th := c.Thresholds([]string{"nothing.p95 < 1ms"})[0]; th.Error == "" {
 		t.Error("a threshold on an unknown call must say why it failed")
 	}
 }
@@ -60,7 +57,7 @@ func TestThresholds(t *testing.T) {
 func BenchmarkRecord(b *testing.B) {
 	c := New()
 	src := netip.MustParseAddr("127.0.0.2")
-	s := &stdlib.Sample{Name: "get", Kind: "http", Source: src, Latency: 1500 * time.Microsecond, OK: true, Status: 200}
+	s := &Sample{Name: "get", Kind: "http", Source: src, Latency: 1500 * time.Microsecond, OK: true, Status: 200}
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {

@@ -3,35 +3,36 @@ package metrics
 import (
 	"fmt"
 	"math"
+	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
 
 	"github.com/ntx-dev/ntx/engine/report"
-	"github.com/ntx-dev/ntx/engine/scenario"
 )
 
 // Thresholds evaluates each threshold (spec §6) against what was
 // recorded. Latencies are compared in milliseconds, error rates as
 // fractions ("1%" is 0.01).
-func (c *Collector) Thresholds(exprs []scenario.Threshold) []report.Threshold {
+func (c *Collector) Thresholds(exprs []string) []report.Threshold {
 	out := make([]report.Threshold, 0, len(exprs))
 	for _, t := range exprs {
-		out = append(out, c.threshold(t.Expr))
+		out = append(out, c.threshold(t))
 	}
 	return out
 }
 
 func (c *Collector) threshold(expr string) report.Threshold {
 	res := report.Threshold{Expr: expr}
-	m := scenario.ThresholdPattern.FindStringSubmatch(expr)
+	m := ThresholdPattern.FindStringSubmatch(expr)
 	if m == nil {
 		res.Error = "not of the form METRIC OP VALUE"
 		return res
 	}
 	metric, op, limitText := m[1], m[2], m[3]
-	limit, err := scenario.ParseLimit(limitText)
+	limit, err := ParseLimit(limitText)
 	if err != nil {
 		res.Error = err.Error()
 		return res
@@ -168,4 +169,27 @@ func percentile(stat string) (float64, bool) {
 		return 0, false
 	}
 	return q, true
+}
+
+// ThresholdPattern is the form of a threshold: METRIC OP VALUE.
+var ThresholdPattern = regexp.MustCompile(`^\s*([A-Za-z_][A-Za-z0-9_.\-]*)\s*(<=|>=|==|!=|<|>)\s*(\S+)\s*$`)
+
+// ParseLimit reads a threshold's right-hand side: a number, a duration
+// (in milliseconds) or a percentage (as a fraction).
+func ParseLimit(s string) (float64, error) {
+	if p, ok := strings.CutSuffix(s, "%"); ok {
+		f, err := strconv.ParseFloat(p, 64)
+		if err != nil {
+			return 0, fmt.Errorf("%q is not a percentage", s)
+		}
+		return f / 100, nil
+	}
+	if f, err := strconv.ParseFloat(s, 64); err == nil {
+		return f, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a number, a duration (200ms) or a percentage (1%%)", s)
+	}
+	return float64(d) / float64(time.Millisecond), nil
 }

@@ -12,6 +12,8 @@ import (
 	"github.com/ntx-dev/ntx/engine/runtime"
 	"github.com/ntx-dev/ntx/engine/scenario"
 	"github.com/ntx-dev/ntx/stdlib"
+
+	"github.com/ntx-dev/ntx/engine/metrics"
 )
 
 // noopHTTP replaces the http module so that a benchmark measures the
@@ -97,8 +99,8 @@ func flowOf(b *testing.B, src string) func() {
 
 type discard struct{}
 
-func (discard) Record(*stdlib.Sample) {}
-func (discard) Check(string, bool)    {}
+func (discard) Record(*metrics.Sample) {}
+func (discard) Check(string, bool)     {}
 
 // BenchmarkActionStep is the Starlark cost of one compiled action step:
 // a node, its action with three templated arguments, one edge condition

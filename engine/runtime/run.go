@@ -159,7 +159,11 @@ func (p *Program) Run(ctx context.Context, opts Options) (*report.Result, error)
 		st := pl.Stats()
 		res.Pools[id] = &report.Pool{Size: st.Size, PeakAllocated: st.PeakAllocated, Waits: st.Waits, Exhausted: st.Exhausted}
 	}
-	res.Thresholds = r.col.Thresholds(r.s.Thresholds)
+	exprs := make([]string, len(r.s.Thresholds))
+	for i, t := range r.s.Thresholds {
+		exprs[i] = t.Expr
+	}
+	res.Thresholds = r.col.Thresholds(exprs)
 	res.Passed = true
 	for _, c := range res.Checks {
 		if c.Failed > 0 {

@@ -285,23 +285,3 @@ func (d *decoder) mapping(n *yaml.Node, what string) *yaml.Node {
 	}
 	return n
 }
-
-// ParseLimit reads a threshold's right-hand side: a number, a duration
-// (in milliseconds) or a percentage (as a fraction).
-func ParseLimit(s string) (float64, error) {
-	if p, ok := strings.CutSuffix(s, "%"); ok {
-		f, err := strconv.ParseFloat(p, 64)
-		if err != nil {
-			return 0, fmt.Errorf("%q is not a percentage", s)
-		}
-		return f / 100, nil
-	}
-	if f, err := strconv.ParseFloat(s, 64); err == nil {
-		return f, nil
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil {
-		return 0, fmt.Errorf("%q is not a number, a duration (200ms) or a percentage (1%%)", s)
-	}
-	return float64(d) / float64(time.Millisecond), nil
-}

@@ -14,6 +14,8 @@ import (
 
 	"github.com/ntx-dev/ntx/engine/expr"
 	"github.com/ntx-dev/ntx/engine/pool"
+
+	"github.com/ntx-dev/ntx/engine/metrics"
 )
 
 // Keys accepted under `with:` for each built-in call.
@@ -53,9 +55,6 @@ func CallKind(call string) string {
 }
 
 var starlarkPath = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*$`)
-
-// ThresholdPattern is the form of a threshold: METRIC OP VALUE.
-var ThresholdPattern = regexp.MustCompile(`^\s*([A-Za-z_][A-Za-z0-9_.\-]*)\s*(<=|>=|==|!=|<|>)\s*(\S+)\s*$`)
 
 // reserved names a resource must not shadow in the compiled program.
 var reserved = map[string]bool{
@@ -200,12 +199,12 @@ func validate(s *Scenario, d *decoder) {
 // known (YAML), that it names one.
 func (v *validator) thresholds(actionsKnown bool) {
 	for _, t := range v.s.Thresholds {
-		m := ThresholdPattern.FindStringSubmatch(t.Expr)
+		m := metrics.ThresholdPattern.FindStringSubmatch(t.Expr)
 		if m == nil {
 			v.errorf(t.Pos, "threshold %q is not of the form METRIC OP VALUE (e.g. \"get-status.p95 < 200ms\")", t.Expr)
 			continue
 		}
-		if _, err := ParseLimit(m[3]); err != nil {
+		if _, err := metrics.ParseLimit(m[3]); err != nil {
 			v.errorf(t.Pos, "threshold %q: %v", t.Expr, err)
 			continue
 		}
