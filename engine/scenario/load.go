@@ -30,6 +30,9 @@ func Parse(file string, src []byte) (*Scenario, error) {
 		d.errs = append(d.errs, yamlError(file, err))
 		return nil, d.errs.Err()
 	}
+	if d.overBudget(&doc) { // alias cycles and bombs: refuse before anything expands them
+		return nil, d.errs.Err()
+	}
 	root := &doc
 	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
 		root = root.Content[0]

@@ -16,7 +16,7 @@ import (
 func FromStarlark(file string, pos Pos, v starlark.Value) (*Scenario, error) {
 	d := &decoder{file: file}
 	s := &Scenario{File: file}
-	n, err := toNode(v, pos)
+	n, err := (&toNoder{pos: pos, open: map[starlark.Value]bool{}}).node(v, 1)
 	if err != nil {
 		d.errs.Add(pos, "scenario: %v", err)
 		return nil, d.errs.Err()
@@ -32,7 +32,32 @@ func FromStarlark(file string, pos Pos, v starlark.Value) (*Scenario, error) {
 	return s, d.errs.Err()
 }
 
-func toNode(v starlark.Value, pos Pos) (*yaml.Node, error) {
+// toNoder converts a Starlark value into YAML nodes within the budgets a
+// YAML file has: a list or dict that contains itself would be endless,
+// and values shared many times over (a = [x] * 9; b = [a] * 9; ...)
+// would expand like a YAML alias bomb.
+type toNoder struct {
+	pos   Pos
+	open  map[starlark.Value]bool // lists and dicts being converted
+	nodes int
+}
+
+func (t *toNoder) node(v starlark.Value, level int) (*yaml.Node, error) {
+	pos := t.pos
+	if t.nodes++; t.nodes > MaxAliasNodes {
+		return nil, fmt.Errorf("the scenario dict expands to more than %d values (a value shared too many times?)", MaxAliasNodes)
+	}
+	if level > MaxDepth {
+		return nil, fmt.Errorf("the value nests deeper than %d levels", MaxDepth)
+	}
+	switch v.(type) {
+	case *starlark.Dict, *starlark.List, *starlark.Set:
+		if t.open[v] {
+			return nil, fmt.Errorf("the %s contains itself (a cycle): the value would be endless", v.Type())
+		}
+		t.open[v] = true
+		defer delete(t.open, v)
+	}
 	scalar := func(tag, val string) *yaml.Node {
 		return &yaml.Node{Kind: yaml.ScalarNode, Tag: tag, Value: val, Line: pos.Line, Column: pos.Col}
 	}
@@ -54,7 +79,7 @@ func toNode(v starlark.Value, pos Pos) (*yaml.Node, error) {
 			if !ok {
 				return nil, fmt.Errorf("dict keys must be strings, not %s", kv[0].Type())
 			}
-			val, err := toNode(kv[1], pos)
+			val, err := t.node(kv[1], level+1)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", string(k), err)
 			}
@@ -64,7 +89,7 @@ func toNode(v starlark.Value, pos Pos) (*yaml.Node, error) {
 	case starlark.Indexable:
 		n := &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq", Line: pos.Line, Column: pos.Col}
 		for i := 0; i < v.Len(); i++ {
-			val, err := toNode(v.Index(i), pos)
+			val, err := t.node(v.Index(i), level+1)
 			if err != nil {
 				return nil, fmt.Errorf("[%d]: %w", i, err)
 			}
