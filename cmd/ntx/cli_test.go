@@ -78,10 +78,13 @@ func TestExecWritesSummaryAndJSON(t *testing.T) {
 	if err := json.Unmarshal(b, &doc); err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range []string{"scenario", "started_at", "duration_ms", "users", "iterations", "actions", "source_ips", "pools", "thresholds", "passed"} {
+	for _, k := range []string{"scenario", "started_at", "duration_ms", "users", "iterations", "actions", "source_ips", "pools", "thresholds", "passed", "interrupted"} {
 		if _, ok := doc[k]; !ok {
 			t.Errorf("JSON lacks %q", k)
 		}
+	}
+	if doc["interrupted"] != false {
+		t.Errorf("a run that reached its end says interrupted: %v", doc["interrupted"])
 	}
 	lat := doc["actions"].(map[string]any)["get-status"].(map[string]any)["latency_ms"].(map[string]any)
 	for _, k := range []string{"min", "mean", "p50", "p90", "p95", "p99", "p999", "max"} {

@@ -8,7 +8,9 @@ import (
 	"os"
 	"os/signal"
 	"runtime/pprof"
+	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/spf13/pflag"
 
@@ -23,7 +25,11 @@ func newFlags(name, args, summary string, stderr io.Writer) *pflag.FlagSet {
 	fs.SetOutput(stderr)
 	fs.SortFlags = false
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: ntx %s %s\n\n%s\n\nFlags:\n%s", name, args, summary, fs.FlagUsages())
+		fmt.Fprintf(stderr, "Usage: ntx %s %s\n\n%s\n", name, args, summary)
+		// A command without flags gets no empty Flags section.
+		if flags := fs.FlagUsages(); flags != "" {
+			fmt.Fprintf(stderr, "\nFlags:\n%s", flags)
+		}
 	}
 	return fs
 }
@@ -98,6 +104,15 @@ func cmdExec(args []string, stdout, stderr io.Writer) int {
 		opts.Log = stderr
 		opts.Progress = newProgressPrinter(stderr).update
 	}
+	// Before any load is sent: a long run must not end unable to save
+	// its result, nor by overwriting the scenario it ran.
+	if err := engine.CheckOutputs([]string{file},
+		engine.Output{Flag: "--out", Path: *out},
+		engine.Output{Flag: "--report", Path: *htmlOut},
+		engine.Output{Flag: "--cpuprofile", Path: *cpuProfile}); err != nil {
+		fmt.Fprintf(stderr, "ntx exec: %v\n", err)
+		return exitInvalid
+	}
 	prog, err := engine.Load(file, nil, opts)
 	if err != nil {
 		return reportErr(stderr, err)
@@ -108,20 +123,15 @@ func cmdExec(args []string, stdout, stderr io.Writer) int {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	sigs := make(chan os.Signal, 2)
+	abort := make(chan struct{})
+	opts.Abort = abort
+	finished := make(chan struct{})
+	defer close(finished)
+	var aborted atomic.Bool
+	sigs := make(chan os.Signal, 3)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(sigs)
-	go func() {
-		if _, ok := <-sigs; !ok {
-			return
-		}
-		fmt.Fprintln(stderr, "ntx: stopping: in-flight iterations get graceful_stop; interrupt again to quit at once")
-		cancel()
-		if _, ok := <-sigs; ok {
-			fmt.Fprintln(stderr, "ntx: interrupted")
-			os.Exit(exitDied)
-		}
-	}()
+	go interrupts(sigs, finished, stderr, cancel, func() { aborted.Store(true); close(abort) })
 
 	if *cpuProfile != "" {
 		stop, err := startCPUProfile(*cpuProfile)
@@ -136,22 +146,63 @@ func cmdExec(args []string, stdout, stderr io.Writer) int {
 		return reportErr(stderr, err)
 	}
 	res.WriteSummary(stdout)
+	code := exitPassed
+	if !res.Passed {
+		code = exitFailed
+	}
 	for _, w := range []struct {
-		path  string
-		write func(io.Writer) error
-	}{{*out, res.WriteJSON}, {*htmlOut, res.WriteHTML}} {
+		flag, path string
+		write      func(io.Writer) error
+	}{{"--out", *out, res.WriteJSON}, {"--report", *htmlOut, res.WriteHTML}} {
 		if w.path == "" {
 			continue
 		}
-		if err := writeFileWith(w.path, w.write); err != nil {
-			fmt.Fprintf(stderr, "ntx exec: writing %s: %v\n", w.path, err)
-			return exitDied
+		if err := engine.WriteFile(w.path, w.write); err != nil {
+			fmt.Fprintf(stderr, "ntx exec: %s %s: %v\n", w.flag, w.path, err)
+			code = exitDied
 		}
 	}
-	if !res.Passed {
-		return exitFailed
+	if aborted.Load() {
+		// What completed is written; the run itself did not end.
+		return exitDied
 	}
-	return exitPassed
+	return code
+}
+
+// abortWait bounds how long a run cut by a second signal may take to
+// hand back what completed before ntx exits without it. Cut work ends
+// in milliseconds; this only guards against something stuck.
+const abortWait = 10 * time.Second
+
+// interrupts handles SIGINT and SIGTERM during a run. The first stops
+// the run gracefully (stop: no new iterations, in-flight ones get
+// graceful_stop). The second skips the graceful stop (abort): in-flight
+// work is cut, and the summary and files of what completed are still
+// written. A third, or a run that does not stop in time, exits at once.
+func interrupts(sigs <-chan os.Signal, finished <-chan struct{}, stderr io.Writer, stop, abort func()) {
+	select {
+	case <-sigs:
+	case <-finished:
+		return
+	}
+	fmt.Fprintln(stderr, "ntx: stopping: in-flight iterations get graceful_stop; interrupt again to cut them and write what completed")
+	stop()
+	select {
+	case <-sigs:
+	case <-finished:
+		return
+	}
+	fmt.Fprintln(stderr, "ntx: interrupted: cutting in-flight work; writing what completed (interrupt again to quit without it)")
+	abort()
+	select {
+	case <-sigs:
+		fmt.Fprintln(stderr, "ntx: interrupted")
+	case <-time.After(abortWait):
+		fmt.Fprintf(stderr, "ntx: the run did not stop within %s of being interrupted; quitting without its result\n", abortWait)
+	case <-finished:
+		return
+	}
+	os.Exit(exitDied)
 }
 
 // startCPUProfile profiles the process into path until stop is called.
@@ -167,41 +218,33 @@ func startCPUProfile(path string) (stop func(), err error) {
 	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
-// writeFileWith creates path and fills it with write.
-func writeFileWith(path string, write func(io.Writer) error) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	err = write(f)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}
-
 func cmdValidate(args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("validate", "FILE", "Checks a scenario and prints every problem at FILE:LINE:COL; runs nothing.", stderr)
+	fs := newFlags("validate", "FILE...", "Checks scenarios and prints every problem at FILE:LINE:COL; runs nothing.\nEach file is reported; the exit code is 2 if any of them is invalid.", stderr)
 	if ok, code := parse(fs, args, stderr); !ok {
 		return code
 	}
-	file, ok := oneFile(fs, stderr)
-	if !ok {
+	if fs.NArg() == 0 {
+		fmt.Fprintln(stderr, "ntx validate: want one or more scenario files")
+		fs.Usage()
 		return exitInvalid
 	}
-	prog, err := engine.Load(file, nil, engine.Options{})
-	if err != nil {
-		return reportErr(stderr, err)
+	worst := exitPassed
+	for _, file := range fs.Args() {
+		prog, err := engine.Load(file, nil, engine.Options{})
+		if err != nil {
+			worst = max(worst, reportErr(stderr, err))
+			continue
+		}
+		for _, w := range prog.Warnings {
+			fmt.Fprintf(stderr, "%s: warning: %s\n", w.Pos, w.Msg)
+		}
+		fmt.Fprintf(stdout, "%s: ok\n", file)
 	}
-	for _, w := range prog.Warnings {
-		fmt.Fprintf(stderr, "%s: warning: %s\n", w.Pos, w.Msg)
-	}
-	fmt.Fprintf(stdout, "%s: ok\n", file)
-	return exitPassed
+	return worst
 }
 
 func cmdCompile(args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("compile", "FILE.yaml", "Prints the Starlark program a YAML scenario compiles to. Running it with\n'ntx exec' behaves exactly like running the YAML.", stderr)
+	fs := newFlags("compile", "FILE.yaml", "Prints the Starlark program a YAML scenario compiles to. Running it with\n'ntx exec' behaves exactly like running the YAML. With -o, the program's\nload() paths are rewritten to work from where it is written.", stderr)
 	out := fs.StringP("out", "o", "", "write the program to `FILE.star` instead of standard output")
 	if ok, code := parse(fs, args, stderr); !ok {
 		return code
@@ -210,12 +253,11 @@ func cmdCompile(args []string, stdout, stderr io.Writer) int {
 	if !ok {
 		return exitInvalid
 	}
-	src, err := os.ReadFile(file)
-	if err != nil {
-		fmt.Fprintf(stderr, "%s: cannot read the scenario: %v\n", file, errors.Unwrap(err))
+	if err := engine.CheckOutputs([]string{file}, engine.Output{Flag: "-o", Path: *out}); err != nil {
+		fmt.Fprintf(stderr, "ntx compile: %v\n", err)
 		return exitInvalid
 	}
-	code, err := engine.Compile(file, src)
+	code, err := engine.CompileTo(file, nil, *out)
 	if err != nil {
 		return reportErr(stderr, err)
 	}
@@ -223,8 +265,11 @@ func cmdCompile(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stdout, code)
 		return exitPassed
 	}
-	if err := os.WriteFile(*out, []byte(code), 0o644); err != nil {
-		fmt.Fprintf(stderr, "ntx compile: %v\n", err)
+	if err := engine.WriteFile(*out, func(w io.Writer) error {
+		_, err := io.WriteString(w, code)
+		return err
+	}); err != nil {
+		fmt.Fprintf(stderr, "ntx compile: -o %s: %v\n", *out, err)
 		return exitDied
 	}
 	return exitPassed

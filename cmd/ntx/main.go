@@ -1,10 +1,10 @@
 // Command ntx runs network load scenarios written in YAML or Starlark.
 //
 //	ntx exec scenario.yaml       run a scenario and print its summary
-//	ntx validate scenario.yaml   check a scenario, run nothing
+//	ntx validate FILE...         check scenarios, run nothing
 //	ntx compile scenario.yaml    print the Starlark program a YAML compiles to
 //	ntx serve                    start the built-in demo target on loopback
-//	ntx version                  print the version
+//	ntx version, ntx --version   print the version
 //
 // Exit codes: 0 passed, 1 a threshold or check failed, 2 invalid input,
 // 3 the run could not start or died.
@@ -34,11 +34,11 @@ func main() {
 const usage = `ntx runs network load scenarios written in YAML or Starlark.
 
 Usage:
-  ntx exec FILE       run a scenario (.yaml, .yml or .star)
-  ntx validate FILE   check a scenario and print every problem
-  ntx compile FILE    print the Starlark program a YAML scenario compiles to
-  ntx serve           start the built-in demo target on loopback
-  ntx version         print the version
+  ntx exec FILE          run a scenario (.yaml, .yml or .star)
+  ntx validate FILE...   check scenarios and print every problem
+  ntx compile FILE       print the Starlark program a YAML scenario compiles to
+  ntx serve              start the built-in demo target on loopback
+  ntx version            print the version (also ntx --version)
 
 Run 'ntx COMMAND --help' for a command's flags.
 `
@@ -67,7 +67,7 @@ func run(args []string, stdout, stderr io.Writer) (code int) {
 		return cmdCompile(rest, stdout, stderr)
 	case "serve":
 		return cmdServe(rest, stdout, stderr)
-	case "version":
+	case "version", "--version":
 		return cmdVersion(rest, stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)

@@ -26,6 +26,9 @@ type Result struct {
 	Series     []Point              `json:"series,omitempty"`
 	Errors     map[string]string    `json:"error_samples,omitempty"`
 	Passed     bool                 `json:"passed"`
+	// Interrupted is true when a signal or an abort ended the run
+	// before its own end: the numbers are of what completed.
+	Interrupted bool `json:"interrupted"`
 }
 
 // Users counts the simulated users.

@@ -54,7 +54,7 @@ type LoadOptions struct {
 }
 
 // IsStarlark reports whether file names a Starlark scenario.
-func IsStarlark(file string) bool { return strings.HasSuffix(file, ".star") }
+func IsStarlark(file string) bool { return strings.EqualFold(filepath.Ext(file), ".star") }
 
 // Load reads a scenario from src: Starlark when file ends in .star, YAML
 // otherwise. Problems with the input are returned as scenario.ErrorList,
@@ -212,7 +212,7 @@ func (l *loader) load(thread *starlark.Thread, module string) (starlark.StringDi
 	if rel, err := filepath.Rel(l.root, path); err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
 		return nil, fmt.Errorf("load(%q): outside the scenario's directory %s (scripts may only load files below it)", module, l.root)
 	}
-	if !strings.HasSuffix(path, ".star") {
+	if !IsStarlark(path) {
 		return nil, fmt.Errorf("load(%q): only .star files can be loaded", module)
 	}
 	if e, ok := l.cache[path]; ok {

@@ -51,6 +51,10 @@ type Options struct {
 	// Progress, if set, is called about once a second with a snapshot of
 	// the run, and once more at the end.
 	Progress func(Progress)
+	// Abort, when closed, ends the run at once: no new iterations, and
+	// in-flight work is cancelled without waiting for graceful_stop (a
+	// second Ctrl-C). The result still counts everything that completed.
+	Abort <-chan struct{}
 }
 
 // StartError is a run that could not start, such as a source address
@@ -124,6 +128,20 @@ func (p *Program) Run(ctx context.Context, opts Options) (*report.Result, error)
 	stopNet := context.AfterFunc(hard, r.net.Close)
 	defer stopNet()
 	r.stopSpawning, r.hard = spawnCtx, hard
+	var aborted atomic.Bool
+	if opts.Abort != nil {
+		finished := make(chan struct{})
+		defer close(finished)
+		go func() {
+			select {
+			case <-opts.Abort:
+				aborted.Store(true)
+				stopSpawning()
+				cancelHard()
+			case <-finished:
+			}
+		}()
+	}
 
 	done := make(chan struct{})
 	stopProgress := r.startProgress()
@@ -149,8 +167,12 @@ func (p *Program) Run(ctx context.Context, opts Options) (*report.Result, error)
 		}
 		t.Stop()
 	}
+	// A run the caller cancelled or aborted is interrupted; one that
+	// reached its own end is not, whatever happened after.
+	interrupted := ctx.Err() != nil || aborted.Load()
 	stopProgress()
 	res := r.col.Result(r.s.Name)
+	res.Interrupted = interrupted
 	if r.arrival != nil {
 		a := r.arrivals
 		res.Arrivals = &a

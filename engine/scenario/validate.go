@@ -303,7 +303,7 @@ func (v *validator) modules() {
 			v.errorf(m.Pos, "module %q: path %q must be relative and inside the scenario's directory", m.Name, m.Path)
 			continue
 		}
-		if !strings.HasSuffix(m.Path, ".star") {
+		if !strings.EqualFold(filepath.Ext(m.Path), ".star") {
 			v.errorf(m.Pos, "module %q: %q is not a .star file", m.Name, m.Path)
 			continue
 		}
