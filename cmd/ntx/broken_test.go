@@ -70,6 +70,7 @@ var brokenInputs = []struct {
 	{"self-referencing resource", "a.yaml", "resources: [{id: r, properties: {a: '{{r.a}}'}}]\ntasks: [{id: s}]\n", "1:13", `resource "r" refers to itself`},
 	{"resource cycle", "a.yaml", "resources:\n  - {id: r1, properties: {a: '{{r2.b}}'}}\n  - {id: r2, properties: {b: '{{r1.a}}'}}\ntasks: [{id: s}]\n", "2:5", "r1 -> r2 -> r1"},
 	{"user in resource", "a.yaml", "resources: [{id: r, properties: {a: '{{user.id}}'}}]\ntasks: [{id: s}]\n", "1:40", "no user exists"},
+	{"resource raises at load", "a.yaml", "resources: [{id: r, properties: {a: \"{{ {}['x'] }}\"}}]\ntasks: [{id: s}]\n", "1:38", `key "x" not in dict`},
 	{"bad threshold", "a.yaml", "thresholds: ['p95 is small']\ntasks: [{id: s}]\n", "1:14", "not of the form METRIC OP VALUE"},
 	// Starlark
 	{"star syntax", "a.star", "def flow(user)\n    pass\n", "2:1", "got newline, want ':'"},
@@ -137,5 +138,66 @@ func TestAllErrorsTogether(t *testing.T) {
 	lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
 	if len(lines) < 3 {
 		t.Errorf("want the unknown key, the bad range and the unknown call together; got:\n%s", stderr.String())
+	}
+}
+
+// runtimeErrors are scenarios that pass validation but raise an error
+// when they run. Each error must be reported at the position in the
+// user's own file that caused it (spec §6.1): for YAML, the line and
+// column of the YAML, never a line of the program it compiles to.
+var runtimeErrors = []struct {
+	name, file, src string
+	pos, msg        string
+}{
+	{"yaml url from a variable without scheme", "pos.yaml",
+		"workbook: {variables: {host: 'localhost:28080'}}\nactions: [{id: a, call: get, with: {url: '{{vars.host}}/health'}}]\nworkflows: {nodes: [{id: s, action: a}]}\n",
+		"2:42", "is not an absolute http(s) URL"},
+	{"yaml template raises", "t.yaml",
+		"actions:\n  - id: a\n    call: sleep\n    with:\n      duration: \"{{ user.data['nope'] }}\"\ntasks: [{id: s, action: a}]\n",
+		"5:18", `key "nope" not in dict`},
+	{"yaml header template raises", "h.yaml",
+		"actions:\n  - id: a\n    call: get\n    with:\n      url: http://127.0.0.1:9/\n      headers: {X-A: '{{ 1 // 0 }}'}\ntasks: [{id: s, action: a}]\n",
+		"6:23", "floored division by zero"},
+	{"yaml no edge holds", "e.yaml",
+		"actions: [{id: a, call: sleep, with: {duration: 1ms}}]\nworkflows:\n  nodes:\n    - id: start\n      action: a\n      edges: [{to: end, trigger: {condition: '{{ user.id == 99 }}'}}]\n",
+		"4:11", `no edge of node "start" holds`},
+	{"yaml condition raises", "c.yaml",
+		"actions: [{id: a, call: sleep, with: {duration: 1ms}}]\nworkflows:\n  nodes:\n    - id: start\n      action: a\n      edges: [{to: end, trigger: {condition: '{{ user.data[\"x\"] }}'}}]\n",
+		"6:47", `key "x" not in dict`},
+	{"star runtime error", "s.star",
+		"def flow(user):\n    x = {}\n    return x['missing']\n",
+		"3:13", `key "missing" not in dict`},
+}
+
+func TestRuntimeErrorPositions(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range runtimeErrors {
+		t.Run(tc.name, func(t *testing.T) {
+			sub := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "-"))
+			if err := os.MkdirAll(sub, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join(sub, tc.file)
+			if err := os.WriteFile(path, []byte(tc.src), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			var stdout, stderr bytes.Buffer
+			if code := run([]string{"validate", path}, &stdout, &stderr); code != exitPassed {
+				t.Fatalf("ntx validate: exit %d, want 0 (the error shows only when it runs):\n%s", code, stderr.String())
+			}
+			stdout.Reset()
+			stderr.Reset()
+			code := run([]string{"exec", path}, &stdout, &stderr)
+			out := stdout.String() + stderr.String()
+			if code == exitInvalid || code == exitDied {
+				t.Fatalf("ntx exec: exit %d; output:\n%s", code, out)
+			}
+			if strings.Contains(out, "panic") || strings.Contains(out, "goroutine ") || strings.Contains(out, "internal error") {
+				t.Fatalf("ntx exec panicked:\n%s", out)
+			}
+			if want := path + ":" + tc.pos + ": "; !strings.Contains(out, want) || !strings.Contains(out, tc.msg) {
+				t.Errorf("ntx exec: output lacks %q with %q:\n%s", strings.TrimPrefix(want, sub+"/"), tc.msg, out)
+			}
+		})
 	}
 }

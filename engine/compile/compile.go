@@ -27,7 +27,25 @@ const MaxNodeVisits = 1000
 // Compile returns the Starlark source of the program for s, which must
 // have passed validation.
 func Compile(s *scenario.Scenario) (string, error) {
+	out, err := Build(s)
+	if err != nil {
+		return "", err
+	}
+	return out.Source, nil
+}
+
+// Output is a compiled program and the map from its positions back to
+// the YAML it came from.
+type Output struct {
+	Source string
+	Map    *SourceMap
+}
+
+// Build compiles s, which must have passed validation, and maps the
+// program back to the YAML.
+func Build(s *scenario.Scenario) (*Output, error) {
 	c := &compiler{s: s, actionScope: s.Scope(false), resourceScope: s.Scope(true)}
+	c.printf("%s", c.mark(scenario.Pos{File: s.File, Line: 1, Col: 1}, nil))
 	c.names()
 	c.header()
 	c.modules()
@@ -41,9 +59,10 @@ func Compile(s *scenario.Scenario) (string, error) {
 	}
 	c.flow()
 	if c.err != nil {
-		return "", c.err
+		return nil, c.err
 	}
-	return c.b.String(), nil
+	src, m := c.finish(c.b.String())
+	return &Output{Source: src, Map: m}, nil
 }
 
 type compiler struct {
@@ -55,6 +74,7 @@ type compiler struct {
 	actionFn      map[string]string
 	nodeFn        map[string]string
 	moduleFn      map[string]string // "MODULE.FUNCTION" -> loaded name
+	pending       []Span            // spans whose markers are in b
 }
 
 func (c *compiler) printf(format string, args ...any) { fmt.Fprintf(&c.b, format, args...) }
@@ -113,8 +133,10 @@ func (c *compiler) header() {
 
 func (c *compiler) modules() {
 	paths := map[string]string{}
+	where := map[string]scenario.Pos{}
 	for _, m := range c.s.Modules {
 		paths[m.Name] = m.Path
+		where[m.Name] = m.Pos
 	}
 	calls := make([]string, 0, len(c.moduleFn))
 	for call := range c.moduleFn {
@@ -123,7 +145,7 @@ func (c *compiler) modules() {
 	sort.Strings(calls)
 	for _, call := range calls {
 		mod, fn, _ := strings.Cut(call, ".")
-		c.printf("load(%s, %s = %s)\n", expr.Quote(paths[mod]), c.moduleFn[call], expr.Quote(fn))
+		c.printf("%sload(%s, %s = %s)\n", c.mark(where[mod], nil), expr.Quote(paths[mod]), c.moduleFn[call], expr.Quote(fn))
 	}
 	if len(calls) > 0 {
 		c.printf("\n")
@@ -131,7 +153,7 @@ func (c *compiler) modules() {
 }
 
 func (c *compiler) config() {
-	c.printf("scenario = {\n")
+	c.printf("%sscenario = {\n", c.mark(scenario.Pos{File: c.s.File, Line: 1, Col: 1}, nil))
 	for _, k := range scenario.RunKeys {
 		if n, ok := c.s.Config[k]; ok {
 			c.printf("    %s: %s,\n", expr.Quote(k), c.literal(n, 1))
@@ -168,13 +190,13 @@ func (c *compiler) resources() {
 				}
 			}
 		}
-		c.printf("%s = struct(", globals[r.ID])
+		c.printf("%s%s = struct(", c.mark(r.Pos, nil), globals[r.ID])
 		props := mapping(r.Props)
 		for i := 0; i+1 < len(props); i += 2 {
 			if i > 0 {
 				c.printf(", ")
 			}
-			c.printf("%s = %s", ident(props[i].Value), c.value(props[i+1], c.resourceScope, 0))
+			c.printf("%s%s = %s", c.mark(c.pos(props[i+1]), nil), ident(props[i].Value), c.value(props[i+1], c.resourceScope, 0))
 		}
 		c.printf(")\n")
 	}
@@ -196,9 +218,10 @@ func mapping(n *yaml.Node) []*yaml.Node {
 
 func (c *compiler) action(a *scenario.Action) {
 	kind := scenario.CallKind(a.Call)
-	c.printf("def %s(user, r):\n", c.actionFn[a.ID])
+	c.printf("%sdef %s(user, r):\n", c.mark(a.Pos, nil), c.actionFn[a.ID])
 	c.printf("    \"\"\"Action %s: %s.\"\"\"\n", strings.ReplaceAll(a.ID, `"`, `'`), a.Call)
 	var args []string
+	argPos := map[string]scenario.Pos{}
 	named := false
 	for i, kids := 0, mapping(a.With); i+1 < len(kids); i += 2 {
 		k, v := kids[i].Value, kids[i+1]
@@ -209,28 +232,36 @@ func (c *compiler) action(a *scenario.Action) {
 			c.fail(fmt.Errorf("%s:%d:%d: custom action argument %q is not an identifier", c.s.File, kids[i].Line, kids[i].Column, k))
 			continue
 		}
-		args = append(args, fmt.Sprintf("%s = %s", k, c.value(v, c.actionScope, 2)))
+		argPos[k] = c.pos(v)
+		args = append(args, fmt.Sprintf("%s%s = %s", c.mark(argPos[k], nil), k, c.value(v, c.actionScope, 2)))
 	}
 	if !named && kind != "sleep" && kind != "custom" {
 		args = append([]string{"name = " + expr.Quote(a.ID)}, args...)
 	}
 	if len(a.Export) > 0 && kind != "sleep" {
-		args = append(args, "export = "+c.exports(a.Export))
+		argPos["export"] = a.Export[0].Pos
+		for i, e := range a.Export {
+			argPos[fmt.Sprintf("export[%d]", i)] = e.Pos
+		}
+		args = append(args, c.mark(a.Export[0].Pos, nil)+"export = "+c.exports(a.Export))
 	}
+	// A built-in's error is raised at its call: the call's span says
+	// where each argument came from.
+	at := c.mark(a.CallPos, argPos)
 	switch kind {
 	case "http":
 		fn := "http.request"
 		if m, ok := scenario.HTTPMethods[strings.TrimPrefix(a.Call, "http.")]; ok {
 			fn = "http." + strings.ToLower(m)
 		}
-		c.call("return "+fn, args)
+		c.call(at+"return "+fn, args)
 	case "tcp", "udp":
-		c.call("return "+a.Call, args)
+		c.call(at+"return "+a.Call, args)
 	case "sleep":
-		c.call("sleep", args)
+		c.call(at+"sleep", args)
 		c.printf("    return None\n")
 	case "custom":
-		c.call("return run_action", append([]string{expr.Quote(a.ID), c.moduleFn[a.Call], "user"}, args...))
+		c.call(at+"return run_action", append([]string{expr.Quote(a.ID), c.moduleFn[a.Call], "user"}, args...))
 	}
 	c.printf("\n")
 }
@@ -255,7 +286,7 @@ func (c *compiler) exports(es []*scenario.Export) string {
 	var b strings.Builder
 	b.WriteString("[\n")
 	for _, e := range es {
-		fmt.Fprintf(&b, "            {\"type\": %s, \"name\": %s", expr.Quote(e.Type), expr.Quote(e.Name))
+		fmt.Fprintf(&b, "            %s{\"type\": %s, \"name\": %s", c.mark(e.Pos, nil), expr.Quote(string(e.Type)), expr.Quote(e.Name))
 		if e.Path != "" {
 			fmt.Fprintf(&b, ", \"path\": %s", expr.Quote(e.Path))
 		}
@@ -272,7 +303,7 @@ func (c *compiler) exports(es []*scenario.Export) string {
 }
 
 func (c *compiler) node(n *scenario.Node) {
-	c.printf("def %s(user, r):\n", c.nodeFn[n.ID])
+	c.printf("%sdef %s(user, r):\n", c.mark(c.nodePos(n), nil), c.nodeFn[n.ID])
 	if n.Action != "" {
 		if scenario.CallKind(c.s.Action(n.Action).Call) == "sleep" {
 			c.printf("    %s(user, r)\n", c.actionFn[n.Action])
@@ -293,6 +324,10 @@ func (c *compiler) node(n *scenario.Node) {
 	first, always := true, false
 	for _, e := range n.Edges {
 		cond, isAlways := c.condition(e.When)
+		at := ""
+		if e.When != nil {
+			at = c.mark(scenario.TemplatePos(c.s.File, e.When, max(0, strings.Index(e.When.Value, "{{"))), nil)
+		}
 		label := ""
 		if e.Label != "" {
 			label = "  # " + strings.ReplaceAll(e.Label, "\n", " ")
@@ -310,11 +345,11 @@ func (c *compiler) node(n *scenario.Node) {
 		if first {
 			kw = "if"
 		}
-		c.printf("    %s %s:%s\n        return %s\n", kw, cond, label, target(e.To))
+		c.printf("    %s%s %s:%s\n        return %s\n", at, kw, cond, label, target(e.To))
 		first = false
 	}
 	if !always {
-		c.printf("    fail(%s, reason = \"no-edge\")\n", expr.Quote(fmt.Sprintf("no edge of node %q holds", n.ID)))
+		c.printf("    %sfail(%s, reason = \"no-edge\")\n", c.mark(c.nodePos(n), nil), expr.Quote(fmt.Sprintf("no edge of node %q holds", n.ID)))
 	}
 	c.printf("\n")
 }
@@ -339,7 +374,15 @@ func (c *compiler) condition(n *yaml.Node) (string, bool) {
 }
 
 func (c *compiler) flow() {
-	c.printf("NODES = {\n")
+	// The flow's own errors (the step limit) are the graph's: they are
+	// reported at the node the iteration starts from.
+	start := scenario.Pos{File: c.s.File, Line: 1, Col: 1}
+	for _, n := range c.s.Nodes {
+		if n.ID == c.s.StartNode() {
+			start = c.nodePos(n)
+		}
+	}
+	c.printf("%sNODES = {\n", c.mark(start, nil))
 	for _, n := range c.s.Nodes {
 		c.printf("    %s: %s,\n", expr.Quote(n.ID), c.nodeFn[n.ID])
 	}
@@ -354,27 +397,45 @@ func (c *compiler) flow() {
 	c.printf("    fail(\"the iteration visited %d nodes without reaching the end\", reason = \"step-limit\")\n", MaxNodeVisits)
 }
 
+// pos is where n was written in the YAML.
+func (c *compiler) pos(n *yaml.Node) scenario.Pos {
+	if n == nil {
+		return scenario.Pos{File: c.s.File}
+	}
+	return scenario.Pos{File: c.s.File, Line: n.Line, Col: n.Column}
+}
+
+// nodePos is where a node of the graph was written: its id.
+func (c *compiler) nodePos(n *scenario.Node) scenario.Pos {
+	if n.IDPos.Line > 0 {
+		return n.IDPos
+	}
+	return n.Pos
+}
+
 // value renders a with value: strings as templates, the rest as literals.
+// A template's expression starts a span at its first {{, where an error
+// evaluating it is reported.
 func (c *compiler) value(n *yaml.Node, sc *expr.Scope, depth int) string {
-	return c.render(n, depth, func(s string) string {
-		if !expr.HasTemplate(s) {
-			return expr.Quote(s)
+	return c.render(n, depth, func(s *yaml.Node) string {
+		if !expr.HasTemplate(s.Value) {
+			return expr.Quote(s.Value)
 		}
-		e, err := expr.Template(s, sc, nil)
+		e, err := expr.Template(s.Value, sc, nil)
 		if err != nil {
-			c.fail(fmt.Errorf("%s:%d:%d: %v", c.s.File, n.Line, n.Column, err))
+			c.fail(fmt.Errorf("%s:%d:%d: %v", c.s.File, s.Line, s.Column, err))
 			return "None"
 		}
-		return e
+		return c.mark(scenario.TemplatePos(c.s.File, s, strings.Index(s.Value, "{{")), nil) + e
 	})
 }
 
 // literal renders a node with no templates.
 func (c *compiler) literal(n *yaml.Node, depth int) string {
-	return c.render(n, depth, expr.Quote)
+	return c.render(n, depth, func(s *yaml.Node) string { return expr.Quote(s.Value) })
 }
 
-func (c *compiler) render(n *yaml.Node, depth int, str func(string) string) string {
+func (c *compiler) render(n *yaml.Node, depth int, str func(*yaml.Node) string) string {
 	for n != nil && n.Kind == yaml.AliasNode {
 		n = n.Alias
 	}
@@ -439,5 +500,5 @@ func (c *compiler) render(n *yaml.Node, depth int, str func(string) string) stri
 			return s
 		}
 	}
-	return str(n.Value)
+	return str(n)
 }

@@ -112,3 +112,57 @@ func FuzzCompile(f *testing.F) {
 		}
 	})
 }
+
+// TestSourceMap checks that positions in the compiled program lead back
+// to what the YAML says at them.
+func TestSourceMap(t *testing.T) {
+	src := "name: m\n" + // 1
+		"actions:\n" + // 2
+		"  - id: a\n" + // 3
+		"    call: get\n" + // 4
+		"    with:\n" + // 5
+		"      url: \"http://h:1/{{user.id}}\"\n" + // 6
+		"      timeout: 2s\n" + // 7
+		"tasks:\n" + // 8
+		"  - id: s\n" + // 9
+		"    action: a\n" + // 10
+		"    next: [{task: end, when: '{{a.ok}}'}]\n" // 11
+	s, err := scenario.Parse("m.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := compile.Build(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.ContainsAny(out.Source, "\x00\x01") {
+		t.Fatalf("markers left in the program:\n%s", out.Source)
+	}
+	lines := strings.Split(out.Source, "\n")
+	find := func(sub string) (int, int) {
+		for i, l := range lines {
+			if j := strings.Index(l, sub); j >= 0 {
+				return i + 1, j + 1
+			}
+		}
+		t.Fatalf("no %q in the program:\n%s", sub, out.Source)
+		return 0, 0
+	}
+	at := func(p scenario.Pos) string { return p.String() }
+	for _, tc := range []struct {
+		sub, msg, want string
+	}{
+		{"http.get(", "http.get: url \"x\" is not an absolute http(s) URL", "m.yaml:6:12"},
+		{"http.get(", "http.get: timeout=\"x\" is not a duration", "m.yaml:7:16"},
+		{"http.get(", "http.get: something else", "m.yaml:4:11"},
+		{"user.id", "key not in dict", "m.yaml:6:24"},
+		{"if r[", "", "m.yaml:11:31"},
+		{"def node_s", "", "m.yaml:9:9"},
+	} {
+		line, col := find(tc.sub)
+		p, ok := out.Map.Position(line, col+len(tc.sub)-1, tc.msg)
+		if !ok || at(p) != tc.want {
+			t.Errorf("%q at %d:%d with %q maps to %v (%v), want %s", tc.sub, line, col, tc.msg, p, ok, tc.want)
+		}
+	}
+}

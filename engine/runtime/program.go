@@ -33,8 +33,8 @@ type Program struct {
 	// Source is the Starlark program that runs: the file itself for
 	// .star, the compiled program for YAML.
 	Source string
-	// Scenario is the run configuration decoded from the program's
-	// `scenario` dict.
+	// Scenario is the run configuration: the YAML scenario itself,
+	// decoded and checked once, or the `scenario` dict of a .star file.
 	Scenario *scenario.Scenario
 	// Warnings are problems that do not stop a run.
 	Warnings scenario.ErrorList
@@ -42,6 +42,9 @@ type Program struct {
 	globals starlark.StringDict
 	flow    starlark.Callable
 	vars    *stdlib.Vars
+	// lines leads from the compiled program of a YAML scenario back to
+	// the YAML; nil for a .star scenario, whose positions are its own.
+	lines *compile.SourceMap
 }
 
 // LoadOptions configures how a program is loaded.
@@ -61,20 +64,57 @@ func IsStarlark(file string) bool { return strings.EqualFold(filepath.Ext(file),
 // each at FILE:LINE:COL.
 func Load(file string, src []byte, opts LoadOptions) (*Program, error) {
 	if IsStarlark(file) {
-		return loadStarlark(file, string(src), opts, nil)
+		return loadStarlark(file, string(src), opts)
 	}
 	s, err := scenario.Parse(file, src)
 	if err != nil {
 		return nil, err
 	}
-	code, err := compile.Compile(s)
+	return LoadScenario(s, opts)
+}
+
+// LoadScenario loads a YAML scenario that scenario.Parse has decoded and
+// checked: its actions and graph run as the program compile.Build makes
+// of it, and its settings (pools, load, thresholds) are taken from s as
+// they are, never decoded again from the program's `scenario` dict.
+// Errors the program raises are reported at the YAML's positions.
+func LoadScenario(s *scenario.Scenario, opts LoadOptions) (*Program, error) {
+	out, err := compile.Build(s)
 	if err != nil {
 		return nil, err
 	}
-	return loadStarlark(file, code, opts, s.Warnings)
+	p, _, err := initProgram(s.File, out.Source, opts, out.Map)
+	if err != nil {
+		return nil, err
+	}
+	p.Scenario, p.Warnings = s, s.Warnings
+	return p, nil
 }
 
-func loadStarlark(file, src string, opts LoadOptions, warnings scenario.ErrorList) (*Program, error) {
+// loadStarlark loads a .star scenario, whose `scenario` dict holds its
+// settings.
+func loadStarlark(file, src string, opts LoadOptions) (*Program, error) {
+	p, f, err := initProgram(file, src, opts, nil)
+	if err != nil {
+		return nil, err
+	}
+	cfg := starlark.Value(starlark.NewDict(0))
+	pos := scenario.Pos{File: file, Line: 1, Col: 1}
+	if v, ok := p.globals["scenario"]; ok {
+		cfg = v
+		pos = assignPos(file, f)
+	}
+	if p.Scenario, err = scenario.FromStarlark(file, pos, cfg); err != nil {
+		return nil, err
+	}
+	p.Warnings = p.Scenario.Warnings
+	return p, nil
+}
+
+// initProgram compiles and runs the top level of a program, and finds its
+// flow function. lines maps the program back to a YAML scenario, if it
+// was compiled from one.
+func initProgram(file, src string, opts LoadOptions, lines *compile.SourceMap) (*Program, *syntax.File, error) {
 	vars := stdlib.NewVars(nil)
 	predeclared := stdlib.Predeclared()
 	predeclared["vars"] = vars
@@ -83,21 +123,21 @@ func loadStarlark(file, src string, opts LoadOptions, warnings scenario.ErrorLis
 	}
 	root, err := filepath.Abs(filepath.Dir(file))
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", file, err)
+		return nil, nil, fmt.Errorf("%s: %w", file, err)
 	}
 	ld := &loader{root: root, predeclared: predeclared, modules: opts.Modules, cache: map[string]*loadEntry{}}
 	f, prog, err := starlark.SourceProgramOptions(FileOptions, file, src, predeclared.Has)
 	if err != nil {
-		return nil, inputError(file, err)
+		return nil, nil, inputError(file, err, lines)
 	}
 	thread := &starlark.Thread{Name: "load " + file, Load: ld.load, Print: func(*starlark.Thread, string) {}}
 	thread.SetMaxExecutionSteps(100_000_000)
 	globals, err := prog.Init(thread, predeclared)
 	if err != nil {
-		return nil, inputError(file, err)
+		return nil, nil, inputError(file, err, lines)
 	}
 	globals.Freeze()
-	p := &Program{File: file, Source: src, globals: globals, vars: vars, Warnings: warnings}
+	p := &Program{File: file, Source: src, globals: globals, vars: vars, lines: lines}
 
 	fn, ok := globals["flow"].(*starlark.Function)
 	if !ok || fn.NumParams() != 1 {
@@ -105,20 +145,10 @@ func loadStarlark(file, src string, opts LoadOptions, warnings scenario.ErrorLis
 		if ok {
 			msg = fmt.Sprintf("flow takes %d parameters; it must take exactly one, the user", fn.NumParams())
 		}
-		return nil, scenario.ErrorList{{Pos: scenario.Pos{File: file, Line: 1, Col: 1}, Msg: msg}}
+		return nil, nil, scenario.ErrorList{{Pos: scenario.Pos{File: file, Line: 1, Col: 1}, Msg: msg}}
 	}
 	p.flow = fn
-
-	cfg := starlark.Value(starlark.NewDict(0))
-	pos := scenario.Pos{File: file, Line: 1, Col: 1}
-	if v, ok := globals["scenario"]; ok {
-		cfg = v
-		pos = assignPos(file, f)
-	}
-	if p.Scenario, err = scenario.FromStarlark(file, pos, cfg); err != nil {
-		return nil, err
-	}
-	return p, nil
+	return p, f, nil
 }
 
 // Flow returns the program's flow function: one iteration of one user.
@@ -137,21 +167,22 @@ func assignPos(file string, f *syntax.File) scenario.Pos {
 }
 
 // inputError turns a Starlark syntax, resolve or evaluation error into a
-// positioned scenario.ErrorList.
-func inputError(file string, err error) error {
+// positioned scenario.ErrorList, mapped through lines when the program
+// was compiled from YAML.
+func inputError(file string, err error, lines *compile.SourceMap) error {
 	var list scenario.ErrorList
 	var serr syntax.Error
 	var rerrs resolve.ErrorList
 	var eerr *starlark.EvalError
 	switch {
 	case errors.As(err, &serr):
-		list.Add(posOf(file, serr.Pos), "%s", serr.Msg)
+		list.Add(mapPos(file, serr.Pos, serr.Msg, lines), "%s", serr.Msg)
 	case errors.As(err, &rerrs):
 		for _, e := range rerrs {
-			list.Add(posOf(file, e.Pos), "%s", e.Msg)
+			list.Add(mapPos(file, e.Pos, e.Msg, lines), "%s", e.Msg)
 		}
 	case errors.As(err, &eerr):
-		list.Add(evalPos(file, eerr), "%s", eerr.Msg)
+		list.Add(evalPos(file, eerr, lines), "%s", eerr.Msg)
 	default:
 		var el scenario.ErrorList
 		if errors.As(err, &el) {
@@ -170,14 +201,33 @@ func posOf(file string, p syntax.Position) scenario.Pos {
 	return scenario.Pos{File: name, Line: int(p.Line), Col: int(p.Col)}
 }
 
-// evalPos is the innermost Starlark position of an evaluation error.
-func evalPos(file string, e *starlark.EvalError) scenario.Pos {
+// mapPos is where to report an error raised at p with message msg: in
+// the compiled program of a YAML scenario, the YAML position it came
+// from; anywhere else (a .star file, a module), p itself.
+func mapPos(file string, p syntax.Position, msg string, lines *compile.SourceMap) scenario.Pos {
+	if lines != nil && p.Filename() == file {
+		if at, ok := lines.Position(int(p.Line), int(p.Col), msg); ok {
+			return at
+		}
+	}
+	return posOf(file, p)
+}
+
+// evalPos is where to report an evaluation error: the innermost position
+// in the user's code, through lines for a compiled YAML scenario.
+func evalPos(file string, e *starlark.EvalError, lines *compile.SourceMap) scenario.Pos {
 	for i := len(e.CallStack) - 1; i >= 0; i-- {
 		if p := e.CallStack[i].Pos; p.IsValid() && p.Line > 0 {
-			return posOf(file, p)
+			return mapPos(file, p, e.Msg, lines)
 		}
 	}
 	return scenario.Pos{File: file, Line: 1, Col: 1}
+}
+
+// ErrorPos is where to report an error a run of the program raised: in
+// the user's own file, the YAML line and column for a YAML scenario.
+func (p *Program) ErrorPos(e *starlark.EvalError) scenario.Pos {
+	return evalPos(p.File, e, p.lines)
 }
 
 // loader resolves load() statements: Go modules by name, else files
@@ -231,7 +281,7 @@ func (l *loader) load(thread *starlark.Thread, module string) (starlark.StringDi
 		mt.SetMaxExecutionSteps(100_000_000)
 		e.globals, e.err = starlark.ExecFileOptions(FileOptions, mt, path, src, l.predeclared)
 		if e.err != nil {
-			e.err = inputError(path, e.err)
+			e.err = inputError(path, e.err, nil)
 		} else {
 			e.globals.Freeze()
 		}

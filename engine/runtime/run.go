@@ -469,7 +469,7 @@ func (r *run) outcome(err error, maxSteps uint64) (reason, msg string) {
 	isEval := errors.As(err, &ee)
 	where := ""
 	if isEval {
-		where = evalPos(r.p.File, ee).String() + ": "
+		where = r.p.ErrorPos(ee).String() + ": "
 	}
 	switch {
 	case errors.As(err, &fail):
