@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/pprof"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -25,7 +26,7 @@ func newFlags(name, args, summary string, stderr io.Writer) *pflag.FlagSet {
 	fs.SetOutput(stderr)
 	fs.SortFlags = false
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: ntx %s %s\n\n%s\n", name, args, summary)
+		fmt.Fprintf(stderr, "Usage: %s\n\n%s\n", strings.TrimSpace("ntx "+name+" "+args), summary)
 		// A command without flags gets no empty Flags section.
 		if flags := fs.FlagUsages(); flags != "" {
 			fmt.Fprintf(stderr, "\nFlags:\n%s", flags)

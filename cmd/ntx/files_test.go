@@ -272,6 +272,9 @@ func TestNoEmptyHelpSection(t *testing.T) {
 		_, _, stderr := ntx(t, cmd, "--help")
 		lines := strings.Split(strings.TrimRight(stderr, "\n"), "\n")
 		for i, l := range lines {
+			if strings.HasPrefix(l, "Usage:") && strings.TrimSpace(l) != l {
+				t.Errorf("ntx %s --help: %q ends in a space", cmd, l)
+			}
 			if strings.HasSuffix(l, ":") && (i+1 == len(lines) || strings.TrimSpace(lines[i+1]) == "") {
 				t.Errorf("ntx %s --help: section %q is empty:\n%s", cmd, l, stderr)
 			}
