@@ -291,7 +291,7 @@ func (c *compiler) exports(es []*scenario.Export) string {
 			fmt.Fprintf(&b, ", \"path\": %s", expr.Quote(e.Path))
 		}
 		if e.Scope != "action" {
-			fmt.Fprintf(&b, ", \"scope\": %s", expr.Quote(e.Scope))
+			fmt.Fprintf(&b, ", \"scope\": %s", expr.Quote(string(e.Scope)))
 		}
 		if e.Default != nil {
 			fmt.Fprintf(&b, ", \"default\": %s", c.value(e.Default, c.actionScope, 3))

@@ -245,11 +245,8 @@ func (r *run) setup() error {
 	}
 	r.pools = map[string]*pool.Pool{}
 	for i, sp := range r.s.Pools {
-		addrs, err := pool.ParseAddrs(sp.Ranges, sp.Exclude)
-		if err != nil {
-			return &StartError{Msg: fmt.Sprintf("ip pool %q: %v", sp.ID, err)}
-		}
-		r.pools[sp.ID] = pool.New(sp.ID, addrs, pool.ParseStrategy(sp.Strategy), r.opts.Seed+uint64(i))
+		// Expanded once, when the scenario was checked.
+		r.pools[sp.ID] = pool.New(sp.ID, sp.Addrs, sp.Strategy, r.opts.Seed+uint64(i))
 	}
 	for _, id := range r.usedPools() {
 		if err := Preflight(r.pools[id].Addrs()); err != nil {
@@ -502,7 +499,7 @@ type userBinding struct {
 	user             *stdlib.User
 	pool             *pool.Pool // nil: unbound
 	from             *pool.Pool // the pool held comes from (maybe the fallback)
-	strategy         string     // per_user, shared or per_task
+	strategy         scenario.BindStrategy
 	releaseOnTaskEnd bool
 	held             netip.Addr
 }

@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"errors"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/ntx-dev/ntx/engine/pool"
 )
 
 // RunKeys are the keys of a scenario that configure a run rather than
@@ -189,7 +192,7 @@ var starlarkIdent = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 func (d *decoder) pool(s *Scenario, n *yaml.Node) {
 	f := d.fields(n, "an ip pool", "id", "name", "ips", "ranges", "exclude", "allocation_strategy")
-	p := &Pool{Pos: d.pos(n), Strategy: "round_robin"}
+	p := &Pool{Pos: d.pos(n), Strategy: pool.RoundRobin}
 	if x, ok := f["name"]; ok {
 		p.Name = d.str(x.value, "pool name")
 	}
@@ -222,7 +225,7 @@ func (d *decoder) pool(s *Scenario, n *yaml.Node) {
 		p.Exclude = specs(x.value, "pool exclude")
 	}
 	if x, ok := f["allocation_strategy"]; ok {
-		p.Strategy = d.oneOf(x.value, "allocation_strategy", "round_robin", "sequential", "random")
+		p.Strategy = pool.ParseStrategy(d.oneOf(x.value, "allocation_strategy", "round_robin", "sequential", "random"))
 	}
 	if _, a := f["ips"]; !a {
 		if _, b := f["ranges"]; !b && deref(n).Kind == yaml.MappingNode {
@@ -233,9 +236,19 @@ func (d *decoder) pool(s *Scenario, n *yaml.Node) {
 }
 
 func (d *decoder) oneOf(n *yaml.Node, what string, choices ...string) string {
-	v := d.str(n, what)
-	if v != "" && !contains(choices, v) {
-		d.errorf(n, "%s must be one of %s, not %q%s", what, strings.Join(choices, ", "), v, didYouMean(v, choices))
+	return oneOf(d, n, what, choices...)
+}
+
+// oneOf reads one of the values of an enumeration; choices[0] stands in
+// for a missing or wrong one.
+func oneOf[T ~string](d *decoder, n *yaml.Node, what string, choices ...T) T {
+	v := T(d.str(n, what))
+	if v != "" && !slices.Contains(choices, v) {
+		names := make([]string, len(choices))
+		for i, c := range choices {
+			names[i] = string(c)
+		}
+		d.errorf(n, "%s must be one of %s, not %q%s", what, strings.Join(names, ", "), v, didYouMean(string(v), names))
 		return choices[0]
 	}
 	if v == "" {
@@ -259,7 +272,7 @@ func (d *decoder) load(s *Scenario, n *yaml.Node) {
 	if x, ok := f["user_lifetime"]; ok {
 		lf := d.fields(x.value, "user_lifetime", "mode", "iterations", "think_time")
 		if v, ok := lf["mode"]; ok {
-			l.Lifetime.Mode = d.oneOf(v.value, "mode", "once", "loop")
+			l.Lifetime.Mode = oneOf(d, v.value, "mode", Once, Loop)
 		}
 		if v, ok := lf["iterations"]; ok {
 			l.Lifetime.Iterations = d.integer(v.value, "iterations", 0)
@@ -296,10 +309,10 @@ func (d *decoder) load(s *Scenario, n *yaml.Node) {
 				l.Binding.Pos = d.pos(v.value)
 			}
 			if v, ok := bf["strategy"]; ok {
-				l.Binding.Strategy = d.oneOf(v.value, "ip_binding.strategy", "per_user", "shared", "per_task")
+				l.Binding.Strategy = oneOf(d, v.value, "ip_binding.strategy", PerUser, Shared, PerTask)
 			}
 			if v, ok := bf["release_on"]; ok {
-				l.Binding.ReleaseOn = d.oneOf(v.value, "release_on", "user_exit", "task_end")
+				l.Binding.ReleaseOn = oneOf(d, v.value, "release_on", OnUserExit, OnTaskEnd)
 			}
 		}
 		if c, ok := uf["capacity_management"]; ok {
@@ -426,11 +439,9 @@ func (d *decoder) actions(s *Scenario, n *yaml.Node) {
 
 func (d *decoder) export(n *yaml.Node) *Export {
 	f := d.fields(n, "an export", "type", "name", "path", "scope", "default", "equals")
-	e := &Export{Pos: d.pos(n), Scope: "action"}
+	e := &Export{Pos: d.pos(n), Type: ExportContent, Scope: ScopeAction}
 	if v, ok := f["type"]; ok {
-		e.Type = d.oneOf(v.value, "export type", "content", "header", "status", "assert", "variable")
-	} else {
-		e.Type = "content"
+		e.Type = oneOf(d, v.value, "export type", ExportContent, ExportHeader, ExportStatus, ExportAssert, ExportVariable)
 	}
 	if v, ok := f["name"]; ok {
 		e.Name = d.str(v.value, "export name")
@@ -444,7 +455,7 @@ func (d *decoder) export(n *yaml.Node) *Export {
 		e.Path = d.str(v.value, "export path")
 	}
 	if v, ok := f["scope"]; ok {
-		e.Scope = d.oneOf(v.value, "export scope", "action", "user", "workbook")
+		e.Scope = oneOf(d, v.value, "export scope", ScopeAction, ScopeUser, ScopeWorkbook)
 	}
 	if v, ok := f["default"]; ok {
 		e.Default = v.value
@@ -462,7 +473,7 @@ func (d *decoder) export(n *yaml.Node) *Export {
 func (d *decoder) tasks(s *Scenario, n *yaml.Node) {
 	for _, tn := range d.list(n, "tasks") {
 		f := d.fields(tn, "a task", "id", "action", "next", "name", "description")
-		node := &Node{Pos: d.pos(tn), Type: "pass"}
+		node := &Node{Pos: d.pos(tn), Type: NodePass}
 		if v, ok := f["id"]; ok {
 			node.ID = d.id(v.value, "task id")
 			node.IDPos = d.pos(v.value)
@@ -471,10 +482,10 @@ func (d *decoder) tasks(s *Scenario, n *yaml.Node) {
 		}
 		if v, ok := f["action"]; ok {
 			node.Action = d.str(v.value, "task action")
-			node.Type = "action"
+			node.Type = NodeAction
 		}
 		if node.ID == EndNode && node.Action == "" {
-			node.Type = "end"
+			node.Type = NodeEnd
 		}
 		for _, k := range []string{"name", "description"} {
 			if v, ok := f[k]; ok {
@@ -522,7 +533,7 @@ func (d *decoder) workflows(s *Scenario, n *yaml.Node) {
 	}
 	for _, nn := range d.list(v.value, "nodes") {
 		nf := d.fields(nn, "a node", "id", "type", "action", "edges", "name", "description")
-		node := &Node{Pos: d.pos(nn), Type: "action"}
+		node := &Node{Pos: d.pos(nn), Type: NodeAction}
 		if x, ok := nf["id"]; ok {
 			node.ID = d.id(x.value, "node id")
 			node.IDPos = d.pos(x.value)
@@ -530,22 +541,22 @@ func (d *decoder) workflows(s *Scenario, n *yaml.Node) {
 			d.errorf(nn, "a node needs an id")
 		}
 		if x, ok := nf["type"]; ok {
-			node.Type = d.oneOf(x.value, "node type", "action", "end", "start", "pass")
+			node.Type = oneOf(d, x.value, "node type", NodeAction, NodeEnd, "start", NodePass)
 			if node.Type == "start" {
-				node.Type = "pass"
+				node.Type = NodePass
 			}
 		} else if _, hasAction := nf["action"]; !hasAction {
-			node.Type = "pass"
+			node.Type = NodePass
 			if node.ID == EndNode {
-				node.Type = "end"
+				node.Type = NodeEnd
 			}
 		}
 		if x, ok := nf["action"]; ok {
 			node.Action = d.str(x.value, "node action")
-			if node.Type != "action" {
+			if node.Type != NodeAction {
 				d.errorf(x.key, "a node of type %s takes no action", node.Type)
 			}
-		} else if node.Type == "action" && deref(nn).Kind == yaml.MappingNode {
+		} else if node.Type == NodeAction && deref(nn).Kind == yaml.MappingNode {
 			d.errorf(nn, "node %q is of type action but names no action", node.ID)
 		}
 		for _, k := range []string{"name", "description"} {

@@ -5,9 +5,12 @@
 package scenario
 
 import (
+	"net/netip"
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/ntx-dev/ntx/engine/pool"
 )
 
 // Scenario is one parsed scenario.
@@ -27,8 +30,10 @@ type Scenario struct {
 
 	// Config holds the source nodes of the keys that configure a run
 	// (name, ip_pools, variables, tenants, load, thresholds...), so that
-	// the compiler can carry them into the program's `scenario` dict,
-	// where the runtime decodes them again with the same decoder.
+	// the compiler can write them, as the user wrote them, into the
+	// `scenario` dict of the program `ntx compile` prints. A YAML
+	// scenario's run takes its settings from this model, never from
+	// that dict.
 	Config map[string]*yaml.Node
 
 	// Warnings are problems that do not stop a run (unreachable nodes).
@@ -41,8 +46,11 @@ type Pool struct {
 	Name     string
 	Ranges   []string
 	Exclude  []string
-	Strategy string // round_robin, sequential or random
-	Pos      Pos
+	Strategy pool.Strategy // allocation_strategy
+	// Addrs are the pool's addresses, Ranges less Exclude, expanded
+	// once when the scenario is checked; nil if they are invalid.
+	Addrs []netip.Addr
+	Pos   Pos
 	// SpecPos is where each entry of Ranges and Exclude was written.
 	SpecPos map[string]Pos
 }
@@ -96,20 +104,48 @@ type Phase struct {
 	TenantPos, PoolPos Pos
 }
 
+// LifetimeMode is what a user does after its first iteration.
+type LifetimeMode string
+
+// The user_lifetime modes.
+const (
+	Once LifetimeMode = "once" // one iteration, then the user leaves
+	Loop LifetimeMode = "loop" // iterations until the count or the duration ends
+)
+
 // Lifetime is what a user does once started.
 type Lifetime struct {
-	Mode       string // once or loop
-	Iterations int    // with loop; 0 means until the duration ends
+	Mode       LifetimeMode // "" is Once
+	Iterations int          // with loop; 0 means until the duration ends
 	ThinkMin   time.Duration
 	ThinkMax   time.Duration // equal to ThinkMin for a fixed think time
 }
+
+// BindStrategy says how a bound user uses its pool's addresses.
+type BindStrategy string
+
+// The ip_binding strategies of spec §5.
+const (
+	PerUser BindStrategy = "per_user" // one address held for the user's life
+	Shared  BindStrategy = "shared"   // the pool's next address for each action, not held
+	PerTask BindStrategy = "per_task" // an address held for one action
+)
+
+// ReleaseOn says when a per_user address goes back to its pool.
+type ReleaseOn string
+
+// The ip_binding release_on values.
+const (
+	OnUserExit ReleaseOn = "user_exit" // when the user ends
+	OnTaskEnd  ReleaseOn = "task_end"  // after each iteration
+)
 
 // Binding ties users to source addresses of a pool.
 type Binding struct {
 	Enabled   bool
 	PoolID    string
-	Strategy  string // per_user, shared or per_task
-	ReleaseOn string // user_exit or task_end
+	Strategy  BindStrategy // "" is PerUser
+	ReleaseOn ReleaseOn    // "" is OnUserExit
 	Pos       Pos
 }
 
@@ -149,20 +185,52 @@ type Action struct {
 	broken bool // decoding it failed: skip checks that would only echo that
 }
 
+// ExportType says where an export takes its value from.
+type ExportType string
+
+// The export types of spec §4.
+const (
+	ExportContent  ExportType = "content"  // a path into the JSON body
+	ExportHeader   ExportType = "header"   // a response header
+	ExportStatus   ExportType = "status"   // the status code
+	ExportAssert   ExportType = "assert"   // a check that a path equals a value
+	ExportVariable ExportType = "variable" // a fixed value
+)
+
+// ExportScope says who sees an exported value.
+type ExportScope string
+
+// The export scopes of spec §4.
+const (
+	ScopeAction   ExportScope = "action"   // ACTION.NAME in this iteration
+	ScopeUser     ExportScope = "user"     // user.NAME for the rest of the user's life
+	ScopeWorkbook ExportScope = "workbook" // vars.NAME for every user
+)
+
 // Export takes a value out of an action's result (spec §4).
 type Export struct {
-	Type    string // content, header, status, assert, variable
+	Type    ExportType
 	Name    string
 	Path    string
-	Scope   string // action, user or workbook
+	Scope   ExportScope
 	Default *yaml.Node
 	Pos     Pos
 }
 
+// NodeType says what a node of the graph does.
+type NodeType string
+
+// The node types. A workbook node of type start is a pass node.
+const (
+	NodeAction NodeType = "action" // runs an action, then follows its edges
+	NodeEnd    NodeType = "end"    // ends the iteration as passed
+	NodePass   NodeType = "pass"   // follows its edges at once
+)
+
 // Node is a step of the task graph.
 type Node struct {
 	ID     string
-	Type   string // action, end or pass
+	Type   NodeType
 	Action string
 	Edges  []*Edge
 	Pos    Pos

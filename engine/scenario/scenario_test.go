@@ -1,11 +1,14 @@
 package scenario
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ntx-dev/ntx/engine/pool"
 )
 
 const flatSrc = `
@@ -64,13 +67,13 @@ func TestDialectsMeetInOneModel(t *testing.T) {
 	summary := func(s *Scenario) string {
 		var parts []string
 		for _, p := range s.Pools {
-			parts = append(parts, "pool "+p.ID+" "+strings.Join(p.Ranges, ",")+" "+p.Strategy)
+			parts = append(parts, "pool "+p.ID+" "+strings.Join(p.Ranges, ",")+" "+fmt.Sprint(p.Strategy)+" "+fmt.Sprint(len(p.Addrs)))
 		}
 		for _, ac := range s.Actions {
 			parts = append(parts, "action "+ac.ID+" "+ac.Call)
 		}
 		for _, n := range s.Nodes {
-			parts = append(parts, "node "+n.ID+" "+n.Type+" "+n.Action)
+			parts = append(parts, "node "+n.ID+" "+string(n.Type)+" "+n.Action)
 			for _, e := range n.Edges {
 				cond := ""
 				if e.When != nil {
@@ -208,4 +211,24 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestPoolsExpandedOnce checks that checking a scenario leaves each pool's
+// addresses expanded in the model, typed, for the run to use as they are.
+func TestPoolsExpandedOnce(t *testing.T) {
+	s, err := Parse("p.yaml", []byte("ip_pools:\n  - id: p\n    ranges: [127.0.1.0/29]\n    exclude: [127.0.1.3]\n    allocation_strategy: random\nload:\n  user_resources: {ip_binding: {pool_id: p, strategy: shared, release_on: task_end}}\n  user_lifetime: {mode: loop, iterations: 2}\ntasks: [{id: s}]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := s.Pools[0]
+	if got := fmt.Sprint(p.Addrs); got != "[127.0.1.1 127.0.1.2 127.0.1.4 127.0.1.5 127.0.1.6]" {
+		t.Errorf("addresses %s", got)
+	}
+	if p.Strategy != pool.Random {
+		t.Errorf("strategy %v, want random", p.Strategy)
+	}
+	b := s.Load.Binding
+	if b.Strategy != Shared || b.ReleaseOn != OnTaskEnd || s.Load.Lifetime.Mode != Loop {
+		t.Errorf("binding %+v, lifetime %+v", b, s.Load.Lifetime)
+	}
 }

@@ -289,6 +289,8 @@ func (v *validator) pools() {
 			v.errorf(p.Pos, "ip pool %q: %v", p.ID, err)
 		case len(addrs) == 0:
 			v.errorf(p.Pos, "ip pool %q has no addresses left after exclusions", p.ID)
+		default:
+			p.Addrs = addrs // the one expansion: the run uses these
 		}
 	}
 }
