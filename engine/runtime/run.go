@@ -14,12 +14,12 @@ import (
 
 	"go.starlark.net/starlark"
 	"go.starlark.net/starlarkstruct"
-	"golang.org/x/time/rate"
 
 	"github.com/ntx-dev/ntx/engine/metrics"
 	"github.com/ntx-dev/ntx/engine/pool"
 	"github.com/ntx-dev/ntx/engine/report"
 	"github.com/ntx-dev/ntx/engine/scenario"
+	"github.com/ntx-dev/ntx/engine/schedule"
 	"github.com/ntx-dev/ntx/stdlib"
 )
 
@@ -74,20 +74,29 @@ type run struct {
 	tenants map[string]starlark.Value
 	logMu   sync.Mutex
 
-	// stopSpawning ends when no new user or iteration may start;
-	// hard ends when in-flight work is cancelled.
+	// interrupt ends when the run is stopped from outside (a signal, an
+	// abort) before its plan is done; stopSpawning ends then too, or when
+	// the duration is over: no new user or iteration may start. hard ends
+	// when in-flight work is cancelled.
+	interrupt    context.Context
 	stopSpawning context.Context
 	hard         context.Context
 	wg           sync.WaitGroup
 
-	slots       chan struct{} // max_concurrent_users, nil when unlimited
-	spawnLimit  *rate.Limiter // spawn_rate_limit, nil when unlimited
-	actionLimit *rate.Limiter // action_rate_limit, nil when unlimited
+	// The plan (package schedule): one of closed and arrival is set.
+	closed      *schedule.Closed
+	phases      []scenario.Phase // the closed plan's phases, for their overrides
 	arrival     *scenario.Arrival
-	live        atomic.Int64 // users started and not yet done
-	arrivals    report.Arrivals
+	arrivalPlan schedule.Arrivals
+	origin      time.Time     // the plan's time 0
 	deadline    time.Time     // when no iteration may start any more, if set
 	duration    time.Duration // the run's duration, if set
+
+	slots       chan struct{}     // max_concurrent_users, nil when unlimited
+	spawnLimit  *schedule.Spacing // spawn_rate_limit, nil when unlimited
+	actionLimit *pacer            // action_rate_limit, nil when unlimited
+	live        atomic.Int64      // users started and not yet done
+	arrivals    report.Arrivals   // written by the arrival loop alone
 }
 
 // Run runs the program and returns what happened. Cancelling ctx stops
@@ -113,12 +122,24 @@ func (p *Program) Run(ctx context.Context, opts Options) (*report.Result, error)
 	if r.arrival != nil && duration == 0 {
 		duration = r.arrival.Duration
 	}
-	spawnCtx, stopSpawning := context.WithCancel(ctx)
-	defer stopSpawning()
+	if err := r.plan(duration); err != nil {
+		return nil, err
+	}
+	// An interruption (ctx, or Abort) stops spawning; so does the end of
+	// the duration.
+	interruptCtx, interrupt := context.WithCancel(ctx)
+	defer interrupt()
+	spawnCtx := interruptCtx
 	r.duration = duration
+	// One origin for the plan and the deadline: the last arrival of an
+	// open-model plan is due before the duration ends by construction.
+	r.origin = time.Now()
+	if r.actionLimit != nil {
+		r.actionLimit.origin = r.origin
+	}
 	if duration > 0 {
 		var cancel context.CancelFunc
-		r.deadline = time.Now().Add(duration)
+		r.deadline = r.origin.Add(duration)
 		spawnCtx, cancel = context.WithDeadline(spawnCtx, r.deadline)
 		defer cancel()
 	}
@@ -127,7 +148,7 @@ func (p *Program) Run(ctx context.Context, opts Options) (*report.Result, error)
 	// Cutting in-flight work means cutting its connections too.
 	stopNet := context.AfterFunc(hard, r.net.Close)
 	defer stopNet()
-	r.stopSpawning, r.hard = spawnCtx, hard
+	r.interrupt, r.stopSpawning, r.hard = interruptCtx, spawnCtx, hard
 	var aborted atomic.Bool
 	if opts.Abort != nil {
 		finished := make(chan struct{})
@@ -136,7 +157,7 @@ func (p *Program) Run(ctx context.Context, opts Options) (*report.Result, error)
 			select {
 			case <-opts.Abort:
 				aborted.Store(true)
-				stopSpawning()
+				interrupt()
 				cancelHard()
 			case <-finished:
 			}
@@ -206,10 +227,10 @@ func (r *run) setup() error {
 		r.slots = make(chan struct{}, c.MaxUsers)
 	}
 	if c.SpawnRate > 0 {
-		r.spawnLimit = rate.NewLimiter(rate.Limit(c.SpawnRate), 1)
+		r.spawnLimit = schedule.NewSpacing(c.SpawnRate)
 	}
 	if c.ActionRate > 0 {
-		r.actionLimit = rate.NewLimiter(rate.Limit(c.ActionRate), 1)
+		r.actionLimit = &pacer{s: schedule.NewSpacing(c.ActionRate)}
 	}
 	r.arrival = r.s.Load.Arrival
 	if r.opts.Rate > 0 {
@@ -299,60 +320,84 @@ func (r *run) binding(override string) string {
 
 // spawnPlan is one user to start.
 type spawnPlan struct {
-	at     time.Duration
 	tenant string
 	pool   string
 }
 
-func (r *run) plan() []spawnPlan {
-	var plan []spawnPlan
+// plan computes the run's schedule: the closed model's phases, or the
+// open model's arrivals over the arrival window (cut at the run's
+// duration, so that every planned arrival is due while spawning is on).
+func (r *run) plan(duration time.Duration) error {
+	inputErr := func(err error) error {
+		return scenario.ErrorList{{Pos: scenario.Pos{File: r.p.File}, Msg: err.Error()}}
+	}
+	if a := r.arrival; a != nil {
+		window := a.Duration
+		if window == 0 || duration > 0 && duration < window {
+			window = duration
+		}
+		plan, err := schedule.NewArrivals(a.Rate, window)
+		if err != nil {
+			return inputErr(err)
+		}
+		r.arrivalPlan = plan
+		return nil
+	}
 	phases := r.s.Load.Phases
 	if len(phases) == 0 {
 		phases = []scenario.Phase{{Users: 1}}
+	}
+	if r.opts.Users > schedule.MaxUsers {
+		return inputErr(fmt.Errorf("--users %d is more than a run may spawn (%d at most)", r.opts.Users, schedule.MaxUsers))
 	}
 	if r.opts.Users > 0 {
 		// --users replaces the ramp-up by that many users at once.
 		phases = []scenario.Phase{{Users: r.opts.Users, Tenant: phases[0].Tenant, Pool: phases[0].Pool}}
 	}
-	for _, ph := range phases {
-		for i := 0; i < ph.Users; i++ {
-			at := ph.At
-			if ph.Spread > 0 {
-				at += time.Duration(int64(ph.Spread) * int64(i) / int64(ph.Users))
-			}
-			plan = append(plan, spawnPlan{at: at, tenant: ph.Tenant, pool: ph.Pool})
-		}
+	sp := make([]schedule.Phase, len(phases))
+	for i, ph := range phases {
+		sp[i] = schedule.Phase{At: ph.At, Users: ph.Users, Spread: ph.Spread}
 	}
-	sort.SliceStable(plan, func(i, j int) bool { return plan[i].at < plan[j].at })
-	return plan
+	closed, err := schedule.NewClosed(sp)
+	if err != nil {
+		return inputErr(err)
+	}
+	r.closed, r.phases = closed, phases
+	return nil
 }
 
-// sleepUntil waits until t; false means spawning stopped first.
-func (r *run) sleepUntil(timer *time.Timer, t time.Time) bool {
-	if wait := time.Until(t); wait > 0 {
+// elapsed is the time since the plan's origin.
+func (r *run) elapsed() time.Duration { return time.Since(r.origin) }
+
+// sleepUntil waits until at (from the plan's origin); false means stop
+// ended first.
+func (r *run) sleepUntil(timer *time.Timer, stop context.Context, at time.Duration) bool {
+	if wait := time.Until(r.origin.Add(at)); wait > 0 {
 		timer.Reset(wait)
 		select {
 		case <-timer.C:
-		case <-r.stopSpawning.Done():
+		case <-stop.Done():
 			return false
 		}
 	}
-	return r.stopSpawning.Err() == nil
+	return stop.Err() == nil
 }
 
 // spawn starts users on schedule until the plan is done or spawning
 // stops. The schedule is absolute: a spawn that had to wait (for a slot
 // or the spawn rate) does not push the later ones back.
 func (r *run) spawn() {
-	start := time.Now()
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
-	for id, sp := range r.plan() {
-		if !r.sleepUntil(timer, start.Add(sp.at)) {
+	cur := r.closed.Cursor()
+	for sp, ok := cur.Next(); ok; sp, ok = cur.Next() {
+		if !r.sleepUntil(timer, r.stopSpawning, sp.At) {
 			return
 		}
-		if r.spawnLimit != nil && r.spawnLimit.Wait(r.stopSpawning) != nil {
-			return
+		if r.spawnLimit != nil {
+			if !r.sleepUntil(timer, r.stopSpawning, r.spawnLimit.Reserve(max(sp.At, r.elapsed()))) {
+				return
+			}
 		}
 		if r.slots != nil {
 			select {
@@ -361,45 +406,81 @@ func (r *run) spawn() {
 				return
 			}
 		}
-		r.start(id+1, sp, r.iterations(), time.Time{})
+		ph := r.phases[sp.Phase]
+		r.start(sp.User, spawnPlan{tenant: ph.Tenant, pool: ph.Pool}, r.iterations(), time.Time{}, r.stopSpawning)
 	}
 }
 
-// arrive runs the open model: one single-iteration user per arrival, at
-// fixed intervals, whatever earlier users are doing. An arrival finding
-// max_users already running is dropped and counted.
+// arrive runs the open model: one single-iteration user per arrival, on
+// the plan's times, whatever earlier users are doing. An arrival finding
+// max_users already running, or coming sooner than spawn_rate_limit
+// allows after the last one started, is dropped and counted.
+//
+// Every planned arrival is either started or dropped: the plan ends
+// before the duration does, so only an interruption (a signal, an abort)
+// ends the loop early, and then the plan is cut at that moment, counting
+// the arrivals that were due and not yet reached as dropped. (The loop
+// used to stop at the deadline, which a late timer could reach before
+// the last arrival: that arrival was planned and never counted.)
 func (r *run) arrive() {
-	a := r.arrival
-	interval := time.Duration(float64(time.Second) / a.Rate)
-	window := a.Duration
-	if window == 0 {
-		window = r.duration
-	}
-	n := int(window.Seconds() * a.Rate)
-	r.arrivals.Planned = int64(n)
-	start := time.Now()
+	plan := r.arrivalPlan
+	maxLive := int64(r.arrival.MaxUsers) // 0: no limit
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
-	for i := 0; i < n; i++ {
-		intended := start.Add(time.Duration(i) * interval)
-		if !r.sleepUntil(timer, intended) {
+	a := &r.arrivals
+	for k := 0; k < plan.Len(); k++ {
+		at := plan.At(k)
+		if !r.sleepUntil(timer, r.interrupt, at) {
+			due := int64(plan.Due(r.elapsed()))
+			a.Planned = max(due, int64(k))
+			a.Dropped += a.Planned - int64(k)
 			return
 		}
-		if a.MaxUsers > 0 && r.live.Load() >= int64(a.MaxUsers) {
-			r.arrivals.Dropped++
+		a.Planned++
+		if maxLive > 0 && r.live.Load() >= maxLive || r.spawnLimit != nil && !r.spawnLimit.Admit(at) {
+			a.Dropped++
 			continue
 		}
-		if r.spawnLimit != nil && !r.spawnLimit.Allow() {
-			r.arrivals.Dropped++
-			continue
-		}
-		r.arrivals.Started++
-		r.start(i+1, spawnPlan{}, 1, intended)
+		a.Started++
+		r.start(k+1, spawnPlan{}, 1, r.origin.Add(at), r.interrupt)
+	}
+}
+
+// pacer makes callers wait their turn under action_rate_limit: one
+// schedule.Spacing shared by every user, behind a lock.
+type pacer struct {
+	mu     sync.Mutex
+	s      *schedule.Spacing
+	origin time.Time
+}
+
+// wait returns when the caller's turn comes, or ctx's error if ctx ends
+// first.
+func (p *pacer) wait(ctx context.Context) error {
+	p.mu.Lock()
+	at := p.s.Reserve(time.Since(p.origin))
+	p.mu.Unlock()
+	d := time.Until(p.origin.Add(at))
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 
 // start launches user id, unless it cannot get an address.
-func (r *run) start(id int, sp spawnPlan, iterations int, intended time.Time) {
+//
+// stop is when the user's iterations must no longer begin: the end of
+// spawning for a closed-model user, an interruption alone for an arrival
+// (whose one iteration was planned inside the window, and runs even if
+// a late timer starts it just after the duration ends).
+func (r *run) start(id int, sp spawnPlan, iterations int, intended time.Time, stop context.Context) {
 	b := r.newBinding(id, sp)
 	// Take the address here, in spawn order, so that user N gets the Nth
 	// address whatever the scheduler does. A user that may wait for one
@@ -411,7 +492,7 @@ func (r *run) start(id int, sp spawnPlan, iterations int, intended time.Time) {
 	}
 	r.live.Add(1)
 	r.wg.Add(1)
-	go r.newUser(b, iterations, intended).begin()
+	go r.newUser(b, iterations, intended, stop).begin()
 }
 
 func (r *run) freeSlot() {

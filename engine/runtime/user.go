@@ -36,10 +36,12 @@ type user struct {
 	rng      *rand.Rand
 	maxSteps uint64
 	stopHard func() bool
+	// stop ends when no further iteration may begin (see run.start).
+	stop context.Context
 }
 
-func (r *run) newUser(b *userBinding, n int, intended time.Time) *user {
-	u := &user{r: r, b: b, n: n, maxSteps: r.opts.MaxSteps}
+func (r *run) newUser(b *userBinding, n int, intended time.Time, stop context.Context) *user {
+	u := &user{r: r, b: b, n: n, maxSteps: r.opts.MaxSteps, stop: stop}
 	if u.maxSteps == 0 {
 		u.maxSteps = DefaultMaxSteps
 	}
@@ -47,7 +49,7 @@ func (r *run) newUser(b *userBinding, n int, intended time.Time) *user {
 	u.sess = &stdlib.Session{Ctx: r.hard, User: b.user, Net: r.net, Vars: r.p.vars, Sink: r.col,
 		Source: b.source, Log: r.logLine, Intended: intended}
 	if r.actionLimit != nil {
-		u.sess.Pace = r.actionLimit.Wait
+		u.sess.Pace = r.actionLimit.wait
 	}
 	u.thread = &starlark.Thread{Name: fmt.Sprintf("user %d", id), Load: noLoad,
 		Print: func(_ *starlark.Thread, msg string) { r.logLine(fmt.Sprintf("user %d: %s", id, msg)) }}
@@ -61,7 +63,7 @@ func (r *run) newUser(b *userBinding, n int, intended time.Time) *user {
 func (u *user) begin() {
 	r, b := u.r, u.b
 	if b.holds() && !b.held.IsValid() {
-		if err := b.acquire(r.stopSpawning); err != nil {
+		if err := b.acquire(u.stop); err != nil {
 			r.col.UserFailedToStart("pool-exhausted", err.Error())
 			u.exit()
 			return
@@ -78,12 +80,12 @@ func (u *user) begin() {
 func (u *user) iterate() {
 	r, b := u.r, u.b
 	for u.n == 0 || u.it < u.n {
-		if r.stopSpawning.Err() != nil {
+		if u.stop.Err() != nil {
 			break
 		}
 		u.it++
 		if b.releaseOnTaskEnd && b.holds() && !b.held.IsValid() {
-			if err := b.acquire(r.stopSpawning); err != nil {
+			if err := b.acquire(u.stop); err != nil {
 				r.col.Iteration("pool-exhausted", err.Error())
 				continue
 			}
@@ -131,7 +133,7 @@ func (u *user) park(d time.Duration) {
 	// The watch is registered before the timer starts, so the timer's
 	// callback can always unregister it; the watch may run before the
 	// timer is stored, and then leaves the timer to fire into nothing.
-	stopWatch := context.AfterFunc(u.r.stopSpawning, func() {
+	stopWatch := context.AfterFunc(u.stop, func() {
 		if claimed.CompareAndSwap(false, true) {
 			if t := timer.Load(); t != nil {
 				t.Stop()

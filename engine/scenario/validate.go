@@ -14,6 +14,7 @@ import (
 
 	"github.com/ntx-dev/ntx/engine/expr"
 	"github.com/ntx-dev/ntx/engine/pool"
+	"github.com/ntx-dev/ntx/engine/schedule"
 
 	"github.com/ntx-dev/ntx/engine/metrics"
 )
@@ -617,7 +618,39 @@ func (v *validator) load() {
 	if a := l.Arrival; a != nil && a.Duration == 0 && l.Duration == 0 {
 		v.errorf(a.Pos, "arrival needs a duration (or load.duration): the open model runs for a set time")
 	}
+	v.userBudget()
 	if l.Lifetime.Mode == "loop" && l.Lifetime.Iterations == 0 && l.Duration == 0 {
 		v.errorf(Pos{File: v.d.file, Line: 1, Col: 1}, "user_lifetime loops with iterations: 0 (until the duration ends) but load.duration is not set")
+	}
+}
+
+// userBudget refuses plans of more than schedule.MaxUsers users: the
+// spawn_users of one phase, their sum over the phases, and the arrivals
+// of the open model, each at the place that crosses the limit.
+func (v *validator) userBudget() {
+	l := &v.s.Load
+	total := 0
+	for _, ph := range l.Phases {
+		total += ph.Users
+		if ph.Users > schedule.MaxUsers {
+			v.errorf(ph.Pos, "spawn_users: %d is more than a run may spawn (%d users at most)", ph.Users, schedule.MaxUsers)
+			return
+		}
+		if total > schedule.MaxUsers {
+			v.errorf(ph.Pos, "with this phase the ramp-up spawns %d users, more than a run may spawn (%d at most)", total, schedule.MaxUsers)
+			return
+		}
+	}
+	if a := l.Arrival; a != nil && a.Rate > 0 {
+		window := a.Duration
+		if window == 0 || l.Duration > 0 && l.Duration < window {
+			window = l.Duration
+		}
+		if _, err := schedule.NewArrivals(a.Rate, window); err != nil {
+			v.errorf(a.Pos, "%v", err)
+		}
+		if a.MaxUsers > schedule.MaxUsers {
+			v.errorf(a.Pos, "arrival.max_users: %d is more than a run may start (%d at most)", a.MaxUsers, schedule.MaxUsers)
+		}
 	}
 }
