@@ -54,8 +54,12 @@ def flow(user):
 	if res.Iterations.Failures["gave-up"] != 1 || res.Iterations.Passed != 5 {
 		t.Errorf("iterations = %+v", res.Iterations)
 	}
-	if c := res.Checks["posted"]; c == nil || c.Passed != 12 || !res.Passed {
-		t.Errorf("checks = %+v, passed %v", c, res.Passed)
+	if c := res.Checks["posted"]; c == nil || c.Passed != 12 {
+		t.Errorf("checks = %+v", c)
+	}
+	// No thresholds, and an iteration failed: the run failed (spec §6.1).
+	if res.Passed || len(res.Reasons) != 1 || res.Reasons[0].What != "iterations_failed" || res.Reasons[0].Count != 1 {
+		t.Errorf("passed %v, reasons %+v", res.Passed, res.Reasons)
 	}
 }
 

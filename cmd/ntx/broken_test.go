@@ -72,6 +72,11 @@ var brokenInputs = []struct {
 	{"user in resource", "a.yaml", "resources: [{id: r, properties: {a: '{{user.id}}'}}]\ntasks: [{id: s}]\n", "1:40", "no user exists"},
 	{"resource raises at load", "a.yaml", "resources: [{id: r, properties: {a: \"{{ {}['x'] }}\"}}]\ntasks: [{id: s}]\n", "1:38", `key "x" not in dict`},
 	{"bad threshold", "a.yaml", "thresholds: ['p95 is small']\ntasks: [{id: s}]\n", "1:14", "not of the form METRIC OP VALUE"},
+	{"threshold unknown statistic", "a.yaml", "actions: [{id: a, call: get, with: {url: 'http://h:1/'}}]\nthresholds: ['a.p95x < 200ms']\ntasks: [{id: s, action: a}]\n", "2:14", `a has no statistic "p95x" (did you mean "p95"?)`},
+	{"threshold no such statistic", "a.yaml", "actions: [{id: a, call: get, with: {url: 'http://h:1/'}}]\nthresholds: ['a.latency < 1s']\ntasks: [{id: s, action: a}]\n", "2:14", `a has no statistic "latency"`},
+	{"threshold unknown action", "a.yaml", "actions: [{id: login, call: get, with: {url: 'http://h:1/'}}]\nthresholds: ['logn.p95 < 1s']\ntasks: [{id: s, action: login}]\n", "2:14", `"logn" is not an action (did you mean "login"?)`},
+	{"threshold unit", "a.yaml", "actions: [{id: a, call: get, with: {url: 'http://h:1/'}}]\nthresholds: ['a.count < 2s']\ntasks: [{id: s, action: a}]\n", "2:14", `a.count is not a latency`},
+	{"star threshold statistic", "a.star", "scenario = {'thresholds': ['x.p95x < 1s']}\ndef flow(user):\n    pass\n", "1:1", `x has no statistic "p95x"`},
 	// Starlark
 	{"star syntax", "a.star", "def flow(user)\n    pass\n", "2:1", "got newline, want ':'"},
 	{"star undefined name", "a.star", "def flow(user):\n    htp.get('http://h:1/')\n", "2:5", "undefined: htp"},

@@ -154,9 +154,11 @@ func TestCompileThenExec(t *testing.T) {
 	if code, _, stderr := ntx(t, "compile", "-o", starPath, yamlPath); code != 0 {
 		t.Fatalf("compile: exit %d\n%s", code, stderr)
 	}
+	// The scenario's custom action "broken" raises: a script error, so
+	// the run fails (spec §6.1) although every iteration went on.
 	code, stdout, stderr := ntx(t, "exec", starPath)
-	if code != exitPassed {
-		t.Fatalf("exec: exit %d\n%s\n%s", code, stdout, stderr)
+	if code != exitFailed || !strings.Contains(stdout, "\nFAILED: 1 script error, first: action \"broken\": ") {
+		t.Fatalf("exec: exit %d, want 1 for the custom action that raises\n%s\n%s", code, stdout, stderr)
 	}
 	if !strings.Contains(stdout, "login") || len(srv.Seen()) != 2 {
 		t.Errorf("target saw %d requests; summary:\n%s", len(srv.Seen()), stdout)

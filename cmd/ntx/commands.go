@@ -77,6 +77,7 @@ func cmdExec(args []string, stdout, stderr io.Writer) int {
 	duration := fs.Duration("duration", 0, "stop starting iterations after this long, e.g. 30s")
 	rateFlag := fs.String("rate", "", "run the open model at this arrival `RATE` (e.g. 200/s), replacing the ramp-up")
 	htmlOut := fs.String("report", "", "write a self-contained HTML report to `FILE.html`")
+	maxNames := fs.Int("max-names", 1000, "distinct measured names to keep; calls with later names are counted as (other)")
 	quiet := fs.BoolP("quiet", "q", false, "print no progress and no script log lines")
 	cpuProfile := fs.String("cpuprofile", "", "write a Go CPU profile of the run to `FILE` (for performance work)")
 	if ok, code := parse(fs, args, stderr); !ok {
@@ -86,13 +87,14 @@ func cmdExec(args []string, stdout, stderr io.Writer) int {
 	if !ok {
 		return exitInvalid
 	}
-	if *users < 0 || *iterations < 0 || *duration < 0 {
-		fmt.Fprintln(stderr, "ntx exec: --users, --iterations and --duration must not be negative")
+	if *users < 0 || *iterations < 0 || *duration < 0 || *maxNames < 1 {
+		fmt.Fprintln(stderr, "ntx exec: --users, --iterations and --duration must not be negative, --max-names must be at least 1")
 		return exitInvalid
 	}
 	opts := engine.Options{}
 	opts.Seed, opts.MaxSteps = *seed, *maxSteps
 	opts.Users, opts.Iterations, opts.Duration = *users, *iterations, *duration
+	opts.MaxNames = *maxNames
 	if *rateFlag != "" {
 		r, err := scenario.ParseRate(*rateFlag)
 		if err != nil {

@@ -1,53 +1,65 @@
-// Package metrics aggregates what a run's users did: one latency
-// histogram (HDR, microsecond resolution) and a set of counters per
-// action, counters per source address, iteration outcomes and checks.
+// Package metrics aggregates what a run's users did: latency
+// distributions (HDR histograms at microsecond resolution, with the exact
+// extremes and sum beside them) and counters per action, counters per
+// source address, iteration outcomes and checks. It owns the Sample the
+// built-ins emit, the typed error Kind and the Sink interface, and the
+// thresholds (parsed once, evaluated at the end).
 //
 // A Collector is shared by every user and safe for concurrent use. Each
 // action has its own lock, so users of different actions do not contend.
+//
+// The package sits below everything that feeds it: it imports neither
+// the Starlark built-ins, the scenario model nor go.starlark.net.
 package metrics
 
 import (
+	"fmt"
 	"net/netip"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/HdrHistogram/hdrhistogram-go"
-
 	"github.com/ntx-dev/ntx/engine/report"
 )
 
-// Histogram bounds: 1 µs to 1 hour at 3 significant figures.
-const (
-	histMin  = 1
-	histMax  = int64(time.Hour / time.Microsecond)
-	histSigs = 3
-)
+// DefaultMaxNames is how many distinct measured names a run keeps before
+// counting new ones under OtherName.
+const DefaultMaxNames = 1000
 
-// NewHistogram returns a latency histogram in microseconds.
-func NewHistogram() *hdrhistogram.Histogram { return hdrhistogram.New(histMin, histMax, histSigs) }
+// OtherName is the name calls are counted under once MaxNames distinct
+// names have been seen.
+const OtherName = "(other)"
+
+// Config tunes a Collector.
+type Config struct {
+	// MaxNames bounds the distinct measured names (0: DefaultMaxNames).
+	MaxNames int
+}
 
 // Collector aggregates Samples. The zero value is not usable; call New.
 type Collector struct {
-	start time.Time
+	start    time.Time
+	maxNames int
 
-	mu       sync.RWMutex
-	actions  map[string]*action
-	sources  map[netip.Addr]*source
-	checks   map[string]*report.Check
-	failures map[string]int64
-	samples  map[string]string // the first message of each error kind
+	mu        sync.RWMutex
+	actions   map[string]*action
+	sources   map[netip.Addr]*source
+	checks    map[string]*report.Check
+	failures  map[string]int64
+	samples   map[string]string // the first message of each error kind
+	overflow  string            // the first name counted under OtherName
+	overflows int64             // calls counted under OtherName
 
-	// globalMu guards the run-wide histograms: every HTTP call, and every
-	// call of the current second (for the time series).
-	globalMu  sync.Mutex
-	httpHist  *hdrhistogram.Histogram
-	interval  *hdrhistogram.Histogram
-	intervalN int64
-	intervalE int64
-	lastTick  time.Time
-	series    []report.Point
+	// globalMu guards the run-wide distributions: every successful HTTP
+	// call, and the calls of the current interval (for the time series).
+	globalMu sync.Mutex
+	http     *dist
+	httpN    int64 // HTTP calls, failed ones included
+	httpOK   int64
+	interval intervalStats
+	previous intervalStats // the interval before, kept to absorb a short last one
+	series   []report.Point
 
 	requests, errors atomic.Int64
 
@@ -58,6 +70,13 @@ type Collector struct {
 	startFailures              map[string]int64
 }
 
+// intervalStats is what happened in one interval of the time series.
+type intervalStats struct {
+	start            time.Time
+	requests, errors int64
+	lat              *dist // of the successful calls
+}
+
 type action struct {
 	mu        sync.Mutex
 	kind      string
@@ -66,19 +85,9 @@ type action struct {
 	errors    map[Kind]int64
 	status    map[int]int64
 	sent, got int64
-	hist      *hdrhistogram.Histogram
-	// The histogram reports min and max at its precision (3 significant
-	// figures); the exact extremes are kept beside it.
-	minUS, maxUS int64
-}
-
-// latency summarises the action's histogram with its exact extremes.
-func (a *action) latency() report.Latency {
-	l := Summarize(a.hist)
-	if a.hist.TotalCount() > 0 {
-		l.Min, l.Max = float64(a.minUS)/1000, float64(a.maxUS)/1000
-	}
-	return l
+	lat       *dist            // successful calls
+	failedLat *dist            // failed calls that got far enough to be timed
+	phases    [NumPhases]*dist // HTTP timing phases of successful calls; nil until timed
 }
 
 type source struct {
@@ -86,18 +95,22 @@ type source struct {
 }
 
 // New returns an empty collector whose clock starts now.
-func New() *Collector {
+func New(cfg Config) *Collector {
 	now := time.Now()
+	if cfg.MaxNames <= 0 {
+		cfg.MaxNames = DefaultMaxNames
+	}
 	return &Collector{
 		start:         now,
-		lastTick:      now,
+		maxNames:      cfg.MaxNames,
 		actions:       map[string]*action{},
 		sources:       map[netip.Addr]*source{},
 		checks:        map[string]*report.Check{},
 		failures:      map[string]int64{},
 		samples:       map[string]string{},
-		httpHist:      NewHistogram(),
-		interval:      NewHistogram(),
+		http:          newDist(),
+		interval:      intervalStats{start: now, lat: newDist()},
+		previous:      intervalStats{lat: newDist()},
 		startFailures: map[string]int64{},
 	}
 }
@@ -107,12 +120,25 @@ var _ Sink = (*Collector)(nil)
 // Record implements Sink.
 func (c *Collector) Record(s *Sample) {
 	a := c.action(s.Name, s.Kind)
-	us := max(s.Latency.Microseconds(), histMin)
+	measured := s.ErrKind.Measured()
 	a.mu.Lock()
 	a.count++
-	if s.OK {
+	switch {
+	case s.OK:
 		a.ok++
-	} else {
+		a.lat.record(s.Latency)
+		if s.Timed {
+			for p, d := range s.Timings {
+				if a.phases[p] == nil {
+					a.phases[p] = newDist()
+				}
+				a.phases[p].record(d)
+			}
+		}
+	case measured:
+		a.errors[s.ErrKind]++
+		a.failedLat.record(s.Latency)
+	default:
 		a.errors[s.ErrKind]++
 	}
 	if s.Status != 0 {
@@ -120,15 +146,6 @@ func (c *Collector) Record(s *Sample) {
 	}
 	a.sent += s.BytesSent
 	a.got += s.BytesRecv
-	measured := s.ErrKind.Measured()
-	if measured {
-		v := min(us, histMax)
-		_ = a.hist.RecordValue(v)
-		if a.hist.TotalCount() == 1 || v < a.minUS {
-			a.minUS = v
-		}
-		a.maxUS = max(a.maxUS, v)
-	}
 	a.mu.Unlock()
 	if s.Kind != "custom" {
 		c.requests.Add(1)
@@ -138,12 +155,17 @@ func (c *Collector) Record(s *Sample) {
 		if measured {
 			c.globalMu.Lock()
 			if s.Kind == "http" {
-				_ = c.httpHist.RecordValue(min(us, histMax))
+				c.httpN++
+				if s.OK {
+					c.httpOK++
+					c.http.record(s.Latency)
+				}
 			}
-			_ = c.interval.RecordValue(min(us, histMax))
-			c.intervalN++
-			if !s.OK {
-				c.intervalE++
+			c.interval.requests++
+			if s.OK {
+				c.interval.lat.record(s.Latency)
+			} else {
+				c.interval.errors++
 			}
 			c.globalMu.Unlock()
 		}
@@ -174,6 +196,9 @@ func (c *Collector) sample(key, msg string) {
 	c.mu.Unlock()
 }
 
+// action returns the aggregate of name, made on first use. Past maxNames
+// distinct names, new ones share OtherName: a scenario that names calls
+// by URL, with ids in the paths, must not grow the results without bound.
 func (c *Collector) action(name, kind string) *action {
 	c.mu.RLock()
 	a := c.actions[name]
@@ -183,10 +208,21 @@ func (c *Collector) action(name, kind string) *action {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if a = c.actions[name]; a == nil {
-		a = &action{kind: kind, errors: map[Kind]int64{}, status: map[int]int64{}, hist: NewHistogram()}
-		c.actions[name] = a
+	if a = c.actions[name]; a != nil {
+		return a
 	}
+	if len(c.actions) >= c.maxNames {
+		if c.overflow == "" {
+			c.overflow = name
+		}
+		c.overflows++
+		name = OtherName
+		if a = c.actions[name]; a != nil {
+			return a
+		}
+	}
+	a = &action{kind: kind, errors: map[Kind]int64{}, status: map[int]int64{}, lat: newDist(), failedLat: newDist()}
+	c.actions[name] = a
 	return a
 }
 
@@ -279,6 +315,7 @@ func (c *Collector) Result(name string) *report.Result {
 		SourceIPs:  map[string]*report.SourceIP{},
 		Pools:      map[string]*report.Pool{},
 		Thresholds: []report.Threshold{},
+		Reasons:    []report.Reason{},
 	}
 	c.startMu.Lock()
 	var failedToStart int64
@@ -298,17 +335,7 @@ func (c *Collector) Result(name string) *report.Result {
 	c.mu.RLock()
 	r.Iterations.Failures = copyMap(c.failures)
 	for name, a := range c.actions {
-		a.mu.Lock()
-		ra := &report.Action{Kind: a.kind, Count: a.count, OK: a.ok, Failed: a.count - a.ok,
-			Errors: kindCounts(a.errors), BytesSent: a.sent, BytesReceived: a.got, Latency: a.latency()}
-		if len(a.status) > 0 {
-			ra.StatusCodes = map[string]int64{}
-			for code, n := range a.status {
-				ra.StatusCodes[strconv.Itoa(code)] = n
-			}
-		}
-		a.mu.Unlock()
-		r.Actions[name] = ra
+		r.Actions[name] = a.report()
 	}
 	for addr, s := range c.sources {
 		key := "unbound"
@@ -330,10 +357,16 @@ func (c *Collector) Result(name string) *report.Result {
 			r.Errors[k] = v
 		}
 	}
+	if c.overflow != "" {
+		r.Warnings = append(r.Warnings, fmt.Sprintf(
+			"more than %d distinct names were measured: from %q on, %d calls with new names are counted as %q; "+
+				"give such calls a name= that groups them (e.g. name=\"GET /users/{id}\"), or raise --max-names",
+			c.maxNames, c.overflow, c.overflows, OtherName))
+	}
 	c.mu.RUnlock()
 	c.globalMu.Lock()
-	if c.httpHist.TotalCount() > 0 {
-		l := Summarize(c.httpHist)
+	if c.http.n > 0 {
+		l := c.http.summary()
 		r.HTTP = &l
 	}
 	r.Series = append([]report.Point(nil), c.series...)
@@ -341,31 +374,82 @@ func (c *Collector) Result(name string) *report.Result {
 	return r
 }
 
+// report is the action in the report's terms. The caller holds no lock
+// of a.
+func (a *action) report() *report.Action {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	ra := &report.Action{Kind: a.kind, Count: a.count, OK: a.ok, Failed: a.count - a.ok,
+		Errors: kindCounts(a.errors), BytesSent: a.sent, BytesReceived: a.got, Latency: a.lat.summary()}
+	if a.failedLat.n > 0 {
+		l := a.failedLat.summary()
+		ra.FailedLatency = &l
+	}
+	for p, d := range a.phases {
+		if d != nil {
+			if ra.Timings == nil {
+				ra.Timings = map[string]report.Latency{}
+			}
+			ra.Timings[Phases[p]] = d.summary()
+		}
+	}
+	if len(a.status) > 0 {
+		ra.StatusCodes = map[string]int64{}
+		for code, n := range a.status {
+			ra.StatusCodes[strconv.Itoa(code)] = n
+		}
+	}
+	return ra
+}
+
 // Tick closes the current interval of the time series: the calls made
-// since the last tick, their rate and latency percentiles, and the users
-// active now. It is called about once a second, and once at the end.
-func (c *Collector) Tick(now time.Time) report.Point {
+// since the last tick, their rate over the time the interval covered and
+// the latency percentiles of the successful ones, and the users active
+// now. It is called about once a second, and once more, final, at the
+// end. A final interval much shorter than a second is not a point of its
+// own: a handful of calls over a few milliseconds would extrapolate to a
+// rate the run never had, so it is folded into the point before, whose
+// rate is then of both intervals' calls over both intervals' time.
+func (c *Collector) Tick(now time.Time, final bool) report.Point {
 	c.globalMu.Lock()
 	defer c.globalMu.Unlock()
-	secs := now.Sub(c.lastTick).Seconds()
+	cur := &c.interval
+	if final && len(c.series) > 0 && now.Sub(cur.start) < 500*time.Millisecond {
+		c.previous.requests += cur.requests
+		c.previous.errors += cur.errors
+		c.previous.lat.merge(cur.lat)
+		cur.requests, cur.errors = 0, 0
+		cur.lat.reset()
+		cur.start = now
+		c.series[len(c.series)-1] = c.point(&c.previous, now)
+		return c.series[len(c.series)-1]
+	}
+	p := c.point(cur, now)
+	c.series = append(c.series, p)
+	// The closed interval becomes the previous one; the old previous,
+	// emptied, is reused for the next.
+	c.previous, c.interval = c.interval, c.previous
+	c.interval.requests, c.interval.errors = 0, 0
+	c.interval.lat.reset()
+	c.interval.start = now
+	return p
+}
+
+// point summarises the interval from iv.start to now.
+func (c *Collector) point(iv *intervalStats, now time.Time) report.Point {
 	p := report.Point{
 		T:          now.Sub(c.start).Seconds(),
-		Requests:   c.intervalN,
-		Errors:     c.intervalE,
+		Requests:   iv.requests,
+		Errors:     iv.errors,
 		Active:     c.active.Load(),
 		Iterations: c.iterations.Load(),
 	}
-	if secs > 0 {
-		p.RPS = float64(c.intervalN) / secs
+	if secs := now.Sub(iv.start).Seconds(); secs > 0 {
+		p.RPS = float64(iv.requests) / secs
 	}
-	if c.interval.TotalCount() > 0 {
-		l := Summarize(c.interval)
-		p.P50, p.P95, p.P99 = l.P50, l.P95, l.P99
+	if iv.lat.n > 0 {
+		p.P50, p.P95, p.P99 = round3(iv.lat.quantile(50)), round3(iv.lat.quantile(95)), round3(iv.lat.quantile(99))
 	}
-	c.interval.Reset()
-	c.intervalN, c.intervalE = 0, 0
-	c.lastTick = now
-	c.series = append(c.series, p)
 	return p
 }
 
@@ -374,21 +458,18 @@ func (c *Collector) Totals() (requests, errors int64) {
 	return c.requests.Load(), c.errors.Load()
 }
 
+// Rate is the calls per second from the start of the run to now: the
+// rate of the whole run, over the time it actually covered.
+func (c *Collector) Rate(now time.Time) float64 {
+	secs := now.Sub(c.start).Seconds()
+	if secs <= 0 {
+		return 0
+	}
+	return float64(c.requests.Load()) / secs
+}
+
 // Iterations is the number of iterations finished so far.
 func (c *Collector) Iterations() int64 { return c.iterations.Load() }
-
-// Summarize reads the percentiles of a histogram in milliseconds.
-func Summarize(h *hdrhistogram.Histogram) report.Latency {
-	if h.TotalCount() == 0 {
-		return report.Latency{}
-	}
-	ms := func(us int64) float64 { return float64(us) / 1000 }
-	return report.Latency{
-		Min: ms(h.Min()), Mean: h.Mean() / 1000, Max: ms(h.Max()),
-		P50: ms(h.ValueAtQuantile(50)), P90: ms(h.ValueAtQuantile(90)), P95: ms(h.ValueAtQuantile(95)),
-		P99: ms(h.ValueAtQuantile(99)), P999: ms(h.ValueAtQuantile(99.9)),
-	}
-}
 
 func copyMap(m map[string]int64) map[string]int64 {
 	out := make(map[string]int64, len(m))

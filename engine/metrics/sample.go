@@ -76,7 +76,28 @@ type Sample struct {
 	Err       string // the error text, for the first few of each kind
 	BytesSent int64
 	BytesRecv int64
+	// Timed says Timings holds the phases of this call (HTTP); a phase
+	// that did not happen (no DNS lookup, a reused connection) is 0.
+	Timed   bool
+	Timings [NumPhases]time.Duration
 }
+
+// Phase is one timing phase of an HTTP call.
+type Phase int
+
+// The timing phases of an HTTP call, in the order they happen.
+const (
+	PhaseDNS Phase = iota
+	PhaseConnect
+	PhaseTLS
+	PhaseSend
+	PhaseWait // from the request sent to the first byte of the answer
+	PhaseReceive
+	NumPhases
+)
+
+// Phases are the phases' names, as thresholds and the results spell them.
+var Phases = [NumPhases]string{"dns", "connect", "tls", "send", "wait", "receive"}
 
 // Sink receives Samples and check results. It must be safe for
 // concurrent use: every user's thread calls it. Record must not keep s

@@ -4,161 +4,240 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/HdrHistogram/hdrhistogram-go"
-
-	"github.com/ntx-dev/ntx/engine/report"
+	"github.com/ntx-dev/ntx/engine/internal/suggest"
 )
 
-// Thresholds evaluates each threshold (spec §6) against what was
-// recorded. Latencies are compared in milliseconds, error rates as
-// fractions ("1%" is 0.01).
-func (c *Collector) Thresholds(exprs []string) []report.Threshold {
-	out := make([]report.Threshold, 0, len(exprs))
-	for _, t := range exprs {
-		out = append(out, c.threshold(t))
+// Op is a threshold's comparison.
+type Op string
+
+// The comparisons a threshold may use.
+const (
+	OpLT Op = "<"
+	OpLE Op = "<="
+	OpGT Op = ">"
+	OpGE Op = ">="
+	OpEQ Op = "=="
+	OpNE Op = "!="
+)
+
+// Holds reports whether "v op limit" is true.
+func (o Op) Holds(v, limit float64) bool {
+	switch o {
+	case OpLT:
+		return v < limit
+	case OpLE:
+		return v <= limit
+	case OpGT:
+		return v > limit
+	case OpGE:
+		return v >= limit
+	case OpEQ:
+		return v == limit
+	case OpNE:
+		return v != limit
 	}
-	return out
+	return false
 }
 
-func (c *Collector) threshold(expr string) report.Threshold {
-	res := report.Threshold{Expr: expr}
-	m := ThresholdPattern.FindStringSubmatch(expr)
+// Unit is how a threshold's limit was written.
+type Unit int
+
+// The units of a limit.
+const (
+	UnitNumber   Unit = iota // a plain number: milliseconds for a latency, a fraction for a rate of errors
+	UnitDuration             // 200ms, 1.5s: stored in milliseconds
+	UnitPercent              // 1%: stored as a fraction
+)
+
+// Subject is what a threshold measures.
+type Subject int
+
+// The subjects of a threshold.
+const (
+	SubjectAction     Subject = iota // one action, or one named call
+	SubjectHTTP                      // every HTTP call together
+	SubjectIterations                // iteration outcomes
+	SubjectArrivals                  // the open model's arrivals
+	SubjectChecks                    // check() outcomes
+)
+
+// Stat is the statistic a threshold compares.
+type Stat string
+
+// The statistics. StatPercentile goes with Threshold.Quantile.
+const (
+	StatPercentile Stat = "percentile"
+	StatMean       Stat = "mean"
+	StatMin        Stat = "min"
+	StatMax        Stat = "max"
+	StatErrorRate  Stat = "error_rate"
+	StatCount      Stat = "count"
+	StatRate       Stat = "rate" // calls per second of the run
+	StatFailed     Stat = "failed"
+	StatPassed     Stat = "passed"
+	StatTotal      Stat = "total"
+	StatDropped    Stat = "dropped"
+	StatStarted    Stat = "started"
+	StatPlanned    Stat = "planned"
+)
+
+// latency reports whether s is a latency statistic (in milliseconds).
+func (s Stat) latency() bool {
+	return s == StatPercentile || s == StatMean || s == StatMin || s == StatMax
+}
+
+// Threshold is a threshold (spec §6) parsed into what evaluation needs.
+type Threshold struct {
+	Expr     string  // as written
+	Subject  Subject //
+	Name     string  // the action, for SubjectAction
+	Phase    string  // an HTTP timing phase, or ""
+	Stat     Stat    //
+	Quantile float64 // for StatPercentile: 95 for p95, 99.9 for p999
+	Op       Op      //
+	Limit    float64 // milliseconds for latencies, a fraction for percentages
+	Unit     Unit    // how Limit was written
+}
+
+// Metric is the threshold's left-hand side, as written.
+func (t Threshold) Metric() string {
+	m, _, _ := splitThreshold(t.Expr)
+	return m
+}
+
+// thresholdPattern is the form of a threshold: METRIC OP VALUE.
+var thresholdPattern = regexp.MustCompile(`^\s*([A-Za-z_][A-Za-z0-9_.\-]*)\s*(<=|>=|==|!=|<|>)\s*(\S+)\s*$`)
+
+func splitThreshold(expr string) (metric, op, limit string) {
+	m := thresholdPattern.FindStringSubmatch(expr)
 	if m == nil {
-		res.Error = "not of the form METRIC OP VALUE"
-		return res
+		return "", "", ""
 	}
-	metric, op, limitText := m[1], m[2], m[3]
-	limit, err := ParseLimit(limitText)
-	if err != nil {
-		res.Error = err.Error()
-		return res
-	}
-	v, err := c.metric(metric)
-	if err != nil {
-		res.Error = err.Error()
-		return res
-	}
-	res.Value = math.Round(v*1000) / 1000
-	switch op {
-	case "<":
-		res.OK = v < limit
-	case "<=":
-		res.OK = v <= limit
-	case ">":
-		res.OK = v > limit
-	case ">=":
-		res.OK = v >= limit
-	case "==":
-		res.OK = v == limit
-	case "!=":
-		res.OK = v != limit
-	}
-	return res
+	return m[1], m[2], m[3]
 }
 
-// metric reads NAME.STAT: iterations.{failed,passed,total},
-// checks.{failed,passed}, http.STAT over all HTTP calls, or ACTION.STAT.
-func (c *Collector) metric(metric string) (float64, error) {
+// ParseThreshold parses a threshold. actions lists the names calls can be
+// measured under when they are known before the run (a YAML scenario's
+// action ids); nil means they are not, and any name is accepted. The
+// error says what is wrong and, where it can, what was meant.
+func ParseThreshold(expr string, actions []string) (Threshold, error) {
+	metric, op, limitText := splitThreshold(expr)
+	if metric == "" {
+		return Threshold{}, fmt.Errorf("not of the form METRIC OP VALUE (e.g. \"get-status.p95 < 200ms\")")
+	}
+	t := Threshold{Expr: expr, Op: Op(op)}
+	var err error
+	if t.Limit, t.Unit, err = parseLimit(limitText); err != nil {
+		return Threshold{}, err
+	}
 	dot := strings.LastIndex(metric, ".")
 	if dot < 0 {
-		return 0, fmt.Errorf("%q names no statistic (write ACTION.p95, http.p99, iterations.failed...)", metric)
+		return Threshold{}, fmt.Errorf("%q names no statistic (write ACTION.p95, http.p99, iterations.failed...)", metric)
 	}
 	name, stat := metric[:dot], metric[dot+1:]
 	switch name {
 	case "iterations":
-		switch stat {
-		case "failed":
-			return float64(c.failed.Load()), nil
-		case "passed":
-			return float64(c.passed.Load()), nil
-		case "total":
-			return float64(c.iterations.Load()), nil
+		t.Subject = SubjectIterations
+		if err := t.setStat(stat, "iterations", StatFailed, StatPassed, StatTotal); err != nil {
+			return Threshold{}, err
 		}
-		return 0, fmt.Errorf("iterations has failed, passed and total, not %q", stat)
 	case "checks":
-		c.mu.RLock()
-		defer c.mu.RUnlock()
-		var n int64
-		for _, ch := range c.checks {
-			if stat == "failed" {
-				n += ch.Failed
-			} else if stat == "passed" {
-				n += ch.Passed
-			} else {
-				return 0, fmt.Errorf("checks has failed and passed, not %q", stat)
+		t.Subject = SubjectChecks
+		if err := t.setStat(stat, "checks", StatFailed, StatPassed); err != nil {
+			return Threshold{}, err
+		}
+	case "arrivals":
+		t.Subject = SubjectArrivals
+		if err := t.setStat(stat, "arrivals", StatDropped, StatStarted, StatPlanned); err != nil {
+			return Threshold{}, err
+		}
+	default:
+		t.Subject, t.Name = SubjectAction, name
+		if name == "http" {
+			t.Subject, t.Name = SubjectHTTP, ""
+		} else if !slices.Contains(actions, name) {
+			if i := strings.LastIndex(name, "."); i >= 0 && phaseNamed(name[i+1:]) >= 0 {
+				t.Name, t.Phase = name[:i], name[i+1:]
+			}
+			if actions != nil && !slices.Contains(actions, t.Name) {
+				return Threshold{}, fmt.Errorf("%q is not an action%s", t.Name, suggest.DidYouMean(t.Name, actions))
 			}
 		}
-		return float64(n), nil
-	case "http":
-		var count, ok int64
-		c.mu.RLock()
-		for _, a := range c.actions {
-			a.mu.Lock()
-			if a.kind == "http" {
-				count += a.count
-				ok += a.ok
+		if t.Phase != "" {
+			if err := t.setStat(stat, t.Name+"."+t.Phase, StatPercentile, StatMean, StatMin, StatMax); err != nil {
+				return Threshold{}, err
 			}
-			a.mu.Unlock()
+		} else if err := t.setStat(stat, name, StatPercentile, StatMean, StatMin, StatMax, StatErrorRate, StatCount, StatRate); err != nil {
+			return Threshold{}, err
 		}
-		c.mu.RUnlock()
-		c.globalMu.Lock()
-		defer c.globalMu.Unlock()
-		return stat2(c.httpHist, count, ok, stat)
 	}
-	c.mu.RLock()
-	a := c.actions[name]
-	c.mu.RUnlock()
-	if a == nil {
-		return 0, fmt.Errorf("no call named %q was made", name)
+	switch {
+	case t.Unit == UnitDuration && !t.Stat.latency():
+		return Threshold{}, fmt.Errorf("%s is not a latency: compare it with a number, not the duration %s", metric, limitText)
+	case t.Unit == UnitPercent && t.Stat != StatErrorRate:
+		return Threshold{}, fmt.Errorf("%s is not a rate of errors: compare it with a number, not the percentage %s", metric, limitText)
 	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	switch stat {
-	case "min":
-		return a.latency().Min, nil
-	case "max":
-		return a.latency().Max, nil
-	}
-	return stat2(a.hist, a.count, a.ok, stat)
+	return t, nil
 }
 
-// stat2 computes a statistic from a histogram (microseconds) and counts.
-func stat2(h *hdrhistogram.Histogram, count, ok int64, stat string) (float64, error) {
-	ms := func(us int64) float64 { return float64(us) / 1000 }
-	switch stat {
-	case "count":
-		return float64(count), nil
-	case "error_rate":
-		if count == 0 {
-			return 0, nil
+// setStat sets t's statistic from its name, if it is one of allowed.
+func (t *Threshold) setStat(stat, subject string, allowed ...Stat) error {
+	if slices.Contains(allowed, StatPercentile) {
+		if q, ok := percentile(stat); ok {
+			t.Stat, t.Quantile = StatPercentile, q
+			return nil
 		}
-		return float64(count-ok) / float64(count), nil
-	case "mean":
-		return h.Mean() / 1000, nil
-	case "min":
-		return ms(h.Min()), nil
-	case "max":
-		return ms(h.Max()), nil
 	}
-	if q, ok := percentile(stat); ok {
-		return ms(h.ValueAtQuantile(q)), nil
+	if slices.Contains(allowed, Stat(stat)) && Stat(stat) != StatPercentile {
+		t.Stat = Stat(stat)
+		return nil
 	}
-	return 0, fmt.Errorf("unknown statistic %q (use pNN, mean, min, max, count or error_rate)", stat)
+	names := make([]string, 0, len(allowed))
+	for _, a := range allowed {
+		if a == StatPercentile {
+			names = append(names, "p50", "p90", "p95", "p99", "p999")
+		} else {
+			names = append(names, string(a))
+		}
+	}
+	return fmt.Errorf("%s has no statistic %q%s (it has %s)", subject, stat, suggest.DidYouMean(stat, names),
+		strings.Join(names, ", "))
+}
+
+// parseLimit reads a threshold's right-hand side: a number, a duration
+// (in milliseconds) or a percentage (as a fraction).
+func parseLimit(s string) (float64, Unit, error) {
+	if p, ok := strings.CutSuffix(s, "%"); ok {
+		f, err := strconv.ParseFloat(p, 64)
+		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+			return 0, 0, fmt.Errorf("%q is not a percentage", s)
+		}
+		return f / 100, UnitPercent, nil
+	}
+	if f, err := strconv.ParseFloat(s, 64); err == nil && !math.IsNaN(f) && !math.IsInf(f, 0) {
+		return f, UnitNumber, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, 0, fmt.Errorf("%q is not a number, a duration (200ms) or a percentage (1%%)", s)
+	}
+	return float64(d) / float64(time.Millisecond), UnitDuration, nil
 }
 
 // percentile reads "p95" as 95, "p100" as 100, "p999" as 99.9 and
 // "p9999" as 99.99.
 func percentile(stat string) (float64, bool) {
 	digits, ok := strings.CutPrefix(stat, "p")
-	if !ok || digits == "" {
+	if !ok || digits == "" || strings.TrimLeft(digits, "0123456789") != "" {
 		return 0, false
 	}
 	n, err := strconv.Atoi(digits)
-	if err != nil || n < 0 {
+	if err != nil {
 		return 0, false
 	}
 	q := float64(n)
@@ -171,25 +250,12 @@ func percentile(stat string) (float64, bool) {
 	return q, true
 }
 
-// ThresholdPattern is the form of a threshold: METRIC OP VALUE.
-var ThresholdPattern = regexp.MustCompile(`^\s*([A-Za-z_][A-Za-z0-9_.\-]*)\s*(<=|>=|==|!=|<|>)\s*(\S+)\s*$`)
-
-// ParseLimit reads a threshold's right-hand side: a number, a duration
-// (in milliseconds) or a percentage (as a fraction).
-func ParseLimit(s string) (float64, error) {
-	if p, ok := strings.CutSuffix(s, "%"); ok {
-		f, err := strconv.ParseFloat(p, 64)
-		if err != nil {
-			return 0, fmt.Errorf("%q is not a percentage", s)
+// phaseNamed is the phase of that name, or -1.
+func phaseNamed(name string) Phase {
+	for p, n := range Phases {
+		if n == name {
+			return Phase(p)
 		}
-		return f / 100, nil
 	}
-	if f, err := strconv.ParseFloat(s, 64); err == nil {
-		return f, nil
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil {
-		return 0, fmt.Errorf("%q is not a number, a duration (200ms) or a percentage (1%%)", s)
-	}
-	return float64(d) / float64(time.Millisecond), nil
+	return -1
 }

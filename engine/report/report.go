@@ -25,10 +25,14 @@ type Result struct {
 	Thresholds []Threshold          `json:"thresholds"`
 	Series     []Point              `json:"series,omitempty"`
 	Errors     map[string]string    `json:"error_samples,omitempty"`
-	Passed     bool                 `json:"passed"`
-	// Interrupted is true when a signal or an abort ended the run
-	// before its own end: the numbers are of what completed.
+	Warnings   []string             `json:"warnings,omitempty"`
+	// Interrupted is true when a signal or an abort ended the run before
+	// its planned end: the numbers cover what completed.
 	Interrupted bool `json:"interrupted"`
+	// Passed is the verdict (spec §6.1); Reasons say why it is false,
+	// most important first, and are empty when it is true.
+	Passed  bool     `json:"passed"`
+	Reasons []Reason `json:"reasons"`
 }
 
 // Users counts the simulated users.
@@ -48,7 +52,9 @@ type Iterations struct {
 	Failures map[string]int64 `json:"failures"`
 }
 
-// Point is one interval (about a second) of the run's time series.
+// Point is one interval (about a second) of the run's time series. RPS
+// is of the time the interval actually covered; the latencies are of its
+// successful calls.
 type Point struct {
 	T          float64 `json:"t"` // seconds since the start, at the end of the interval
 	Requests   int64   `json:"requests"`
@@ -78,7 +84,12 @@ type Action struct {
 	StatusCodes   map[string]int64 `json:"status_codes,omitempty"`
 	BytesSent     int64            `json:"bytes_sent"`
 	BytesReceived int64            `json:"bytes_received"`
-	Latency       Latency          `json:"latency_ms"`
+	// Latency is of the successful calls; FailedLatency of the failed
+	// ones that got far enough to be timed, so that failures (often
+	// instant) cannot pull the percentiles of the successes down.
+	Latency       Latency            `json:"latency_ms"`
+	FailedLatency *Latency           `json:"failed_latency_ms,omitempty"`
+	Timings       map[string]Latency `json:"timings_ms,omitempty"` // HTTP phases: dns, connect, tls, send, wait, receive
 }
 
 // Latency summarises a latency distribution, in milliseconds.

@@ -24,13 +24,16 @@ func (r *Result) WriteSummary(w io.Writer) {
 	if len(r.Users.StartFailures) > 0 {
 		fmt.Fprintf(w, "start failures%s\n", counts(r.Users.StartFailures))
 	}
+	if a := r.Arrivals; a != nil {
+		fmt.Fprintf(w, "arrivals   %d planned, %d started, %d dropped\n", a.Planned, a.Started, a.Dropped)
+	}
 
 	if len(r.Actions) > 0 {
 		fmt.Fprintln(w)
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 		names := sortedKeys(r.Actions)
-		w := width("action", names)
-		fmt.Fprintf(tw, "%-*s\tcount\tok\tfailed\trate/s\tp50 ms\tp95 ms\tp99 ms\tmax ms\t errors\t\n", w, "action")
+		nw := width("action", names)
+		fmt.Fprintf(tw, "%-*s\tcount\tok\tfailed\trate/s\tp50 ms\tp95 ms\tp99 ms\tmax ms\t errors\t\n", nw, "action")
 		secs := r.DurationMS / 1000
 		for _, name := range names {
 			a := r.Actions[name]
@@ -38,10 +41,19 @@ func (r *Result) WriteSummary(w io.Writer) {
 			if secs > 0 {
 				rate = float64(a.Count) / secs
 			}
-			fmt.Fprintf(tw, "%-*s\t%d\t%d\t%d\t%.1f\t%s\t%s\t%s\t%s\t %s\t\n", w, name, a.Count, a.OK, a.Failed, rate,
+			fmt.Fprintf(tw, "%-*s\t%d\t%d\t%d\t%.1f\t%s\t%s\t%s\t%s\t %s\t\n", nw, name, a.Count, a.OK, a.Failed, rate,
 				ms(a.Latency.P50), ms(a.Latency.P95), ms(a.Latency.P99), ms(a.Latency.Max), strings.TrimPrefix(counts(a.Errors), " "))
 		}
 		tw.Flush()
+		for _, name := range names {
+			if f := r.Actions[name].FailedLatency; f != nil {
+				fmt.Fprintf(w, "%s: %d failed calls took p50 %s ms, p95 %s ms, max %s ms (not in the percentiles above, which are of the successful calls)\n",
+					name, r.Actions[name].Failed, ms(f.P50), ms(f.P95), ms(f.Max))
+			}
+		}
+		if r.Arrivals == nil {
+			fmt.Fprintln(w, "latencies exclude queueing: each user waits for its last call before the next (closed model); load.arrival measures latency at a fixed rate")
+		}
 	}
 
 	if len(r.SourceIPs) > 0 {
@@ -104,6 +116,17 @@ func (r *Result) WriteSummary(w io.Writer) {
 			fmt.Fprintf(w, "first %s: %s\n", k, r.Errors[k])
 		}
 	}
+	if len(r.Warnings) > 0 {
+		fmt.Fprintln(w)
+		for _, msg := range r.Warnings {
+			fmt.Fprintf(w, "warning: %s\n", msg)
+		}
+	}
+	fmt.Fprintln(w)
+	if r.Interrupted {
+		fmt.Fprintln(w, "interrupted: the run was stopped before its end; these results cover what completed")
+	}
+	fmt.Fprintln(w, r.VerdictLine())
 }
 
 // width is the widest of a column's title and cells: the first column is

@@ -27,13 +27,17 @@ func (r *run) startProgress() (stop func()) {
 	stopped := make(chan struct{})
 	finished := make(chan struct{})
 	report := func(now time.Time, final bool) {
-		p := r.col.Tick(now)
+		p := r.col.Tick(now, final)
 		if r.opts.Progress == nil {
 			return
 		}
 		req, errs := r.col.Totals()
 		pr := Progress{Elapsed: now.Sub(start), Active: r.live.Load(), Iterations: r.col.Iterations(),
 			Requests: req, Errors: errs, RPS: p.RPS, Final: final}
+		if final {
+			// The run's rate, not its last interval's.
+			pr.RPS = r.col.Rate(now)
+		}
 		if !r.deadline.IsZero() && !final {
 			pr.Remaining = max(time.Until(r.deadline), 0)
 		}

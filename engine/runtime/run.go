@@ -55,6 +55,9 @@ type Options struct {
 	// in-flight work is cancelled without waiting for graceful_stop (a
 	// second Ctrl-C). The result still counts everything that completed.
 	Abort <-chan struct{}
+	// MaxNames bounds the distinct measured names; calls with names
+	// beyond it are counted under "(other)" (0: metrics.DefaultMaxNames).
+	MaxNames int
 }
 
 // StartError is a run that could not start, such as a source address
@@ -104,7 +107,7 @@ type run struct {
 // for those in flight, then cancellation. The result is complete either
 // way; an error means the run could not start.
 func (p *Program) Run(ctx context.Context, opts Options) (*report.Result, error) {
-	r := &run{p: p, opts: opts, s: p.Scenario, col: metrics.New(), net: stdlib.NewNet()}
+	r := &run{p: p, opts: opts, s: p.Scenario, col: metrics.New(metrics.Config{MaxNames: opts.MaxNames}), net: stdlib.NewNet()}
 	defer r.net.Close()
 	if err := r.setup(); err != nil {
 		return nil, err
@@ -202,22 +205,12 @@ func (p *Program) Run(ctx context.Context, opts Options) (*report.Result, error)
 		st := pl.Stats()
 		res.Pools[id] = &report.Pool{Size: st.Size, PeakAllocated: st.PeakAllocated, Waits: st.Waits, Exhausted: st.Exhausted}
 	}
-	exprs := make([]string, len(r.s.Thresholds))
+	ts := make([]metrics.Threshold, len(r.s.Thresholds))
 	for i, t := range r.s.Thresholds {
-		exprs[i] = t.Expr
+		ts[i] = t.Parsed
 	}
-	res.Thresholds = r.col.Thresholds(exprs)
-	res.Passed = true
-	for _, c := range res.Checks {
-		if c.Failed > 0 {
-			res.Passed = false
-		}
-	}
-	for _, t := range res.Thresholds {
-		if !t.OK {
-			res.Passed = false
-		}
-	}
+	res.Thresholds = r.col.Evaluate(ts, res)
+	res.Judge()
 	return res, nil
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/ntx-dev/ntx/engine/metrics"
 	"github.com/ntx-dev/ntx/engine/pool"
 )
 
@@ -250,6 +251,9 @@ type Edge struct {
 type Threshold struct {
 	Expr string
 	Pos  Pos
+	// Parsed is the threshold in the form evaluation needs, set by
+	// validation.
+	Parsed metrics.Threshold
 }
 
 // EndNode is the id of the implicit node that ends an iteration as passed.

@@ -196,36 +196,25 @@ func validate(s *Scenario, d *decoder) {
 	v.thresholds(true)
 }
 
-// thresholds checks each threshold's form and, where the actions are
-// known (YAML), that it names one.
+// thresholds parses each threshold into its typed form, once, so that
+// a statistic or action that does not exist is an input error before any
+// load is sent. Where the actions are known (YAML), the name must be one.
 func (v *validator) thresholds(actionsKnown bool) {
-	for _, t := range v.s.Thresholds {
-		m := metrics.ThresholdPattern.FindStringSubmatch(t.Expr)
-		if m == nil {
-			v.errorf(t.Pos, "threshold %q is not of the form METRIC OP VALUE (e.g. \"get-status.p95 < 200ms\")", t.Expr)
-			continue
+	var ids []string
+	if actionsKnown {
+		ids = []string{}
+		for _, a := range v.s.Actions {
+			ids = append(ids, a.ID)
 		}
-		if _, err := metrics.ParseLimit(m[3]); err != nil {
+	}
+	for i := range v.s.Thresholds {
+		t := &v.s.Thresholds[i]
+		parsed, err := metrics.ParseThreshold(t.Expr, ids)
+		if err != nil {
 			v.errorf(t.Pos, "threshold %q: %v", t.Expr, err)
 			continue
 		}
-		dot := strings.LastIndex(m[1], ".")
-		if dot < 0 {
-			v.errorf(t.Pos, "threshold %q: %q names no statistic (write ACTION.p95, http.p99, iterations.failed...)", t.Expr, m[1])
-			continue
-		}
-		name := m[1][:dot]
-		switch name {
-		case "iterations", "checks", "http":
-			continue
-		}
-		if actionsKnown && v.s.Action(name) == nil {
-			var ids []string
-			for _, a := range v.s.Actions {
-				ids = append(ids, a.ID)
-			}
-			v.errorf(t.Pos, "threshold %q names %q, which is not an action%s", t.Expr, name, didYouMean(name, ids))
-		}
+		t.Parsed = parsed
 	}
 }
 

@@ -1,0 +1,108 @@
+package metrics
+
+import (
+	"math"
+	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/ntx-dev/ntx/engine/report"
+)
+
+// Histogram bounds: 1 µs to 1 hour at 3 significant figures.
+const (
+	histMin  = 1
+	histMax  = int64(time.Hour / time.Microsecond)
+	histSigs = 3
+)
+
+// newHistogram returns a latency histogram in microseconds.
+func newHistogram() *hdrhistogram.Histogram { return hdrhistogram.New(histMin, histMax, histSigs) }
+
+// dist is a latency distribution: an HDR histogram for the percentiles,
+// and beside it the exact count, sum and extremes. A histogram only knows
+// values to its precision (3 significant figures), and answers a
+// percentile with the top of the value's bucket; alone, it would report a
+// p50 above the maximum and a mean below the minimum. dist is not safe
+// for concurrent use: its owner locks it.
+type dist struct {
+	h        *hdrhistogram.Histogram
+	n        int64
+	sum      float64 // nanoseconds
+	min, max time.Duration
+}
+
+func newDist() *dist { return &dist{h: newHistogram()} }
+
+// record adds one latency.
+func (d *dist) record(l time.Duration) {
+	l = max(l, 0)
+	_ = d.h.RecordValue(min(max(l.Microseconds(), histMin), histMax))
+	if d.n == 0 || l < d.min {
+		d.min = l
+	}
+	if d.n == 0 || l > d.max {
+		d.max = l
+	}
+	d.n++
+	d.sum += float64(l)
+}
+
+// merge adds everything o recorded.
+func (d *dist) merge(o *dist) {
+	if o.n == 0 {
+		return
+	}
+	d.h.Merge(o.h)
+	if d.n == 0 || o.min < d.min {
+		d.min = o.min
+	}
+	if d.n == 0 || o.max > d.max {
+		d.max = o.max
+	}
+	d.n += o.n
+	d.sum += o.sum
+}
+
+func (d *dist) reset() {
+	d.h.Reset()
+	d.n, d.sum, d.min, d.max = 0, 0, 0, 0
+}
+
+// quantile is the latency at q percent, in milliseconds, within the
+// exact [min, max].
+func (d *dist) quantile(q float64) float64 {
+	if d.n == 0 {
+		return 0
+	}
+	v := float64(d.h.ValueAtQuantile(q)) / 1000
+	return math.Min(math.Max(v, ms(d.min)), ms(d.max))
+}
+
+// mean is the exact mean, in milliseconds.
+func (d *dist) mean() float64 {
+	if d.n == 0 {
+		return 0
+	}
+	return d.sum / float64(d.n) / 1e6
+}
+
+// summary is the distribution in the report's terms.
+func (d *dist) summary() report.Latency {
+	if d.n == 0 {
+		return report.Latency{}
+	}
+	return report.Latency{
+		Min: round3(ms(d.min)), Mean: round3(d.mean()), Max: round3(ms(d.max)),
+		P50: round3(d.quantile(50)), P90: round3(d.quantile(90)), P95: round3(d.quantile(95)),
+		P99: round3(d.quantile(99)), P999: round3(d.quantile(99.9)),
+	}
+}
+
+// ms is a duration in milliseconds.
+func ms(d time.Duration) float64 { return float64(d) / 1e6 }
+
+// round3 rounds milliseconds to the microsecond, the resolution measured.
+// Rounding is monotonic, so rounded percentiles stay within the rounded
+// [min, max].
+func round3(v float64) float64 { return math.Round(v*1000) / 1000 }
