@@ -184,8 +184,10 @@ func TestCompileElsewhere(t *testing.T) {
 	if !strings.Contains(string(prog), `load("scenarios/lib/auth.star", `) {
 		t.Errorf("load() path not rewritten:\n%s", prog)
 	}
+	// custom.yaml's action "broken" raises on purpose: a script error
+	// fails the run (exit 1, spec §6.1), after both requests were made.
 	code, stdout, stderr := ntx(t, "exec", "--quiet", starPath)
-	if code != exitPassed || !strings.Contains(stdout, "login") || len(srv.Seen()) != 2 {
+	if code != exitFailed || !strings.Contains(stdout, "login") || len(srv.Seen()) != 2 {
 		t.Errorf("exec of the moved program: exit %d, target saw %d requests\n%s%s", code, len(srv.Seen()), stdout, stderr)
 	}
 
