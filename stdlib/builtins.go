@@ -39,13 +39,19 @@ func Predeclared() starlark.StringDict {
 	return d
 }
 
+type sleepArgs struct{ duration starlark.Value }
+
+var sleepParams = bindParams("sleep", map[string]func(*sleepArgs) any{
+	"duration": func(a *sleepArgs) any { return &a.duration },
+})
+
 // sleep(duration) pauses the user; the end of the run interrupts it.
 func sleep(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	var v starlark.Value
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "duration", &v); err != nil {
+	var a sleepArgs
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, sleepParams.pairs(&a)...); err != nil {
 		return nil, err
 	}
-	d, err := durationArg(b.Name(), "duration", v, 0)
+	d, err := durationArg(b.Name(), "duration", a.duration, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -63,14 +69,24 @@ func sleep(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kw
 	}
 }
 
+type checkArgs struct {
+	cond starlark.Value
+	name string
+}
+
+var checkParams = bindParams("check", map[string]func(*checkArgs) any{
+	"cond": func(a *checkArgs) any { return &a.cond },
+	"name": func(a *checkArgs) any { return &a.name },
+})
+
 // check(cond, name) records a named check and returns cond's truth. A
 // failed check does not stop the iteration; it fails the run's verdict.
 func check(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	var cond starlark.Value
-	var name string
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "cond", &cond, "name", &name); err != nil {
+	var a checkArgs
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, checkParams.pairs(&a)...); err != nil {
 		return nil, err
 	}
+	cond, name := a.cond, a.name
 	sess, err := session(thread, b.Name())
 	if err != nil {
 		return nil, err
@@ -87,7 +103,7 @@ func failBuiltin(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, k
 	for _, kv := range kwargs {
 		k, _ := starlark.AsString(kv[0])
 		if k != "reason" {
-			return nil, fmt.Errorf("fail: unexpected keyword argument %s", k)
+			return nil, fmt.Errorf("fail: unexpected keyword argument %q", k)
 		}
 		s, ok := starlark.AsString(kv[1])
 		if !ok || s == "" {
@@ -109,7 +125,7 @@ func failBuiltin(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, k
 // log(*args) writes a line to the run's log, tagged with the user.
 func logBuiltin(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	if len(kwargs) > 0 {
-		return nil, fmt.Errorf("log: takes no keyword arguments")
+		return nil, fmt.Errorf("log: unexpected keyword argument %s (log takes none)", kwargs[0][0])
 	}
 	sess, err := session(thread, b.Name())
 	if err != nil {

@@ -3,11 +3,11 @@ package stdlib
 import (
 	"fmt"
 	"math/big"
-	"strconv"
-	"strings"
 	"time"
 
 	"go.starlark.net/starlark"
+
+	"github.com/ntx-dev/ntx/engine/catalog"
 )
 
 // toGo converts a Starlark value into plain Go values for encoding/json.
@@ -79,29 +79,26 @@ func str(v starlark.Value) string {
 	return v.String()
 }
 
-// durationArg reads a duration given as "300ms" or a number of seconds.
+// durationArg reads a duration given as "300ms" or a number of seconds,
+// with the parser YAML scenarios use.
 func durationArg(fn, name string, v starlark.Value, def time.Duration) (time.Duration, error) {
+	var d time.Duration
+	var err error
 	switch v := v.(type) {
 	case nil, starlark.NoneType:
 		return def, nil
 	case starlark.String:
-		s := strings.TrimSpace(string(v))
-		if f, err := strconv.ParseFloat(s, 64); err == nil && f >= 0 {
-			return time.Duration(f * float64(time.Second)), nil
-		}
-		d, err := time.ParseDuration(s)
-		if err != nil || d < 0 {
-			return 0, fmt.Errorf("%s: %s=%q is not a duration (write 300ms or 2s)", fn, name, s)
-		}
-		return d, nil
+		d, err = catalog.ParseDuration(string(v))
 	case starlark.Int, starlark.Float:
 		f, _ := starlark.AsFloat(v)
-		if f < 0 {
-			return 0, fmt.Errorf("%s: %s must not be negative", fn, name)
-		}
-		return time.Duration(f * float64(time.Second)), nil
+		d, err = catalog.Seconds(f)
+	default:
+		return 0, fmt.Errorf("%s: %s must be a duration string or a number of seconds, not %s", fn, name, v.Type())
 	}
-	return 0, fmt.Errorf("%s: %s must be a duration string or a number of seconds, not %s", fn, name, v.Type())
+	if err != nil {
+		return 0, fmt.Errorf("%s: %s: %v", fn, name, err)
+	}
+	return d, nil
 }
 
 // optString reads an optional string argument where None means absent.

@@ -2,10 +2,13 @@ package stdlib
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
 	"go.starlark.net/starlark"
+
+	"github.com/ntx-dev/ntx/engine/catalog"
 )
 
 // exportSpec is one entry of an action's export list (spec §4).
@@ -31,26 +34,27 @@ func parseExports(fn string, v starlark.Value) ([]exportSpec, error) {
 		e := exportSpec{typ: "content", scope: "action", def: starlark.None}
 		for _, kv := range d.Items() {
 			k, _ := starlark.AsString(kv[0])
-			switch k {
-			case "type", "name", "path", "scope":
-				s, ok := starlark.AsString(kv[1])
-				if !ok {
-					return nil, fmt.Errorf("%s: export[%d].%s must be a string", fn, i, k)
-				}
-				switch k {
-				case "type":
-					e.typ = s
-				case "name":
-					e.name = s
-				case "path":
-					e.path = s
-				case "scope":
-					e.scope = s
-				}
-			case "default", "equals":
-				e.def = kv[1]
-			default:
+			key, known := catalog.Export.Key(k)
+			switch {
+			case !known:
 				return nil, fmt.Errorf("%s: export[%d] has unknown key %q", fn, i, k)
+			case key.Type == catalog.Any: // default, equals
+				e.def = kv[1]
+				continue
+			}
+			s, ok := starlark.AsString(kv[1])
+			if !ok {
+				return nil, fmt.Errorf("%s: export[%d].%s must be a string", fn, i, k)
+			}
+			switch k {
+			case "type":
+				e.typ = s
+			case "name":
+				e.name = s
+			case "path":
+				e.path = s
+			case "scope":
+				e.scope = s
 			}
 		}
 		if e.name == "" {
@@ -59,14 +63,10 @@ func parseExports(fn string, v starlark.Value) ([]exportSpec, error) {
 		if e.path == "" {
 			e.path = e.name
 		}
-		switch e.typ {
-		case "content", "header", "status", "assert", "variable":
-		default:
+		if !slices.Contains(catalog.Export.Values("type"), e.typ) {
 			return nil, fmt.Errorf("%s: export %q has unknown type %q", fn, e.name, e.typ)
 		}
-		switch e.scope {
-		case "action", "user", "workbook":
-		default:
+		if !slices.Contains(catalog.Export.Values("scope"), e.scope) {
 			return nil, fmt.Errorf("%s: export %q has unknown scope %q", fn, e.name, e.scope)
 		}
 		out = append(out, e)

@@ -14,21 +14,57 @@ import (
 	"go.starlark.net/starlark"
 	"go.starlark.net/starlarkstruct"
 
+	"github.com/ntx-dev/ntx/engine/catalog"
 	"github.com/ntx-dev/ntx/engine/metrics"
 )
 
 // DefaultTimeout bounds a call that names no timeout (spec §4).
 const DefaultTimeout = 10 * time.Second
 
-// httpModule is the `http` value: request and one shorthand per method.
+// httpModule is the `http` value: request and one shorthand per method,
+// as the catalog lists them.
 func httpModule() *starlarkstruct.Module {
-	members := starlark.StringDict{"request": starlark.NewBuiltin("http.request", httpBuiltin(""))}
-	for _, m := range []string{"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"} {
-		name := strings.ToLower(m)
-		members[name] = starlark.NewBuiltin("http."+name, httpBuiltin(m))
+	members := starlark.StringDict{}
+	for _, c := range catalog.Calls {
+		if c.Kind == catalog.HTTP && c.Name == c.Func {
+			members[strings.TrimPrefix(c.Func, "http.")] = starlark.NewBuiltin(c.Func, httpBuiltin(c.Method, httpParams[c.Func]))
+		}
 	}
 	return &starlarkstruct.Module{Name: "http", Members: members}
 }
+
+// httpFields says where each keyword argument of an HTTP call is stored.
+var httpFields = map[string]func(*httpArgs) any{
+	"url":           func(a *httpArgs) any { return &a.url },
+	"method":        func(a *httpArgs) any { return &a.method },
+	"headers":       func(a *httpArgs) any { return &a.headers },
+	"query":         func(a *httpArgs) any { return &a.query },
+	"body":          func(a *httpArgs) any { return &a.body },
+	"json":          func(a *httpArgs) any { return &a.json },
+	"form":          func(a *httpArgs) any { return &a.form },
+	"timeout":       func(a *httpArgs) any { return &a.timeout },
+	"bind_ip":       func(a *httpArgs) any { return &a.bindIP },
+	"retries":       func(a *httpArgs) any { return &a.retries },
+	"tls_verify":    func(a *httpArgs) any { return &a.tlsVerify },
+	"expect_status": func(a *httpArgs) any { return &a.expect },
+	"name":          func(a *httpArgs) any { return &a.name },
+	"export":        func(a *httpArgs) any { return &a.export },
+}
+
+// httpParams are the parameters of each HTTP function, by its name.
+var httpParams = func() map[string]*params[httpArgs] {
+	out := map[string]*params[httpArgs]{}
+	var names []string
+	for _, c := range catalog.Calls {
+		if c.Kind == catalog.HTTP && c.Name == c.Func {
+			p := bindParams(c.Func, httpFields)
+			out[c.Func] = &p
+			names = append(names, c.Func)
+		}
+	}
+	checkFieldsUsed(httpFields, names...)
+	return out
+}()
 
 // deadlineContext carries a deadline without arming a timer: the plain
 // HTTP transport applies it to the connection. Done and Err are the
@@ -51,17 +87,10 @@ type httpArgs struct {
 	tlsVerify               bool
 }
 
-func httpBuiltin(fixedMethod string) func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error) {
+func httpBuiltin(fixedMethod string, p *params[httpArgs]) func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error) {
 	return func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 		a := httpArgs{method: fixedMethod, tlsVerify: true}
-		pairs := []any{"url", &a.url}
-		if fixedMethod == "" {
-			pairs = append(pairs, "method?", &a.method)
-		}
-		pairs = append(pairs, "headers?", &a.headers, "query?", &a.query, "body?", &a.body, "json?", &a.json,
-			"form?", &a.form, "timeout?", &a.timeout, "bind_ip?", &a.bindIP, "retries?", &a.retries,
-			"tls_verify?", &a.tlsVerify, "expect_status?", &a.expect, "name?", &a.name, "export?", &a.export)
-		if err := starlark.UnpackArgs(b.Name(), args, kwargs, pairs...); err != nil {
+		if err := starlark.UnpackArgs(b.Name(), args, kwargs, p.pairs(&a)...); err != nil {
 			return nil, err
 		}
 		if a.method == "" {

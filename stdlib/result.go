@@ -5,10 +5,13 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 
 	"go.starlark.net/starlark"
+
+	"github.com/ntx-dev/ntx/engine/catalog"
 )
 
 // Result is what a measured call returns: an HTTP response, a TCP or UDP
@@ -114,9 +117,12 @@ func (r *Result) Attr(name string) (starlark.Value, error) {
 	return nil, nil // "result has no .name field"
 }
 
+// resultAttrNames are the attributes every result has (the catalog's).
+var resultAttrNames = catalog.AttrNames(catalog.ResultAttrs)
+
 // AttrNames implements starlark.HasAttrs.
 func (r *Result) AttrNames() []string {
-	names := []string{"body", "error", "headers", "json", "latency_ms", "ok", "source_ip", "status_code", "url"}
+	names := slices.Clone(resultAttrNames)
 	for k := range r.Exports {
 		names = append(names, k)
 	}
@@ -257,6 +263,9 @@ func (r *Results) SetKey(k, v starlark.Value) error {
 	return nil
 }
 
-func newResults(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error) {
+func newResults(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs); err != nil {
+		return nil, err
+	}
 	return &Results{m: map[string]starlark.Value{}}, nil
 }

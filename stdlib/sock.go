@@ -28,27 +28,41 @@ type sockArgs struct {
 
 func tcpModule() *starlarkstruct.Module {
 	return &starlarkstruct.Module{Name: "tcp", Members: starlark.StringDict{
-		"request": starlark.NewBuiltin("tcp.request", sockBuiltin("tcp")),
+		"request": starlark.NewBuiltin("tcp.request", sockBuiltin("tcp", &tcpParams)),
 	}}
 }
 
 func udpModule() *starlarkstruct.Module {
 	return &starlarkstruct.Module{Name: "udp", Members: starlark.StringDict{
-		"request": starlark.NewBuiltin("udp.request", sockBuiltin("udp")),
+		"request": starlark.NewBuiltin("udp.request", sockBuiltin("udp", &udpParams)),
 	}}
 }
 
-func sockBuiltin(proto string) func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error) {
+// sockFields says where each keyword argument of tcp.request and
+// udp.request is stored.
+var sockFields = map[string]func(*sockArgs) any{
+	"address": func(a *sockArgs) any { return &a.address },
+	"send":    func(a *sockArgs) any { return &a.send },
+	"read":    func(a *sockArgs) any { return &a.read },
+	"reply":   func(a *sockArgs) any { return &a.reply },
+	"expect":  func(a *sockArgs) any { return &a.expect },
+	"timeout": func(a *sockArgs) any { return &a.timeout },
+	"bind_ip": func(a *sockArgs) any { return &a.bindIP },
+	"name":    func(a *sockArgs) any { return &a.name },
+	"export":  func(a *sockArgs) any { return &a.export },
+}
+
+var (
+	tcpParams = bindParams("tcp.request", sockFields)
+	udpParams = bindParams("udp.request", sockFields)
+)
+
+func init() { checkFieldsUsed(sockFields, "tcp.request", "udp.request") }
+
+func sockBuiltin(proto string, p *params[sockArgs]) func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error) {
 	return func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 		a := sockArgs{reply: true}
-		pairs := []any{"address", &a.address, "send?", &a.send}
-		if proto == "tcp" {
-			pairs = append(pairs, "read?", &a.read)
-		} else {
-			pairs = append(pairs, "reply?", &a.reply)
-		}
-		pairs = append(pairs, "expect?", &a.expect, "timeout?", &a.timeout, "bind_ip?", &a.bindIP, "name?", &a.name, "export?", &a.export)
-		if err := starlark.UnpackArgs(b.Name(), args, kwargs, pairs...); err != nil {
+		if err := starlark.UnpackArgs(b.Name(), args, kwargs, p.pairs(&a)...); err != nil {
 			return nil, err
 		}
 		sess, err := session(thread, b.Name())

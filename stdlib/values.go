@@ -3,10 +3,13 @@ package stdlib
 import (
 	"fmt"
 	"os"
+	"slices"
 	"sort"
 	"sync"
 
 	"go.starlark.net/starlark"
+
+	"github.com/ntx-dev/ntx/engine/catalog"
 )
 
 // User is the `user` value: who is running the iteration. Only its own
@@ -64,9 +67,12 @@ func (u *User) Attr(name string) (starlark.Value, error) {
 	return starlark.None, nil // a user-scoped export not set yet
 }
 
+// userFieldNames are the fields every user has (the catalog's).
+var userFieldNames = catalog.AttrNames(catalog.UserFields)
+
 // AttrNames implements starlark.HasAttrs.
 func (u *User) AttrNames() []string {
-	names := []string{"allocated_ip", "data", "id", "iteration", "tenant"}
+	names := slices.Clone(userFieldNames)
 	for k := range u.exports {
 		names = append(names, k)
 	}

@@ -16,7 +16,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/ntx-dev/ntx/engine"
-	"github.com/ntx-dev/ntx/engine/scenario"
+	"github.com/ntx-dev/ntx/engine/catalog"
 	"github.com/ntx-dev/ntx/engine/target"
 )
 
@@ -96,7 +96,7 @@ func cmdExec(args []string, stdout, stderr io.Writer) int {
 	opts.Users, opts.Iterations, opts.Duration = *users, *iterations, *duration
 	opts.MaxNames = *maxNames
 	if *rateFlag != "" {
-		r, err := scenario.ParseRate(*rateFlag)
+		r, err := catalog.ParseRate(*rateFlag)
 		if err != nil {
 			fmt.Fprintf(stderr, "ntx exec: --rate: %v\n", err)
 			return exitInvalid

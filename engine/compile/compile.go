@@ -16,6 +16,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/ntx-dev/ntx/engine/catalog"
 	"github.com/ntx-dev/ntx/engine/expr"
 	"github.com/ntx-dev/ntx/engine/scenario"
 )
@@ -154,7 +155,7 @@ func (c *compiler) modules() {
 
 func (c *compiler) config() {
 	c.printf("%sscenario = {\n", c.mark(scenario.Pos{File: c.s.File, Line: 1, Col: 1}, nil))
-	for _, k := range scenario.RunKeys {
+	for _, k := range catalog.RunKeys() {
 		if n, ok := c.s.Config[k]; ok {
 			c.printf("    %s: %s,\n", expr.Quote(k), c.literal(n, 1))
 		}
@@ -249,14 +250,8 @@ func (c *compiler) action(a *scenario.Action) {
 	// where each argument came from.
 	at := c.mark(a.CallPos, argPos)
 	switch kind {
-	case "http":
-		fn := "http.request"
-		if m, ok := scenario.HTTPMethods[strings.TrimPrefix(a.Call, "http.")]; ok {
-			fn = "http." + strings.ToLower(m)
-		}
-		c.call(at+"return "+fn, args)
-	case "tcp", "udp":
-		c.call(at+"return "+a.Call, args)
+	case "http", "tcp", "udp":
+		c.call(at+"return "+catalog.Lookup(a.Call).Func, args)
 	case "sleep":
 		c.call(at+"sleep", args)
 		c.printf("    return None\n")

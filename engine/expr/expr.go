@@ -16,6 +16,7 @@ import (
 
 	"go.starlark.net/syntax"
 
+	"github.com/ntx-dev/ntx/engine/catalog"
 	"github.com/ntx-dev/ntx/engine/internal/suggest"
 )
 
@@ -105,9 +106,6 @@ type ResourceRef struct {
 	Global string
 	Props  map[string]bool
 }
-
-// ResultAttrs are the attributes every action result has (spec §3).
-var ResultAttrs = []string{"status_code", "ok", "latency_ms", "body", "headers", "json", "error", "source_ip", "url"}
 
 // Rewrite turns one template expression into plain Starlark, checking
 // that every name it uses exists. refs receives each action and resource
@@ -235,7 +233,7 @@ func (sc *Scope) resolve(name, attr string, off, attrOff int, refs func(Kind, st
 	for id := range sc.Resources {
 		cands = append(cands, id)
 	}
-	cands = append(cands, "user", "tenant", "vars", "env")
+	cands = append(cands, catalog.TemplateRoots...)
 	return "", &Error{Off: off, Msg: fmt.Sprintf("template names nothing called %q%s", name, didYouMean(name, set(cands)))}
 }
 

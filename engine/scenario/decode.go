@@ -5,10 +5,11 @@ import (
 	"math"
 	"regexp"
 	"strconv"
-	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/ntx-dev/ntx/engine/catalog"
 )
 
 // decoder reads yaml.Nodes strictly: every unknown key, wrong type or bad
@@ -176,31 +177,11 @@ func (d *decoder) duration(n *yaml.Node, what string) time.Duration {
 		d.errorf(n, "%s must be a duration such as 300ms or 2s, not %s", what, kindName(n))
 		return 0
 	}
-	v, err := ParseDuration(n.Value)
+	v, err := catalog.ParseDuration(n.Value)
 	if err != nil {
 		d.errorf(n, "%s: %v", what, err)
 	}
 	return v
-}
-
-// ParseDuration reads a non-negative duration: a Go duration ("300ms",
-// "1m30s") or a bare number of seconds.
-func ParseDuration(s string) (time.Duration, error) {
-	s = strings.TrimSpace(s)
-	if f, err := strconv.ParseFloat(s, 64); err == nil {
-		if f < 0 || f > 1e9 || math.IsNaN(f) {
-			return 0, fmt.Errorf("duration %q is out of range", s)
-		}
-		return time.Duration(f * float64(time.Second)), nil
-	}
-	v, err := time.ParseDuration(s)
-	if err != nil {
-		return 0, fmt.Errorf("%q is not a duration (use a number with a unit: 300ms, 2s, 1m)", s)
-	}
-	if v < 0 {
-		return 0, fmt.Errorf("duration %q must not be negative", s)
-	}
-	return v, nil
 }
 
 // rate reads "100/s", "6000/m", "5/1s" or a bare number per second.
@@ -210,42 +191,11 @@ func (d *decoder) rate(n *yaml.Node, what string) float64 {
 		d.errorf(n, "%s must be a rate such as 100/s, not %s", what, kindName(n))
 		return 0
 	}
-	r, err := ParseRate(n.Value)
+	r, err := catalog.ParseRate(n.Value)
 	if err != nil {
 		d.errorf(n, "%s: %v", what, err)
 	}
 	return r
-}
-
-// ParseRate reads a rate "N/s", "N/m", "N/h", "N/DURATION" or a bare
-// number per second, and returns it per second.
-func ParseRate(s string) (float64, error) {
-	s = strings.TrimSpace(s)
-	num, per, hasPer := strings.Cut(s, "/")
-	v, err := strconv.ParseFloat(strings.TrimSpace(num), 64)
-	if err != nil || v <= 0 || math.IsInf(v, 0) || math.IsNaN(v) {
-		return 0, fmt.Errorf("%q is not a rate (write it as 100/s)", s)
-	}
-	if !hasPer {
-		return v, nil
-	}
-	per = strings.TrimSpace(per)
-	var unit time.Duration
-	switch per {
-	case "s":
-		unit = time.Second
-	case "m":
-		unit = time.Minute
-	case "h":
-		unit = time.Hour
-	default:
-		u, err := time.ParseDuration(per)
-		if err != nil || u <= 0 {
-			return 0, fmt.Errorf("%q is not a rate: the unit after / must be s, m, h or a duration", s)
-		}
-		unit = u
-	}
-	return v / unit.Seconds(), nil
 }
 
 func (d *decoder) list(n *yaml.Node, what string) []*yaml.Node {

@@ -10,17 +10,13 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/ntx-dev/ntx/engine/catalog"
 	"github.com/ntx-dev/ntx/engine/pool"
 )
 
 // RunKeys are the keys of a scenario that configure a run rather than
 // define what users do: the keys a .star file's `scenario` dict may hold.
-var RunKeys = []string{"name", "version", "description", "ip_pools", "variables", "tenants", "load", "thresholds"}
-
-var (
-	configKeys = []string{"version", "name", "description", "ip_pools", "resources", "variables", "tenants", "modules", "load", "thresholds"}
-	topKeys    = append(append([]string{}, configKeys...), "actions", "tasks", "workflows", "workbook")
-)
+var RunKeys = catalog.RunKeys()
 
 // Parse reads a YAML scenario of either dialect and checks it. The error,
 // if any, is an ErrorList with every problem found. Warnings are kept in
@@ -46,7 +42,7 @@ func Parse(file string, src []byte) (*Scenario, error) {
 		return nil, d.errs.Err()
 	}
 	before := len(d.errs)
-	top := d.fields(root, "the scenario", topKeys...)
+	top := d.fields(root, "the scenario", catalog.Scenario.Names()...)
 	typo := len(d.errs) > before // an unknown top-level key, likely a misspelt section
 	_, flat := top["tasks"]
 	wf, hasWF := top["workflows"]
@@ -63,7 +59,7 @@ func Parse(file string, src []byte) (*Scenario, error) {
 	}
 	d.config(s, top)
 	if hasWB {
-		inner := d.fields(wb.value, "workbook", "ip_pools", "resources", "variables", "tenants")
+		inner := d.fields(wb.value, "workbook", catalog.Workbook.Names()...)
 		for k, f := range inner {
 			if prev, dup := top[k]; dup {
 				d.errorf(f.key, "%s is given both at the top level (line %d) and under workbook:", k, prev.key.Line)
@@ -130,7 +126,7 @@ func (d *decoder) config(s *Scenario, f map[string]field) {
 	}
 	if v, ok := f["resources"]; ok {
 		for _, n := range d.list(v.value, "resources") {
-			id, props, rf := d.named(n, "resource", "type")
+			id, props, rf := d.named(n, "resource", catalog.Resource)
 			r := &Resource{ID: id, Props: props, Pos: d.pos(n)}
 			if x, ok := rf["type"]; ok {
 				r.Type = d.str(x.value, "resource type")
@@ -143,7 +139,7 @@ func (d *decoder) config(s *Scenario, f map[string]field) {
 	}
 	if v, ok := f["tenants"]; ok {
 		for _, n := range d.list(v.value, "tenants") {
-			id, props, tf := d.named(n, "tenant", "name")
+			id, props, tf := d.named(n, "tenant", catalog.Tenant)
 			if x, ok := tf["name"]; ok {
 				d.str(x.value, "tenant name")
 			}
@@ -175,8 +171,8 @@ func (d *decoder) config(s *Scenario, f map[string]field) {
 
 // named decodes an entry made of an id, properties and the extra keys
 // given (a resource or a tenant), returning the fields for the extras.
-func (d *decoder) named(n *yaml.Node, what string, extra ...string) (id string, props *yaml.Node, f map[string]field) {
-	f = d.fields(n, "a "+what, append([]string{"id", "properties"}, extra...)...)
+func (d *decoder) named(n *yaml.Node, what string, o *catalog.Obj) (id string, props *yaml.Node, f map[string]field) {
+	f = d.fields(n, "a "+what, o.Names()...)
 	if x, ok := f["id"]; ok {
 		id = d.id(x.value, what+" id")
 	} else if deref(n).Kind == yaml.MappingNode {
@@ -191,7 +187,7 @@ func (d *decoder) named(n *yaml.Node, what string, extra ...string) (id string, 
 var starlarkIdent = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 func (d *decoder) pool(s *Scenario, n *yaml.Node) {
-	f := d.fields(n, "an ip pool", "id", "name", "ips", "ranges", "exclude", "allocation_strategy")
+	f := d.fields(n, "an ip pool", catalog.Pool.Names()...)
 	p := &Pool{Pos: d.pos(n), Strategy: pool.RoundRobin}
 	if x, ok := f["name"]; ok {
 		p.Name = d.str(x.value, "pool name")
@@ -225,7 +221,7 @@ func (d *decoder) pool(s *Scenario, n *yaml.Node) {
 		p.Exclude = specs(x.value, "pool exclude")
 	}
 	if x, ok := f["allocation_strategy"]; ok {
-		p.Strategy = pool.ParseStrategy(d.oneOf(x.value, "allocation_strategy", "round_robin", "sequential", "random"))
+		p.Strategy = pool.ParseStrategy(d.oneOf(x.value, "allocation_strategy", catalog.Pool.Values("allocation_strategy")...))
 	}
 	if _, a := f["ips"]; !a {
 		if _, b := f["ranges"]; !b && deref(n).Kind == yaml.MappingNode {
@@ -257,12 +253,23 @@ func oneOf[T ~string](d *decoder, n *yaml.Node, what string, choices ...T) T {
 	return v
 }
 
+// choices returns the values the catalog lists for the enum key of o,
+// typed.
+func choices[T ~string](o *catalog.Obj, key string) []T {
+	vs := o.Values(key)
+	out := make([]T, len(vs))
+	for i, v := range vs {
+		out[i] = T(v)
+	}
+	return out
+}
+
 func (d *decoder) load(s *Scenario, n *yaml.Node) {
 	l := &s.Load
 	l.Set = true
-	f := d.fields(n, "load", "ramp_up", "user_lifetime", "user_resources", "concurrency", "duration", "graceful_stop", "arrival")
+	f := d.fields(n, "load", catalog.Load.Names()...)
 	if x, ok := f["ramp_up"]; ok {
-		rf := d.fields(x.value, "ramp_up", "phases")
+		rf := d.fields(x.value, "ramp_up", catalog.RampUp.Names()...)
 		if p, ok := rf["phases"]; ok {
 			for _, pn := range d.list(p.value, "phases") {
 				l.Phases = append(l.Phases, d.phase(pn))
@@ -270,16 +277,16 @@ func (d *decoder) load(s *Scenario, n *yaml.Node) {
 		}
 	}
 	if x, ok := f["user_lifetime"]; ok {
-		lf := d.fields(x.value, "user_lifetime", "mode", "iterations", "think_time")
+		lf := d.fields(x.value, "user_lifetime", catalog.Lifetime.Names()...)
 		if v, ok := lf["mode"]; ok {
-			l.Lifetime.Mode = oneOf(d, v.value, "mode", Once, Loop)
+			l.Lifetime.Mode = oneOf(d, v.value, "mode", choices[LifetimeMode](catalog.Lifetime, "mode")...)
 		}
 		if v, ok := lf["iterations"]; ok {
 			l.Lifetime.Iterations = d.integer(v.value, "iterations", 0)
 		}
 		if v, ok := lf["think_time"]; ok {
 			if deref(v.value).Kind == yaml.MappingNode {
-				tf := d.fields(v.value, "think_time", "min", "max")
+				tf := d.fields(v.value, "think_time", catalog.ThinkTime.Names()...)
 				if m, ok := tf["min"]; ok {
 					l.Lifetime.ThinkMin = d.duration(m.value, "think_time.min")
 				}
@@ -296,9 +303,9 @@ func (d *decoder) load(s *Scenario, n *yaml.Node) {
 		}
 	}
 	if x, ok := f["user_resources"]; ok {
-		uf := d.fields(x.value, "user_resources", "ip_binding", "capacity_management")
+		uf := d.fields(x.value, "user_resources", catalog.UserResources.Names()...)
 		if b, ok := uf["ip_binding"]; ok {
-			bf := d.fields(b.value, "ip_binding", "enabled", "pool_id", "strategy", "release_on")
+			bf := d.fields(b.value, "ip_binding", catalog.Binding.Names()...)
 			l.Binding.Enabled = true
 			l.Binding.Pos = d.pos(b.value)
 			if v, ok := bf["enabled"]; ok {
@@ -309,14 +316,14 @@ func (d *decoder) load(s *Scenario, n *yaml.Node) {
 				l.Binding.Pos = d.pos(v.value)
 			}
 			if v, ok := bf["strategy"]; ok {
-				l.Binding.Strategy = oneOf(d, v.value, "ip_binding.strategy", PerUser, Shared, PerTask)
+				l.Binding.Strategy = oneOf(d, v.value, "ip_binding.strategy", choices[BindStrategy](catalog.Binding, "strategy")...)
 			}
 			if v, ok := bf["release_on"]; ok {
-				l.Binding.ReleaseOn = oneOf(d, v.value, "release_on", OnUserExit, OnTaskEnd)
+				l.Binding.ReleaseOn = oneOf(d, v.value, "release_on", choices[ReleaseOn](catalog.Binding, "release_on")...)
 			}
 		}
 		if c, ok := uf["capacity_management"]; ok {
-			cf := d.fields(c.value, "capacity_management", "wait_on_exhaustion", "wait_timeout", "fallback_pool")
+			cf := d.fields(c.value, "capacity_management", catalog.Capacity.Names()...)
 			if v, ok := cf["wait_on_exhaustion"]; ok {
 				l.Capacity.WaitOnExhaustion = d.boolean(v.value, "wait_on_exhaustion")
 			}
@@ -329,7 +336,7 @@ func (d *decoder) load(s *Scenario, n *yaml.Node) {
 		}
 	}
 	if x, ok := f["concurrency"]; ok {
-		cf := d.fields(x.value, "concurrency", "max_concurrent_users", "spawn_rate_limit", "action_rate_limit")
+		cf := d.fields(x.value, "concurrency", catalog.Concurrency.Names()...)
 		if v, ok := cf["max_concurrent_users"]; ok {
 			l.Concurrency.MaxUsers = d.integer(v.value, "max_concurrent_users", 1)
 		}
@@ -347,7 +354,7 @@ func (d *decoder) load(s *Scenario, n *yaml.Node) {
 		l.GracefulStop = d.duration(x.value, "graceful_stop")
 	}
 	if x, ok := f["arrival"]; ok {
-		af := d.fields(x.value, "arrival", "rate", "duration", "max_users")
+		af := d.fields(x.value, "arrival", catalog.Arrival.Names()...)
 		a := &Arrival{Pos: d.pos(x.value)}
 		if v, ok := af["rate"]; ok {
 			a.Rate = d.rate(v.value, "arrival.rate")
@@ -365,7 +372,7 @@ func (d *decoder) load(s *Scenario, n *yaml.Node) {
 }
 
 func (d *decoder) phase(n *yaml.Node) Phase {
-	f := d.fields(n, "a phase", "at_second", "spawn_users", "spread", "tenant_id", "ip_pool_override", "name")
+	f := d.fields(n, "a phase", catalog.Phase.Names()...)
 	p := Phase{Pos: d.pos(n)}
 	if v, ok := f["at_second"]; ok {
 		p.At = d.duration(v.value, "at_second")
@@ -396,7 +403,7 @@ func (d *decoder) phase(n *yaml.Node) Phase {
 func (d *decoder) actions(s *Scenario, n *yaml.Node) {
 	n = deref(n)
 	if n.Kind == yaml.MappingNode {
-		f := d.fields(n, "actions", "actions")
+		f := d.fields(n, "actions", catalog.ActionsSection.Names()...)
 		n = nil
 		if v, ok := f["actions"]; ok {
 			n = v.value
@@ -404,7 +411,7 @@ func (d *decoder) actions(s *Scenario, n *yaml.Node) {
 	}
 	for _, an := range d.list(n, "actions") {
 		before := len(d.errs)
-		f := d.fields(an, "an action", "id", "call", "with", "export", "name", "description")
+		f := d.fields(an, "an action", catalog.Action.Names()...)
 		a := &Action{Pos: d.pos(an)}
 		a.CallPos = a.Pos
 		if v, ok := f["id"]; ok {
@@ -438,10 +445,10 @@ func (d *decoder) actions(s *Scenario, n *yaml.Node) {
 }
 
 func (d *decoder) export(n *yaml.Node) *Export {
-	f := d.fields(n, "an export", "type", "name", "path", "scope", "default", "equals")
+	f := d.fields(n, "an export", catalog.Export.Names()...)
 	e := &Export{Pos: d.pos(n), Type: ExportContent, Scope: ScopeAction}
 	if v, ok := f["type"]; ok {
-		e.Type = oneOf(d, v.value, "export type", ExportContent, ExportHeader, ExportStatus, ExportAssert, ExportVariable)
+		e.Type = oneOf(d, v.value, "export type", choices[ExportType](catalog.Export, "type")...)
 	}
 	if v, ok := f["name"]; ok {
 		e.Name = d.str(v.value, "export name")
@@ -455,7 +462,7 @@ func (d *decoder) export(n *yaml.Node) *Export {
 		e.Path = d.str(v.value, "export path")
 	}
 	if v, ok := f["scope"]; ok {
-		e.Scope = oneOf(d, v.value, "export scope", ScopeAction, ScopeUser, ScopeWorkbook)
+		e.Scope = oneOf(d, v.value, "export scope", choices[ExportScope](catalog.Export, "scope")...)
 	}
 	if v, ok := f["default"]; ok {
 		e.Default = v.value
@@ -472,7 +479,7 @@ func (d *decoder) export(n *yaml.Node) *Export {
 // tasks decodes the flat dialect's task list.
 func (d *decoder) tasks(s *Scenario, n *yaml.Node) {
 	for _, tn := range d.list(n, "tasks") {
-		f := d.fields(tn, "a task", "id", "action", "next", "name", "description")
+		f := d.fields(tn, "a task", catalog.Task.Names()...)
 		node := &Node{Pos: d.pos(tn), Type: NodePass}
 		if v, ok := f["id"]; ok {
 			node.ID = d.id(v.value, "task id")
@@ -502,7 +509,7 @@ func (d *decoder) tasks(s *Scenario, n *yaml.Node) {
 				if deref(en).Kind == yaml.ScalarNode {
 					e.To = d.str(en, "next task")
 				} else {
-					ef := d.fields(en, "a next entry", "task", "when", "label")
+					ef := d.fields(en, "a next entry", catalog.Next.Names()...)
 					if t, ok := ef["task"]; ok {
 						e.To = d.str(t.value, "next task")
 						e.Pos = d.pos(t.value)
@@ -525,14 +532,14 @@ func (d *decoder) tasks(s *Scenario, n *yaml.Node) {
 
 // workflows decodes the workbook dialect's node graph.
 func (d *decoder) workflows(s *Scenario, n *yaml.Node) {
-	f := d.fields(n, "workflows", "nodes", "name", "description")
+	f := d.fields(n, "workflows", catalog.Workflows.Names()...)
 	v, ok := f["nodes"]
 	if !ok {
 		d.errorf(n, "workflows needs a list of nodes")
 		return
 	}
 	for _, nn := range d.list(v.value, "nodes") {
-		nf := d.fields(nn, "a node", "id", "type", "action", "edges", "name", "description")
+		nf := d.fields(nn, "a node", catalog.Node.Names()...)
 		node := &Node{Pos: d.pos(nn), Type: NodeAction}
 		if x, ok := nf["id"]; ok {
 			node.ID = d.id(x.value, "node id")
@@ -541,7 +548,7 @@ func (d *decoder) workflows(s *Scenario, n *yaml.Node) {
 			d.errorf(nn, "a node needs an id")
 		}
 		if x, ok := nf["type"]; ok {
-			node.Type = oneOf(d, x.value, "node type", NodeAction, NodeEnd, "start", NodePass)
+			node.Type = oneOf(d, x.value, "node type", choices[NodeType](catalog.Node, "type")...)
 			if node.Type == "start" {
 				node.Type = NodePass
 			}
@@ -566,7 +573,7 @@ func (d *decoder) workflows(s *Scenario, n *yaml.Node) {
 		}
 		if x, ok := nf["edges"]; ok {
 			for _, en := range d.list(x.value, "edges") {
-				ef := d.fields(en, "an edge", "to", "trigger", "label", "when")
+				ef := d.fields(en, "an edge", catalog.Edge.Names()...)
 				e := &Edge{Pos: d.pos(en)}
 				if t, ok := ef["to"]; ok {
 					e.To = d.str(t.value, "edge target")
@@ -578,7 +585,7 @@ func (d *decoder) workflows(s *Scenario, n *yaml.Node) {
 					e.Label = d.str(l.value, "label")
 				}
 				if t, ok := ef["trigger"]; ok {
-					tf := d.fields(t.value, "a trigger", "condition")
+					tf := d.fields(t.value, "a trigger", catalog.Trigger.Names()...)
 					if c, ok := tf["condition"]; ok {
 						e.When = c.value
 					}

@@ -3,6 +3,7 @@ package scenario
 import (
 	"fmt"
 	"maps"
+	"math"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -12,6 +13,7 @@ import (
 	"go.starlark.net/starlark"
 	"gopkg.in/yaml.v3"
 
+	"github.com/ntx-dev/ntx/engine/catalog"
 	"github.com/ntx-dev/ntx/engine/expr"
 	"github.com/ntx-dev/ntx/engine/pool"
 	"github.com/ntx-dev/ntx/engine/schedule"
@@ -19,50 +21,19 @@ import (
 	"github.com/ntx-dev/ntx/engine/metrics"
 )
 
-// Keys accepted under `with:` for each built-in call.
-var (
-	httpKeys  = []string{"url", "method", "headers", "query", "body", "json", "form", "timeout", "bind_ip", "retries", "tls_verify", "expect_status", "name"}
-	tcpKeys   = []string{"address", "send", "read", "expect", "timeout", "bind_ip", "name"}
-	udpKeys   = []string{"address", "send", "reply", "expect", "timeout", "bind_ip", "name"}
-	sleepKeys = []string{"duration"}
-)
-
-// HTTPMethods maps each method shorthand call to its method.
-var HTTPMethods = map[string]string{
-	"get": "GET", "post": "POST", "put": "PUT", "patch": "PATCH",
-	"delete": "DELETE", "head": "HEAD", "options": "OPTIONS",
-}
-
 // CallKind classifies an action's call: "http", "tcp", "udp", "sleep" or
 // "custom"; "" if the call is not valid.
 func CallKind(call string) string {
-	switch call {
-	case "http.request":
-		return "http"
-	case "tcp.request":
-		return "tcp"
-	case "udp.request":
-		return "udp"
-	case "sleep":
-		return "sleep"
-	}
-	if _, ok := HTTPMethods[strings.TrimPrefix(call, "http.")]; ok {
-		return "http"
+	if c := catalog.Lookup(call); c != nil {
+		return string(c.Kind)
 	}
 	if starlarkPath.MatchString(call) {
-		return "custom"
+		return string(catalog.Custom)
 	}
 	return ""
 }
 
 var starlarkPath = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*$`)
-
-// reserved names a resource must not shadow in the compiled program.
-var reserved = map[string]bool{
-	"user": true, "tenant": true, "vars": true, "env": true, "r": true, "scenario": true, "flow": true,
-	"http": true, "tcp": true, "udp": true, "sleep": true, "check": true, "fail": true, "json": true,
-	"time": true, "log": true, "struct": true, "results": true, "run_action": true, "NODES": true,
-}
 
 // ResourceGlobals returns the Starlark global name of each resource: its
 // id where that is a usable identifier, else a cleaned-up, unique form.
@@ -71,7 +42,7 @@ func (s *Scenario) ResourceGlobals() map[string]string {
 	taken := map[string]bool{}
 	for _, r := range s.Resources {
 		name := r.ID
-		if !starlarkIdent.MatchString(name) || reserved[name] || starlark.Universe[name] != nil || isKeyword(name) {
+		if !starlarkIdent.MatchString(name) || catalog.Reserved(name) || starlark.Universe[name] != nil || isKeyword(name) {
 			name = "res_" + strings.Map(func(c rune) rune {
 				if c == '-' || c == '.' {
 					return '_'
@@ -106,18 +77,23 @@ func (s *Scenario) Scope(inResource bool) *expr.Scope {
 	sc := &expr.Scope{
 		Resources: map[string]expr.ResourceRef{},
 		Fields:    map[string]map[string]bool{},
-		Universe:  map[string]bool{"json": true, "time": true, "math": true},
+		Universe:  map[string]bool{},
 		Results:   "r",
 		NoUser:    inResource,
 	}
 	for name := range starlark.Universe {
 		sc.Universe[name] = true
 	}
+	for _, n := range catalog.Predeclared {
+		if n.InTemplates {
+			sc.Universe[n.Name] = true
+		}
+	}
 	globals := s.ResourceGlobals()
 	for _, r := range s.Resources {
 		sc.Resources[r.ID] = expr.ResourceRef{Global: globals[r.ID], Props: mappingKeys(r.Props)}
 	}
-	userFields := map[string]bool{"id": true, "iteration": true, "allocated_ip": true, "tenant": true, "data": true}
+	userFields := attrSet(catalog.UserFields)
 	varFields := mappingKeys(s.Variables)
 	if !inResource {
 		sc.Actions = map[string]map[string]bool{}
@@ -128,10 +104,7 @@ func (s *Scenario) Scope(inResource bool) *expr.Scope {
 				sc.Actions[a.ID] = nil
 				continue
 			}
-			attrs := map[string]bool{}
-			for _, k := range expr.ResultAttrs {
-				attrs[k] = true
-			}
+			attrs := attrSet(catalog.ResultAttrs)
 			for _, e := range a.Export {
 				attrs[e.Name] = true
 				switch e.Scope {
@@ -144,7 +117,7 @@ func (s *Scenario) Scope(inResource bool) *expr.Scope {
 			sc.Actions[a.ID] = attrs
 		}
 	}
-	tenantFields := map[string]bool{"id": true}
+	tenantFields := attrSet(catalog.TenantFields)
 	for _, t := range s.Tenants {
 		for k := range mappingKeys(t.Props) {
 			tenantFields[k] = true
@@ -154,6 +127,14 @@ func (s *Scenario) Scope(inResource bool) *expr.Scope {
 	sc.Fields["tenant"] = tenantFields
 	sc.Fields["vars"] = varFields
 	return sc
+}
+
+func attrSet(attrs []catalog.Attr) map[string]bool {
+	out := make(map[string]bool, len(attrs))
+	for _, a := range attrs {
+		out[a.Name] = true
+	}
+	return out
 }
 
 func mappingKeys(n *yaml.Node) map[string]bool {
@@ -386,45 +367,32 @@ func (v *validator) actions() {
 		modules[m.Name] = true
 	}
 	for _, a := range v.s.Actions {
-		kind := CallKind(a.Call)
 		if a.Call == "" {
 			continue
 		}
-		var keys []string
-		switch kind {
-		case "http":
-			keys = httpKeys
-		case "tcp":
-			keys = tcpKeys
-		case "udp":
-			keys = udpKeys
-		case "sleep":
-			keys = sleepKeys
-		case "custom":
+		call := catalog.Lookup(a.Call)
+		if call == nil {
 			mod, _, _ := strings.Cut(a.Call, ".")
-			if mod == "http" {
-				v.errorf(a.CallPos, "unknown call %q%s", a.Call, didYouMean(a.Call, callNames()))
+			if !starlarkPath.MatchString(a.Call) || mod == "http" {
+				v.errorf(a.CallPos, "unknown call %q%s", a.Call, didYouMean(a.Call, catalog.CallNames()))
 				continue
 			}
 			if !modules[mod] {
 				v.errorf(a.CallPos, "call %q names module %q, which is not listed under modules:%s", a.Call, mod, didYouMean(mod, slices.Collect(maps.Keys(modules))))
 			}
-		default:
-			v.errorf(a.CallPos, "unknown call %q%s", a.Call, didYouMean(a.Call, callNames()))
-			continue
-		}
-		var with map[string]field
-		if kind == "custom" {
 			v.d.mapping(a.With, "with") // any keys: they are the function's arguments
 		} else {
-			with = v.d.fields(a.With, fmt.Sprintf("with of action %q", a.ID), keys...)
-		}
-		required := map[string]string{"http": "url", "tcp": "address", "udp": "address", "sleep": "duration"}[kind]
-		if _, ok := with[required]; required != "" && !ok && !a.broken {
-			v.errorf(a.CallPos, "action %q (%s) needs `%s` under with:", a.ID, a.Call, required)
-		}
-		for k, f := range with {
-			v.literal(k, f.value)
+			with := v.d.fields(a.With, fmt.Sprintf("with of action %q", a.ID), call.WithNames()...)
+			if required := call.Required(); required != "" && !a.broken {
+				if _, ok := with[required]; !ok {
+					v.errorf(a.CallPos, "action %q (%s) needs `%s` under with:", a.ID, a.Call, required)
+				}
+			}
+			for _, k := range call.WithKeys() {
+				if f, ok := with[k.Name]; ok {
+					v.value(f.value, k.Name, k.Value)
+				}
+			}
 		}
 		v.templates(a.With, sc, nil)
 		for _, e := range a.Export {
@@ -436,62 +404,77 @@ func (v *validator) actions() {
 	}
 }
 
-// literal checks the type of a with value that holds no template.
-func (v *validator) literal(key string, n *yaml.Node) {
+// value checks a value against what the catalog says its key takes.
+// A string holding a template is checked when it runs instead.
+func (v *validator) value(n *yaml.Node, what string, want catalog.Value) {
 	n = deref(n)
-	if n.Kind == yaml.ScalarNode && expr.HasTemplate(n.Value) {
+	if n.Kind == yaml.ScalarNode && expr.HasTemplate(n.Value) && want.Template {
 		return
 	}
-	switch key {
-	case "timeout", "duration":
-		v.d.duration(n, key)
-	case "retries":
-		v.d.integer(n, key, 0)
-	case "tls_verify", "reply":
-		v.d.boolean(n, key)
-	case "method":
-		m := strings.ToUpper(v.d.str(n, key))
-		if m != "" && !httpMethod.MatchString(m) {
-			v.errorf(v.d.pos(n), "%q is not an HTTP method", m)
+	if len(want.OneOf) > 0 {
+		// The first form whose shape (scalar, list, mapping) fits.
+		for _, o := range want.OneOf {
+			if shapeFits(n, o) {
+				v.value(n, what, o)
+				return
+			}
 		}
-	case "headers", "query", "form":
-		v.d.mapping(n, key)
-	case "expect_status":
-		if n.Kind == yaml.SequenceNode {
-			for _, c := range n.Content {
-				v.d.integer(c, "expect_status entry", 100)
-			}
-		} else {
-			v.d.integer(n, key, 100)
+		v.errorf(v.d.pos(n), "%s must be %s, not %s", what, want.Describe(), kindName(n))
+		return
+	}
+	switch want.Type {
+	case catalog.Duration:
+		v.d.duration(n, what)
+	case catalog.Rate:
+		v.d.rate(n, what)
+	case catalog.Int:
+		lo := math.MinInt32
+		if want.HasMin {
+			lo = want.Min
 		}
-	case "read":
-		if n.Kind == yaml.MappingNode {
-			f := v.d.fields(n, "read", "bytes", "until")
-			if len(f) != 1 {
-				v.errorf(v.d.pos(n), "read takes one of bytes: N or until: STR")
-			}
-			if b, ok := f["bytes"]; ok {
-				v.d.integer(b.value, "read.bytes", 1)
-			}
-			if u, ok := f["until"]; ok {
-				v.d.str(u.value, "read.until")
-			}
-		} else {
-			v.d.oneOf(n, "read", "line", "close")
+		v.d.integer(n, what, lo)
+	case catalog.Bool:
+		v.d.boolean(n, what)
+	case catalog.Enum:
+		v.d.oneOf(n, what, want.Values...)
+	case catalog.String, catalog.URL, catalog.Address, catalog.IP:
+		s := v.d.str(n, what)
+		if want.Pattern != "" && s != "" && !regexp.MustCompile(want.Pattern).MatchString(s) {
+			v.errorf(v.d.pos(n), "%s %q is not %s", what, s, want.Hint)
 		}
-	case "url", "address", "send", "expect", "bind_ip":
-		v.d.str(n, key)
+	case catalog.Map:
+		v.d.mapping(n, what)
+	case catalog.List:
+		for _, c := range v.d.list(n, what) {
+			if want.Elem != nil {
+				v.value(c, what+" entry", *want.Elem)
+			}
+		}
+	case catalog.Object:
+		f := v.d.fields(n, what, want.Obj.Names()...)
+		if want.Obj.ExactlyOne && len(f) != 1 && deref(n).Kind == yaml.MappingNode {
+			v.errorf(v.d.pos(n), "%s", want.Obj.Doc)
+		}
+		for _, k := range want.Obj.Keys {
+			if x, ok := f[k.Name]; ok {
+				v.value(x.value, what+"."+k.Name, k.Value)
+			}
+		}
 	}
 }
 
-var httpMethod = regexp.MustCompile(`^[A-Z]+$`)
-
-func callNames() []string {
-	names := []string{"http.request", "tcp.request", "udp.request", "sleep"}
-	for k := range HTTPMethods {
-		names = append(names, k, "http."+k)
+// shapeFits reports whether n has the shape of a want value: a mapping
+// for an object or a map, a list for a list, a scalar for the rest.
+func shapeFits(n *yaml.Node, want catalog.Value) bool {
+	switch want.Type {
+	case catalog.Object, catalog.Map:
+		return n.Kind == yaml.MappingNode
+	case catalog.List:
+		return n.Kind == yaml.SequenceNode
+	case catalog.Any:
+		return true
 	}
-	return names
+	return n.Kind == yaml.ScalarNode
 }
 
 func (v *validator) graph() {

@@ -1,0 +1,323 @@
+// Package catalog is the one description of the scenario language's
+// built-ins: every call an action may make and the keys it takes, every
+// attribute of a result, every field of `user`, every name a Starlark
+// program sees, and the shape of every section of a YAML scenario.
+//
+// It is plain Go data. The validator, the template checker, the Starlark
+// built-ins, `ntx schema` and docs/reference.md are all derived from it,
+// and tests check that each of them agrees with it, so that a rule of the
+// language is stated here once. It imports nothing of ntx, Starlark or
+// YAML, so that every layer may read it.
+package catalog
+
+import (
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// Type is the kind of value a key takes.
+type Type string
+
+// The kinds of values keys take.
+const (
+	String    Type = "string"
+	Int       Type = "int"
+	Number    Type = "number"
+	Bool      Type = "bool"
+	Duration  Type = "duration" // "300ms", "2s", or a number of seconds
+	Rate      Type = "rate"     // "100/s", "6000/m", or a number per second
+	Enum      Type = "enum"     // one of Values
+	URL       Type = "url"      // an absolute http(s) URL
+	Address   Type = "address"  // host:port
+	IP        Type = "ip"       // an IPv4 or IPv6 address
+	Map       Type = "map"      // a mapping with keys of the user's choosing
+	List      Type = "list"     // a list of Elem
+	Object    Type = "object"   // a mapping with the keys of Obj
+	Condition Type = "condition"
+	Any       Type = "any"
+)
+
+// Value says what a key accepts.
+type Value struct {
+	Type Type
+	// Values are the choices of an Enum.
+	Values []string
+	// Min is the least value of an Int, when HasMin.
+	Min    int
+	HasMin bool
+	// Elem is what a List holds, or what a Map's values are (nil: any).
+	Elem *Value
+	// Obj is the mapping an Object is.
+	Obj *Obj
+	// OneOf lists the forms a value may take when there are several;
+	// Type is then empty.
+	OneOf []Value
+	// Pattern is a regular expression a String must match, and Hint how
+	// a message describes it ("an HTTP method such as GET").
+	Pattern, Hint string
+	// Template says whether a string holding {{ }} is accepted in place
+	// of the value, to be evaluated when the action runs.
+	Template bool
+}
+
+// Key is one key of a mapping, or one keyword argument of a call.
+type Key struct {
+	Name string
+	Value
+	Required bool
+	// Default is the value when the key is absent, as a user writes it.
+	Default string
+	Doc     string
+	// StarlarkOnly marks a keyword argument that YAML gives elsewhere
+	// (an action's export: is beside with:, not in it).
+	StarlarkOnly bool
+	// Run marks a top-level key that configures a run rather than what
+	// users do: a .star file's `scenario` dict may hold it too.
+	Run bool
+}
+
+// Obj is a mapping with a fixed set of keys.
+type Obj struct {
+	// Name is how messages and the reference name the mapping.
+	Name string
+	Doc  string
+	Keys []Key
+	// ExactlyOne says that exactly one of the keys must be given.
+	ExactlyOne bool
+}
+
+// Names returns the names of o's keys, in order.
+func (o *Obj) Names() []string {
+	out := make([]string, len(o.Keys))
+	for i, k := range o.Keys {
+		out[i] = k.Name
+	}
+	return out
+}
+
+// Key returns the key called name.
+func (o *Obj) Key(name string) (Key, bool) {
+	for _, k := range o.Keys {
+		if k.Name == name {
+			return k, true
+		}
+	}
+	return Key{}, false
+}
+
+// Values returns the choices of the enum key called name; it panics if
+// there is no such key, which is a mistake in the caller.
+func (o *Obj) Values(name string) []string {
+	k, ok := o.Key(name)
+	if !ok || len(k.Values) == 0 {
+		panic("catalog: " + o.Name + " has no enum key " + name)
+	}
+	return k.Values
+}
+
+// Kind is the family a call belongs to.
+type Kind string
+
+// The kinds of calls.
+const (
+	HTTP   Kind = "http"
+	TCP    Kind = "tcp"
+	UDP    Kind = "udp"
+	Sleep  Kind = "sleep"
+	Custom Kind = "custom" // MODULE.FUNCTION from a listed module
+)
+
+// Call is a value an action's `call:` may name, and the Starlark
+// function it runs.
+type Call struct {
+	Name string // as written after call:
+	Kind Kind
+	// Method is the fixed HTTP method of a shorthand ("GET" for get and
+	// http.get); empty for http.request, which takes with.method.
+	Method string
+	// Func is the Starlark function the call runs ("http.get" for get).
+	Func string
+	// Keys are the keys of with: and the keyword arguments of Func, in
+	// Func's parameter order.
+	Keys []Key
+	Doc  string
+}
+
+// WithKeys returns the keys a YAML action's with: may hold.
+func (c *Call) WithKeys() []Key {
+	var out []Key
+	for _, k := range c.Keys {
+		if !k.StarlarkOnly {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// WithNames returns the names of WithKeys.
+func (c *Call) WithNames() []string {
+	var out []string
+	for _, k := range c.WithKeys() {
+		out = append(out, k.Name)
+	}
+	return out
+}
+
+// Required returns the name of c's required key, or "".
+func (c *Call) Required() string {
+	for _, k := range c.Keys {
+		if k.Required {
+			return k.Name
+		}
+	}
+	return ""
+}
+
+// Lookup returns the built-in call called name, or nil.
+func Lookup(name string) *Call {
+	for i := range Calls {
+		if Calls[i].Name == name {
+			return &Calls[i]
+		}
+	}
+	return nil
+}
+
+// CallNames returns the name of every built-in call.
+func CallNames() []string {
+	out := make([]string, len(Calls))
+	for i, c := range Calls {
+		out[i] = c.Name
+	}
+	return out
+}
+
+// Func is a Starlark built-in function.
+type Func struct {
+	Name string // as called: "http.get", "check"
+	// Params are the named parameters, in order; those before the first
+	// optional one may also be given by position.
+	Params []Key
+	// Args documents *args when the function takes any number of
+	// positional arguments; Kwargs documents **kwargs likewise.
+	Args, Kwargs string
+	Returns      string
+	Doc          string
+}
+
+// Names returns the names of f's parameters.
+func (f *Func) Names() []string {
+	out := make([]string, len(f.Params))
+	for i, k := range f.Params {
+		out[i] = k.Name
+	}
+	return out
+}
+
+// LookupFunc returns the Starlark function called name, or nil.
+func LookupFunc(name string) *Func {
+	for i := range Funcs {
+		if Funcs[i].Name == name {
+			return &Funcs[i]
+		}
+	}
+	return nil
+}
+
+// Attr is an attribute of a value scripts and templates read.
+type Attr struct {
+	Name string
+	Type string
+	Doc  string
+}
+
+// AttrNames returns the names of attrs, sorted.
+func AttrNames(attrs []Attr) []string {
+	out := make([]string, len(attrs))
+	for i, a := range attrs {
+		out[i] = a.Name
+	}
+	slices.Sort(out)
+	return out
+}
+
+// NameKind says what a predeclared name is.
+type NameKind string
+
+// The kinds of predeclared names.
+const (
+	Module   NameKind = "module"
+	Function NameKind = "function"
+	Variable NameKind = "value"
+)
+
+// Name is a name every Starlark program sees without loading it.
+type Name struct {
+	Name    string
+	Kind    NameKind
+	Members []string // a module's members
+	Doc     string
+	// InTemplates says whether {{ }} templates may use the name as is.
+	InTemplates bool
+	// PerRun marks a name the runtime adds for each run (vars), rather
+	// than the built-ins' fixed set.
+	PerRun bool
+}
+
+// PredeclaredNames returns the names of Predeclared.
+func PredeclaredNames() []string {
+	out := make([]string, len(Predeclared))
+	for i, n := range Predeclared {
+		out[i] = n.Name
+	}
+	return out
+}
+
+// Reserved reports whether a compiled program cannot use name for a
+// global of its own: a predeclared name, a root name of templates, or a
+// name the compiler itself defines.
+func Reserved(name string) bool {
+	for _, n := range Predeclared {
+		if n.Name == name {
+			return true
+		}
+	}
+	return slices.Contains(TemplateRoots, name) || slices.Contains(ProgramNames, name)
+}
+
+// HTTPMethod returns the fixed method of an HTTP shorthand call ("get",
+// "http.get"), or "".
+func HTTPMethod(call string) string {
+	if c := Lookup(call); c != nil {
+		return c.Method
+	}
+	return ""
+}
+
+// describe renders v for messages and the reference: "duration",
+// "one of a, b", "list of int".
+func (v Value) describe() string {
+	switch {
+	case len(v.OneOf) > 0:
+		parts := make([]string, len(v.OneOf))
+		for i, o := range v.OneOf {
+			parts[i] = o.describe()
+		}
+		return strings.Join(parts, " or ")
+	case v.Type == Enum:
+		return strings.Join(v.Values, " | ")
+	case v.Type == List && v.Elem != nil:
+		return "list of " + v.Elem.describe()
+	case v.Type == Map && v.Elem != nil:
+		return "map of " + v.Elem.describe()
+	case v.Type == Object && v.Obj != nil:
+		return "{" + strings.Join(v.Obj.Names(), ", ") + "}"
+	case v.Type == Int && v.HasMin:
+		return "int ≥ " + strconv.Itoa(v.Min)
+	}
+	return string(v.Type)
+}
+
+// Describe is how the reference writes the type of v.
+func (v Value) Describe() string { return v.describe() }

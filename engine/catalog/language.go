@@ -1,0 +1,244 @@
+package catalog
+
+import "strings"
+
+// Building blocks for the tables below. Every value under with: may be a
+// {{ }} template instead, evaluated when the action runs.
+var (
+	vString   = Value{Type: String, Template: true}
+	vURL      = Value{Type: URL, Template: true}
+	vAddress  = Value{Type: Address, Template: true}
+	vIP       = Value{Type: IP, Template: true}
+	vDuration = Value{Type: Duration, Template: true}
+	vBool     = Value{Type: Bool, Template: true}
+	vMap      = Value{Type: Map, Template: true}
+	vAny      = Value{Type: Any, Template: true}
+	vStatus   = Value{Type: Int, Min: 100, HasMin: true, Template: true}
+)
+
+// identifier is the pattern of names that become Starlark attributes.
+const identifier = `^[A-Za-z_][A-Za-z0-9_]*$`
+
+// Export is an entry of an action's export: list (a YAML action's key,
+// and the export= argument of the Starlark calls).
+var Export = &Obj{
+	Name: "an export",
+	Doc:  "takes a value out of the action's result and names it, readable as ACTION.NAME in later templates",
+	Keys: []Key{
+		{Name: "type", Value: Value{Type: Enum, Values: []string{"content", "header", "status", "assert", "variable"}}, Default: "content",
+			Doc: "content: the value at path in the JSON body; header: the response header path; status: the status code; assert: the value at path must equal default (or equals), else the action fails; variable: the rendered default"},
+		{Name: "name", Value: Value{Type: String, Pattern: identifier, Hint: "an identifier (letters, digits, _)"}, Required: true,
+			Doc: "the name the value is stored under"},
+		{Name: "path", Value: Value{Type: String}, Default: "the name",
+			Doc: "a dotted path into the JSON body (list indexes allowed: items.0.id), or the header's name"},
+		{Name: "scope", Value: Value{Type: Enum, Values: []string{"action", "user", "workbook"}}, Default: "action",
+			Doc: "action: ACTION.NAME for the rest of the iteration; user: also user.NAME, kept across the user's iterations; workbook: also vars.NAME, shared by every user (the last write wins)"},
+		{Name: "default", Value: vAny,
+			Doc: "the value when the path is missing or the body is not JSON; for assert, the expected value; for variable, the value stored"},
+		{Name: "equals", Value: vAny,
+			Doc: "the expected value of an assert (the same as default; give one of them)"},
+	},
+}
+
+// Keys shared by the network calls.
+var (
+	keyTimeout = Key{Name: "timeout", Value: vDuration, Default: "10s",
+		Doc: "how long the whole call may take, connecting included, before it fails with error kind timeout"}
+	keyBindIP = Key{Name: "bind_ip", Value: vIP,
+		Doc: "the source address for this call, instead of the one the user holds from its pool"}
+	keyName = Key{Name: "name", Value: vString,
+		Doc: "the name the call is measured under (default: the action id in YAML; in Starlark, METHOD /path or PROTO host:port)"}
+	keyExport = Key{Name: "export", Value: Value{Type: List, Elem: &Value{Type: Object, Obj: Export}}, StarlarkOnly: true,
+		Doc: "values to take out of the result, as under a YAML action's export:"}
+)
+
+// httpKeys returns the keys of an HTTP call; method only for
+// http.request, whose method is not fixed.
+func httpKeys(withMethod bool) []Key {
+	keys := []Key{{Name: "url", Value: vURL, Required: true,
+		Doc: "the absolute http:// or https:// URL to request"}}
+	if withMethod {
+		keys = append(keys, Key{Name: "method", Value: Value{Type: String, Pattern: `^[A-Za-z]+$`, Hint: "an HTTP method such as GET", Template: true},
+			Default: "GET", Doc: "the request method, in any case"})
+	}
+	return append(keys,
+		Key{Name: "headers", Value: vMap, Doc: "request headers; a Host header sets the Host the server sees"},
+		Key{Name: "query", Value: vMap, Doc: "query parameters added to the URL; a list value repeats the parameter"},
+		Key{Name: "body", Value: vAny, Doc: "the request body: a string is sent as it is, a map or a list as JSON"},
+		Key{Name: "json", Value: vAny, Doc: "a value sent as JSON, with Content-Type: application/json"},
+		Key{Name: "form", Value: vMap, Doc: "fields sent as an application/x-www-form-urlencoded body (give one of body, json and form)"},
+		keyTimeout,
+		keyBindIP,
+		Key{Name: "retries", Value: Value{Type: Int, Min: 0, HasMin: true, Template: true}, Default: "0",
+			Doc: "how many times to try again after a connection error or a 5xx; each attempt is measured on its own"},
+		Key{Name: "tls_verify", Value: vBool, Default: "true",
+			Doc: "whether an https:// server's certificate must be valid for its name"},
+		Key{Name: "expect_status", Value: Value{OneOf: []Value{vStatus, {Type: List, Elem: &vStatus, Template: true}}, Template: true},
+			Default: "any status below 400", Doc: "the status code, or the list of codes, that count as success"},
+		keyName,
+		keyExport,
+	)
+}
+
+// sockKeys returns the keys of tcp.request or udp.request.
+func sockKeys(proto Kind) []Key {
+	keys := []Key{
+		{Name: "address", Value: vAddress, Required: true, Doc: "the host:port to send to"},
+		{Name: "send", Value: vString, Doc: "the bytes to send"},
+	}
+	if proto == TCP {
+		keys = append(keys, Key{Name: "read", Value: Value{Template: true, OneOf: []Value{
+			{Type: Enum, Values: []string{"line", "close"}, Template: true},
+			{Type: Object, Obj: ReadMode},
+		}}, Default: "line", Doc: "how much of the reply to read: a line, everything until the server closes, bytes: N, or until: a string that ends it"})
+	} else {
+		keys = append(keys, Key{Name: "reply", Value: vBool, Default: "true",
+			Doc: "whether to wait for a reply datagram"})
+	}
+	return append(keys,
+		Key{Name: "expect", Value: vString, Doc: "a substring the reply must contain, else the call fails with error kind expect"},
+		keyTimeout,
+		keyBindIP,
+		keyName,
+		keyExport,
+	)
+}
+
+// ReadMode is the mapping form of tcp.request's read.
+var ReadMode = &Obj{
+	Name:       "read",
+	Doc:        "read takes one of bytes: N or until: STR",
+	ExactlyOne: true,
+	Keys: []Key{
+		{Name: "bytes", Value: Value{Type: Int, Min: 1, HasMin: true}, Doc: "read exactly this many bytes"},
+		{Name: "until", Value: Value{Type: String}, Doc: "read until the reply ends with this string"},
+	},
+}
+
+// httpMethods are the HTTP shorthands, in the order the reference lists them.
+var httpMethods = []string{"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"}
+
+// Calls are the built-in values of an action's call:.
+var Calls = func() []Call {
+	calls := []Call{{Name: "http.request", Kind: HTTP, Func: "http.request", Keys: httpKeys(true),
+		Doc: "an HTTP request; the method comes from method (default GET)"}}
+	for _, m := range httpMethods {
+		lower := strings.ToLower(m)
+		calls = append(calls, Call{Name: lower, Kind: HTTP, Method: m, Func: "http." + lower, Keys: httpKeys(false),
+			Doc: "an HTTP " + m + " request"})
+	}
+	for _, m := range httpMethods {
+		lower := strings.ToLower(m)
+		calls = append(calls, Call{Name: "http." + lower, Kind: HTTP, Method: m, Func: "http." + lower, Keys: httpKeys(false),
+			Doc: "the same as " + lower})
+	}
+	return append(calls,
+		Call{Name: "tcp.request", Kind: TCP, Func: "tcp.request", Keys: sockKeys(TCP),
+			Doc: "connects over TCP, sends, reads a reply and closes"},
+		Call{Name: "udp.request", Kind: UDP, Func: "udp.request", Keys: sockKeys(UDP),
+			Doc: "sends one datagram and, unless reply is false, waits for one back"},
+		Call{Name: "sleep", Kind: Sleep, Func: "sleep",
+			Keys: []Key{{Name: "duration", Value: vDuration, Required: true, Doc: "how long to pause"}},
+			Doc:  "a pause; it is not measured and has no result"},
+	)
+}()
+
+// Funcs are the Starlark built-in functions.
+var Funcs = func() []Func {
+	var out []Func
+	for _, c := range Calls {
+		if c.Name != c.Func {
+			continue // get is http.get
+		}
+		returns := "a result"
+		if c.Kind == Sleep {
+			returns = "None"
+		}
+		out = append(out, Func{Name: c.Func, Params: c.Keys, Returns: returns, Doc: c.Doc})
+	}
+	return append(out,
+		Func{Name: "check", Params: []Key{
+			{Name: "cond", Value: Value{Type: Any}, Required: true, Doc: "judged by Starlark truth"},
+			{Name: "name", Value: Value{Type: String}, Required: true, Doc: "the name the check is counted under"},
+		}, Returns: "bool", Doc: "records a named check; a failed check does not stop the iteration but fails the run"},
+		Func{Name: "fail", Args: "the message, its parts joined by spaces",
+			Params: []Key{{Name: "reason", Value: Value{Type: String}, Default: "fail", Doc: "the failure reason the iteration is counted under"}},
+			Doc:    "ends the iteration as failed"},
+		Func{Name: "log", Args: "the values to write, joined by spaces", Returns: "None",
+			Doc: "writes a line, tagged with the user's id, to the run's log"},
+		Func{Name: "run_action", Params: []Key{
+			{Name: "name", Value: Value{Type: String}, Required: true, Doc: "the name the action is measured under"},
+			{Name: "fn", Value: Value{Type: Any}, Required: true, Doc: "the custom action's function"},
+			{Name: "ctx", Value: Value{Type: Any}, Required: true, Doc: "its first argument (the user)"},
+			keyExport,
+		}, Kwargs: "passed on to fn", Returns: "a result",
+			Doc: "calls fn(ctx, **kwargs) as a measured custom action: its returned dict or struct's ok (default True) decides success, its other fields become exports, and an error it raises fails the action"},
+		Func{Name: "results", Returns: "a results mapping",
+			Doc: "a new mapping from action id to result; an action not run yet reads as a result whose ok is False and whose other fields are None"},
+		Func{Name: "struct", Kwargs: "the fields", Returns: "a struct",
+			Doc: "an immutable value with the given fields"},
+	)
+}()
+
+// Predeclared are the names every Starlark program sees.
+var Predeclared = func() []Name {
+	var httpMembers []string
+	for _, f := range Funcs {
+		if m, ok := strings.CutPrefix(f.Name, "http."); ok {
+			httpMembers = append(httpMembers, m)
+		}
+	}
+	return []Name{
+		{Name: "http", Kind: Module, Members: httpMembers, Doc: "HTTP calls: request, and one shorthand per method"},
+		{Name: "tcp", Kind: Module, Members: []string{"request"}, Doc: "tcp.request"},
+		{Name: "udp", Kind: Module, Members: []string{"request"}, Doc: "udp.request"},
+		{Name: "sleep", Kind: Function, Doc: "sleep(duration)"},
+		{Name: "check", Kind: Function, Doc: "check(cond, name)"},
+		{Name: "fail", Kind: Function, Doc: "fail(*args, reason)"},
+		{Name: "log", Kind: Function, Doc: "log(*args)"},
+		{Name: "results", Kind: Function, Doc: "results()"},
+		{Name: "run_action", Kind: Function, Doc: "run_action(name, fn, ctx, **kwargs)"},
+		{Name: "struct", Kind: Function, Doc: "struct(**kwargs)"},
+		{Name: "json", Kind: Module, InTemplates: true, Doc: "Starlark's json module: encode, decode, indent"},
+		{Name: "time", Kind: Module, InTemplates: true, Doc: "Starlark's time module: now, parse_duration, time..."},
+		{Name: "math", Kind: Module, InTemplates: true, Doc: "Starlark's math module: floor, ceil, sqrt, pi..."},
+		{Name: "env", Kind: Variable, Doc: "the process environment, read-only: env.NAME is a string, or None when unset"},
+		{Name: "vars", Kind: Variable, PerRun: true, Doc: "the run-wide variables: the scenario's variables and workbook-scoped exports, shared by every user"},
+	}
+}()
+
+// TemplateRoots are the names a template may start a path with besides
+// action and resource ids.
+var TemplateRoots = []string{"user", "tenant", "vars", "env"}
+
+// ProgramNames are the globals a compiled YAML scenario defines itself
+// (and r, the results of the iteration).
+var ProgramNames = []string{"scenario", "flow", "r", "NODES"}
+
+// ResultAttrs are the attributes of every call's result, read in
+// Starlark as res.NAME and in templates as ACTION.NAME. Exports add more.
+var ResultAttrs = []Attr{
+	{Name: "status_code", Type: "int or None", Doc: "the HTTP status; None for TCP, UDP and when no response came"},
+	{Name: "ok", Type: "bool", Doc: "whether the call succeeded: a response with an expected status, a reply containing expect, a custom action's ok"},
+	{Name: "latency_ms", Type: "float", Doc: "how long the call took, in milliseconds"},
+	{Name: "body", Type: "string", Doc: "the response body, or the TCP/UDP reply"},
+	{Name: "headers", Type: "dict", Doc: "the response headers, with lower-case names; repeated headers are joined with \", \""},
+	{Name: "json", Type: "method", Doc: "json() decodes the body as JSON (None if it is not JSON); in templates ACTION.json is the decoded value"},
+	{Name: "error", Type: "string or None", Doc: "why the call failed, or None"},
+	{Name: "source_ip", Type: "string or None", Doc: "the source address the call was sent from"},
+	{Name: "url", Type: "string or None", Doc: "the URL requested (tcp://host:port and udp://host:port for sockets)"},
+}
+
+// UserFields are the fields of `user`. User-scoped exports add more.
+var UserFields = []Attr{
+	{Name: "id", Type: "int", Doc: "the user's number, from 1"},
+	{Name: "iteration", Type: "int", Doc: "the iteration being run, from 1"},
+	{Name: "allocated_ip", Type: "string or None", Doc: "the source address the user holds, or None"},
+	{Name: "tenant", Type: "struct or None", Doc: "the user's tenant: its id and properties"},
+	{Name: "data", Type: "dict", Doc: "a scratch dict of the user's own, kept across its iterations"},
+}
+
+// TenantFields are the fields of a tenant besides its properties.
+var TenantFields = []Attr{
+	{Name: "id", Type: "string", Doc: "the tenant's id"},
+}
