@@ -83,8 +83,12 @@ var brokenInputs = []struct {
 	{"star runtime error at load", "a.star", "x = {}[1]\ndef flow(user):\n    pass\n", "1:7", "key 1 not in dict"},
 	{"star no flow", "a.star", "scenario = {}\n", "1:1", "defines no flow(user)"},
 	{"star flow arity", "a.star", "def flow():\n    pass\n", "1:1", "must take exactly one"},
-	{"star bad scenario key", "a.star", "scenario = {'lod': {}}\ndef flow(user):\n    pass\n", "1:1", `unknown key "lod" in the scenario dict (did you mean "load"?)`},
-	{"star scenario bad value", "a.star", "\nscenario = {'load': {'duration': 'forever'}}\ndef flow(user):\n    pass\n", "2:1", "not a duration"},
+	{"star bad scenario key", "a.star", "scenario = {'lod': {}}\ndef flow(user):\n    pass\n", "1:13", `unknown key "lod" in the scenario dict (did you mean "load"?)`},
+	{"star scenario bad value", "a.star", "\nscenario = {'load': {'duration': 'forever'}}\ndef flow(user):\n    pass\n", "2:34", "not a duration"},
+	{"star scenario value by name", "a.star", "pools = [{'id': 'p', 'ranges': ['127.0.0.0/40']}]\nscenario = {'ip_pools': pools}\ndef flow(user):\n    pass\n", "1:33", "not a valid CIDR"},
+	{"star scenario dict call", "a.star", "scenario = dict(variables = {}, tenants = [dict(idd = 't')])\ndef flow(user):\n    pass\n", "1:44", `unknown key "idd" in a tenant (did you mean "id"?)`},
+	{"star scenario workbook key", "a.star", "scenario = {'workbook': {'ip_pool': []}}\ndef flow(user):\n    pass\n", "1:26", `unknown key "ip_pool" in workbook (did you mean "ip_pools"?)`},
+	{"star scenario function value", "a.star", "def f():\n    pass\nscenario = {'variables': {'a': f}}\ndef flow(user):\n    pass\n", "3:32", "variables.a: a function cannot be part of the scenario dict"},
 	{"star load missing", "a.star", "load('nothere.star', 'x')\ndef flow(user):\n    pass\n", "1:1", "nothere.star"},
 	{"star network at load time", "a.star", "http.get('http://127.0.0.1:9/')\ndef flow(user):\n    pass\n", "1:9", "only available while a scenario runs"},
 }
@@ -126,6 +130,30 @@ func TestBrokenInputs(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestAllErrorsTogetherStar checks that the problems of a .star scenario
+// dict are reported together, each at its entry.
+func TestAllErrorsTogetherStar(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "many.star")
+	src := "scenario = {\n    'lod': {},\n    'workbook': {'ip_pools': [{'id': 'p', 'ranges': ['bogus']}]},\n    'thresholds': ['p95 is small'],\n}\ndef flow(user):\n    pass\n"
+	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"validate", path}, &stdout, &stderr); code != exitInvalid {
+		t.Fatalf("exit %d", code)
+	}
+	want := []string{path + ":2:5: unknown key \"lod\"", path + ":3:54: ip pool \"p\"", path + ":4:20: threshold"}
+	lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
+	if len(lines) != len(want) {
+		t.Fatalf("want %d errors, got:\n%s", len(want), stderr.String())
+	}
+	for i, w := range want {
+		if !strings.HasPrefix(lines[i], w) {
+			t.Errorf("error %d: %q, want it to start with %q", i+1, lines[i], w)
+		}
 	}
 }
 

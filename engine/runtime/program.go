@@ -99,12 +99,10 @@ func loadStarlark(file, src string, opts LoadOptions) (*Program, error) {
 		return nil, err
 	}
 	cfg := starlark.Value(starlark.NewDict(0))
-	pos := scenario.Pos{File: file, Line: 1, Col: 1}
 	if v, ok := p.globals["scenario"]; ok {
 		cfg = v
-		pos = assignPos(file, f)
 	}
-	if p.Scenario, err = scenario.FromStarlark(file, pos, cfg); err != nil {
+	if p.Scenario, err = scenario.FromStarlarkFile(file, f, cfg); err != nil {
 		return nil, err
 	}
 	p.Warnings = p.Scenario.Warnings
@@ -153,18 +151,6 @@ func initProgram(file, src string, opts LoadOptions, lines *compile.SourceMap) (
 
 // Flow returns the program's flow function: one iteration of one user.
 func (p *Program) Flow() starlark.Callable { return p.flow }
-
-// assignPos finds where `scenario` is assigned, for config errors.
-func assignPos(file string, f *syntax.File) scenario.Pos {
-	for _, stmt := range f.Stmts {
-		if a, ok := stmt.(*syntax.AssignStmt); ok {
-			if id, ok := a.LHS.(*syntax.Ident); ok && id.Name == "scenario" {
-				return scenario.Pos{File: file, Line: int(id.NamePos.Line), Col: int(id.NamePos.Col)}
-			}
-		}
-	}
-	return scenario.Pos{File: file, Line: 1, Col: 1}
-}
 
 // inputError turns a Starlark syntax, resolve or evaluation error into a
 // positioned scenario.ErrorList, mapped through lines when the program

@@ -59,13 +59,7 @@ func Parse(file string, src []byte) (*Scenario, error) {
 	}
 	d.config(s, top)
 	if hasWB {
-		inner := d.fields(wb.value, "workbook", catalog.Workbook.Names()...)
-		for k, f := range inner {
-			if prev, dup := top[k]; dup {
-				d.errorf(f.key, "%s is given both at the top level (line %d) and under workbook:", k, prev.key.Line)
-			}
-		}
-		d.config(s, inner)
+		d.workbook(s, top, wb, catalog.Workbook.Names()...)
 	}
 	if f, ok := top["actions"]; ok {
 		d.actions(s, f.value)
@@ -79,6 +73,22 @@ func Parse(file string, src []byte) (*Scenario, error) {
 	// problem of the file is reported in one go.
 	validate(s, d)
 	return s, d.errs.Err()
+}
+
+// workbook decodes the keys nested under `workbook:`, which may hold the
+// keys given, each at most once in the file.
+func (d *decoder) workbook(s *Scenario, top map[string]field, wb field, keys ...string) {
+	inner := d.fields(wb.value, "workbook", keys...)
+	for _, k := range keys {
+		f, ok := inner[k]
+		if !ok {
+			continue
+		}
+		if prev, dup := top[k]; dup {
+			d.errorf(f.key, "%s is given both at the top level (line %d) and under workbook:", k, prev.key.Line)
+		}
+	}
+	d.config(s, inner)
 }
 
 var yamlLine = regexp.MustCompile(`line (\d+)`)

@@ -3,32 +3,85 @@ package scenario
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 
 	"go.starlark.net/starlark"
+	"go.starlark.net/syntax"
 	"gopkg.in/yaml.v3"
+
+	"github.com/ntx-dev/ntx/engine/catalog"
 )
 
-// FromStarlark decodes the `scenario` dict of a .star file. The dict is
-// turned into YAML nodes placed at pos (where `scenario` is assigned) and
-// read by the same decoder as YAML files, so both accept exactly the same
-// keys and values.
+// FromStarlark decodes the `scenario` dict v of a .star file, with every
+// value placed at pos (where `scenario` is assigned). FromStarlarkFile
+// places each value where the file writes it.
 func FromStarlark(file string, pos Pos, v starlark.Value) (*Scenario, error) {
+	return fromStarlark(file, pos, nil, nil, v)
+}
+
+// FromStarlarkFile decodes the `scenario` dict v of the .star file f. The
+// dict is turned into YAML nodes and read by the same decoder as YAML
+// files, so both accept exactly the same keys and values, the workbook
+// nesting included. Each node is placed where f writes its value: the
+// assignment to `scenario` is followed into dict and list literals,
+// dict(k = v) calls and names assigned at the top level, so that an
+// error is reported at the offending entry. Every error is reported.
+func FromStarlarkFile(file string, f *syntax.File, v starlark.Value) (*Scenario, error) {
+	pos := Pos{File: file, Line: 1, Col: 1}
+	defs := map[string]syntax.Expr{}
+	var rhs syntax.Expr
+	if f != nil {
+		for _, stmt := range f.Stmts {
+			a, ok := stmt.(*syntax.AssignStmt)
+			if !ok {
+				continue
+			}
+			id, ok := a.LHS.(*syntax.Ident)
+			if !ok {
+				continue
+			}
+			if a.Op != syntax.EQ {
+				delete(defs, id.Name) // x += ...: its value is no literal
+				continue
+			}
+			defs[id.Name] = a.RHS
+			if id.Name == "scenario" {
+				rhs = a.RHS
+				pos = Pos{File: file, Line: int(id.NamePos.Line), Col: int(id.NamePos.Col)}
+			}
+		}
+	}
+	return fromStarlark(file, pos, rhs, defs, v)
+}
+
+func fromStarlark(file string, pos Pos, rhs syntax.Expr, defs map[string]syntax.Expr, v starlark.Value) (*Scenario, error) {
 	d := &decoder{file: file}
 	s := &Scenario{File: file}
-	n, err := (&toNoder{pos: pos, open: map[starlark.Value]bool{}}).node(v, 1)
+	t := &toNoder{d: d, pos: pos, defs: defs, open: map[starlark.Value]bool{}}
+	n, err := t.node(v, rhs, pos, "", 1)
 	if err != nil {
 		d.errs.Add(pos, "scenario: %v", err)
 		return nil, d.errs.Err()
 	}
-	d.config(s, d.fields(n, "the scenario dict", RunKeys...))
-	if len(d.errs) == 0 {
-		v := &validator{s: s, d: d}
-		v.ids()
-		v.pools()
-		v.load()
-		v.thresholds(false)
+	top := d.fields(n, "the scenario dict", append(slices.Clone(RunKeys), "workbook")...)
+	d.config(s, top)
+	if wb, ok := top["workbook"]; ok {
+		var keys []string // the workbook keys that configure a run
+		for _, k := range catalog.Workbook.Keys {
+			if k.Run {
+				keys = append(keys, k.Name)
+			}
+		}
+		d.workbook(s, top, wb, keys...)
 	}
+	// Checked even when something did not decode, as a YAML file is, so
+	// that every problem is reported in one go.
+	val := &validator{s: s, d: d}
+	val.ids()
+	val.pools()
+	val.load()
+	val.thresholds(false)
 	return s, d.errs.Err()
 }
 
@@ -37,13 +90,87 @@ func FromStarlark(file string, pos Pos, v starlark.Value) (*Scenario, error) {
 // and values shared many times over (a = [x] * 9; b = [a] * 9; ...)
 // would expand like a YAML alias bomb.
 type toNoder struct {
+	d     *decoder
 	pos   Pos
+	defs  map[string]syntax.Expr  // top-level assignments, by name
 	open  map[starlark.Value]bool // lists and dicts being converted
 	nodes int
 }
 
-func (t *toNoder) node(v starlark.Value, level int) (*yaml.Node, error) {
-	pos := t.pos
+// at is where e starts, or def if e is nil.
+func (t *toNoder) at(e syntax.Expr, def Pos) Pos {
+	if e == nil {
+		return def
+	}
+	start, _ := e.Span()
+	return Pos{File: t.pos.File, Line: int(start.Line), Col: int(start.Col)}
+}
+
+// literal follows e through parentheses and top-level names to the
+// expression that wrote the value, or nil.
+func (t *toNoder) literal(e syntax.Expr) syntax.Expr {
+	for hops := 0; e != nil && hops < 16; hops++ {
+		switch x := e.(type) {
+		case *syntax.ParenExpr:
+			e = x.X
+		case *syntax.Ident:
+			e = t.defs[x.Name]
+		default:
+			return e
+		}
+	}
+	return nil
+}
+
+// entries returns the key and value expressions of the dict e writes,
+// by key.
+func (t *toNoder) entries(e syntax.Expr) map[string][2]syntax.Expr {
+	out := map[string][2]syntax.Expr{}
+	switch x := t.literal(e).(type) {
+	case *syntax.DictExpr:
+		for _, it := range x.List {
+			en, ok := it.(*syntax.DictEntry)
+			if !ok {
+				continue
+			}
+			if k, ok := en.Key.(*syntax.Literal); ok && k.Token == syntax.STRING {
+				out[k.Value.(string)] = [2]syntax.Expr{en.Key, en.Value}
+			}
+		}
+	case *syntax.CallExpr:
+		if fn, ok := x.Fn.(*syntax.Ident); ok && fn.Name == "dict" {
+			for _, arg := range x.Args {
+				if b, ok := arg.(*syntax.BinaryExpr); ok && b.Op == syntax.EQ {
+					if k, ok := b.X.(*syntax.Ident); ok {
+						out[k.Name] = [2]syntax.Expr{b.X, b.Y}
+					}
+				}
+			}
+		}
+	}
+	return out
+}
+
+// elems returns the element expressions of the list or tuple e writes,
+// if it writes n of them.
+func (t *toNoder) elems(e syntax.Expr, n int) []syntax.Expr {
+	var list []syntax.Expr
+	switch x := t.literal(e).(type) {
+	case *syntax.ListExpr:
+		list = x.List
+	case *syntax.TupleExpr:
+		list = x.List
+	}
+	if len(list) != n {
+		return nil
+	}
+	return list
+}
+
+// node converts v, written by e (nil if unknown) or else within the
+// value at def. path names v in messages.
+func (t *toNoder) node(v starlark.Value, e syntax.Expr, def Pos, path string, level int) (*yaml.Node, error) {
+	pos := t.at(t.literal(e), t.at(e, def))
 	if t.nodes++; t.nodes > MaxAliasNodes {
 		return nil, fmt.Errorf("the scenario dict expands to more than %d values (a value shared too many times?)", MaxAliasNodes)
 	}
@@ -58,8 +185,15 @@ func (t *toNoder) node(v starlark.Value, level int) (*yaml.Node, error) {
 		t.open[v] = true
 		defer delete(t.open, v)
 	}
-	scalar := func(tag, val string) *yaml.Node {
-		return &yaml.Node{Kind: yaml.ScalarNode, Tag: tag, Value: val, Line: pos.Line, Column: pos.Col}
+	scalarAt := func(p Pos, tag, val string) *yaml.Node {
+		return &yaml.Node{Kind: yaml.ScalarNode, Tag: tag, Value: val, Line: p.Line, Column: p.Col}
+	}
+	scalar := func(tag, val string) *yaml.Node { return scalarAt(pos, tag, val) }
+	wrap := func(err error, step string) error {
+		if err == nil {
+			return nil
+		}
+		return fmt.Errorf("%s: %w", step, err)
 	}
 	switch v := v.(type) {
 	case starlark.NoneType:
@@ -74,30 +208,54 @@ func (t *toNoder) node(v starlark.Value, level int) (*yaml.Node, error) {
 		return scalar("!!str", string(v)), nil
 	case *starlark.Dict:
 		n := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: pos.Line, Column: pos.Col}
+		written := t.entries(e)
 		for _, kv := range v.Items() {
 			k, ok := kv[0].(starlark.String)
 			if !ok {
-				return nil, fmt.Errorf("dict keys must be strings, not %s", kv[0].Type())
+				t.d.errs.Add(pos, "%sdict keys must be strings, not %s", prefix(path), kv[0].Type())
+				continue
 			}
-			val, err := t.node(kv[1], level+1)
+			ex := written[string(k)]
+			kpos := t.at(ex[0], pos)
+			val, err := t.node(kv[1], ex[1], kpos, join(path, string(k)), level+1)
 			if err != nil {
-				return nil, fmt.Errorf("%s: %w", string(k), err)
+				return nil, wrap(err, string(k))
 			}
-			n.Content = append(n.Content, scalar("!!str", string(k)), val)
+			n.Content = append(n.Content, scalarAt(kpos, "!!str", string(k)), val)
 		}
 		return n, nil
 	case starlark.Indexable:
 		n := &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq", Line: pos.Line, Column: pos.Col}
+		written := t.elems(e, v.Len())
 		for i := 0; i < v.Len(); i++ {
-			val, err := t.node(v.Index(i), level+1)
+			var ex syntax.Expr
+			if written != nil {
+				ex = written[i]
+			}
+			val, err := t.node(v.Index(i), ex, pos, fmt.Sprintf("%s[%d]", path, i), level+1)
 			if err != nil {
-				return nil, fmt.Errorf("[%d]: %w", i, err)
+				return nil, wrap(err, fmt.Sprintf("[%d]", i))
 			}
 			n.Content = append(n.Content, val)
 		}
 		return n, nil
 	}
-	return nil, fmt.Errorf("a %s cannot be part of the scenario dict (use dicts, lists, strings, numbers, booleans)", v.Type())
+	t.d.errs.Add(pos, "%sa %s cannot be part of the scenario dict (use dicts, lists, strings, numbers, booleans)", prefix(path), v.Type())
+	return scalar("!!null", "null"), nil
+}
+
+func join(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+func prefix(path string) string {
+	if path == "" {
+		return ""
+	}
+	return path + ": "
 }
 
 // ToStarlark converts a YAML value (variables, tenant properties) into a
