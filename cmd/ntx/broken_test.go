@@ -76,7 +76,7 @@ var brokenInputs = []struct {
 	{"threshold no such statistic", "a.yaml", "actions: [{id: a, call: get, with: {url: 'http://h:1/'}}]\nthresholds: ['a.latency < 1s']\ntasks: [{id: s, action: a}]\n", "2:14", `a has no statistic "latency"`},
 	{"threshold unknown action", "a.yaml", "actions: [{id: login, call: get, with: {url: 'http://h:1/'}}]\nthresholds: ['logn.p95 < 1s']\ntasks: [{id: s, action: login}]\n", "2:14", `"logn" is not an action (did you mean "login"?)`},
 	{"threshold unit", "a.yaml", "actions: [{id: a, call: get, with: {url: 'http://h:1/'}}]\nthresholds: ['a.count < 2s']\ntasks: [{id: s, action: a}]\n", "2:14", `a.count is not a latency`},
-	{"star threshold statistic", "a.star", "scenario = {'thresholds': ['x.p95x < 1s']}\ndef flow(user):\n    pass\n", "1:1", `x has no statistic "p95x"`},
+	{"star threshold statistic", "a.star", "scenario = {'thresholds': ['x.p95x < 1s']}\ndef flow(user):\n    pass\n", "1:28", `x has no statistic "p95x"`},
 	// Starlark
 	{"star syntax", "a.star", "def flow(user)\n    pass\n", "2:1", "got newline, want ':'"},
 	{"star undefined name", "a.star", "def flow(user):\n    htp.get('http://h:1/')\n", "2:5", "undefined: htp"},
