@@ -30,6 +30,10 @@ type Options struct {
 	Modules map[string]starlark.StringDict
 	// Predeclared adds global names every script sees.
 	Predeclared starlark.StringDict
+	// Env names the environment variables scripts may read as env.NAME,
+	// each as NAME or NAME=VALUE; those starting with NTX_ are always
+	// readable, no others.
+	Env []string
 }
 
 // Result is the outcome of a run (spec §6).
@@ -64,7 +68,7 @@ func Load(file string, src []byte, opts Options) (*Program, error) {
 		}
 		src = b
 	}
-	p, err := runtime.Load(file, src, runtime.LoadOptions{Modules: opts.Modules, Predeclared: opts.Predeclared})
+	p, err := runtime.Load(file, src, runtime.LoadOptions{Modules: opts.Modules, Predeclared: opts.Predeclared, Env: opts.Env})
 	if err != nil {
 		return nil, err
 	}

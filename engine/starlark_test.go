@@ -167,6 +167,11 @@ tasks: [{id: start, action: a}]
 func TestResponseObject(t *testing.T) {
 	srv := startTarget(t)
 	file := writeFile(t, t.TempDir(), "resp.star", `
+# bind_ip must be an address of one of the scenario's pools; users are
+# left unbound to check source_ip of an unbound call.
+scenario = {"ip_pools": [{"id": "extra", "ips": ["127.0.10.9"]}],
+            "load": {"user_resources": {"ip_binding": {"enabled": False}}}}
+
 def flow(user):
     base = "http://" + env.NTX_TARGET_HTTP
     r = http.get(base + "/asset", headers = {"X-Trace": 42}, query = {"a": "1", "b": ["x", "y"]})

@@ -5,6 +5,7 @@ import (
 	"os"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 
 	"go.starlark.net/starlark"
@@ -142,11 +143,37 @@ func (v *Vars) AttrNames() []string {
 	return names
 }
 
-// envValue is `env`: the process environment, read-only.
-type envValue struct{}
+// EnvPrefix starts the names of environment variables every scenario
+// may read; others must be named with -e (Options.Env).
+const EnvPrefix = "NTX_"
 
-// Env is the `env` value.
+// envValue is `env`: the environment variables a scenario may read,
+// read-only. Scenarios are often written by someone else, so the process
+// environment (tokens, keys, a cloud session) is not theirs to read: only
+// variables named when the run starts and those starting with NTX_.
+type envValue struct {
+	named map[string]*string // a value given as NAME=VALUE, or nil: read NAME from the process
+}
+
+// Env is the `env` value that exposes only NTX_ variables.
 var Env starlark.Value = envValue{}
+
+// NewEnv returns an `env` that also exposes the variables given, each as
+// NAME (its value in the process environment) or NAME=VALUE.
+func NewEnv(vars []string) (starlark.Value, error) {
+	e := envValue{named: map[string]*string{}}
+	for _, v := range vars {
+		name, val, hasVal := strings.Cut(v, "=")
+		if name == "" || strings.ContainsAny(name, " \t\n") {
+			return nil, fmt.Errorf("env: %q is not NAME or NAME=VALUE", v)
+		}
+		e.named[name] = nil
+		if hasVal {
+			e.named[name] = &val
+		}
+	}
+	return e, nil
+}
 
 func (envValue) String() string        { return "<env>" }
 func (envValue) Type() string          { return "env" }
@@ -154,15 +181,32 @@ func (envValue) Freeze()               {}
 func (envValue) Truth() starlark.Bool  { return true }
 func (envValue) Hash() (uint32, error) { return 0, fmt.Errorf("unhashable: env") }
 
-// Attr returns the environment variable, or None when it is not set.
-func (envValue) Attr(name string) (starlark.Value, error) {
-	if v, ok := os.LookupEnv(name); ok {
-		return starlark.String(v), nil
+// Attr returns the environment variable, or None when it is exposed but
+// not set. A variable that is not exposed is an error that says how to
+// pass it, rather than a None that would fail somewhere later.
+func (e envValue) Attr(name string) (starlark.Value, error) {
+	given, named := e.named[name]
+	switch {
+	case given != nil:
+		return starlark.String(*given), nil
+	case named || strings.HasPrefix(name, EnvPrefix):
+		if v, ok := os.LookupEnv(name); ok {
+			return starlark.String(v), nil
+		}
+		return starlark.None, nil
 	}
-	return starlark.None, nil
+	return nil, starlark.NoSuchAttrError(fmt.Sprintf("env.%s: scenarios see only variables named with -e %s (or -e %s=VALUE) and those starting with %s", name, name, name, EnvPrefix))
 }
 
-func (envValue) AttrNames() []string { return nil }
+// AttrNames lists the variables given by name; NTX_ ones are not listed.
+func (e envValue) AttrNames() []string {
+	names := make([]string, 0, len(e.named))
+	for k := range e.named {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	return names
+}
 
 // Reset replaces every variable with initial, for a new run.
 func (v *Vars) Reset(initial starlark.StringDict) {

@@ -79,6 +79,7 @@ func cmdExec(args []string, stdout, stderr io.Writer) int {
 	htmlOut := fs.String("report", "", "write a self-contained HTML report to `FILE.html`")
 	maxNames := fs.Int("max-names", 1000, "distinct measured names to keep; calls with later names are counted as (other)")
 	quiet := fs.BoolP("quiet", "q", false, "print no progress and no script log lines")
+	env := envFlag(fs)
 	cpuProfile := fs.String("cpuprofile", "", "write a Go CPU profile of the run to `FILE` (for performance work)")
 	if ok, code := parse(fs, args, stderr); !ok {
 		return code
@@ -91,7 +92,7 @@ func cmdExec(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "ntx exec: --users, --iterations and --duration must not be negative, --max-names must be at least 1")
 		return exitInvalid
 	}
-	opts := engine.Options{}
+	opts := engine.Options{Env: *env}
 	opts.Seed, opts.MaxSteps = *seed, *maxSteps
 	opts.Users, opts.Iterations, opts.Duration = *users, *iterations, *duration
 	opts.MaxNames = *maxNames
@@ -208,6 +209,12 @@ func interrupts(sigs <-chan os.Signal, finished <-chan struct{}, stderr io.Write
 	os.Exit(exitDied)
 }
 
+// envFlag adds -e, the environment variables a scenario may read: the
+// rest of the process environment is not the scenario's to see.
+func envFlag(fs *pflag.FlagSet) *[]string {
+	return fs.StringArrayP("env", "e", nil, "let the scenario read environment variable `NAME` as env.NAME (or give NAME=VALUE); repeatable. Variables starting with NTX_ are always readable, no others")
+}
+
 // startCPUProfile profiles the process into path until stop is called.
 func startCPUProfile(path string) (stop func(), err error) {
 	f, err := os.Create(path)
@@ -223,6 +230,7 @@ func startCPUProfile(path string) (stop func(), err error) {
 
 func cmdValidate(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("validate", "FILE...", "Checks scenarios and prints every problem at FILE:LINE:COL; runs nothing.\nEach file is reported; the exit code is 2 if any of them is invalid.", stderr)
+	env := envFlag(fs)
 	if ok, code := parse(fs, args, stderr); !ok {
 		return code
 	}
@@ -233,7 +241,7 @@ func cmdValidate(args []string, stdout, stderr io.Writer) int {
 	}
 	worst := exitPassed
 	for _, file := range fs.Args() {
-		prog, err := engine.Load(file, nil, engine.Options{})
+		prog, err := engine.Load(file, nil, engine.Options{Env: *env})
 		if err != nil {
 			worst = max(worst, reportErr(stderr, err))
 			continue

@@ -67,13 +67,73 @@ func ParseAddrs(specs, exclude []string) ([]netip.Addr, error) {
 	return kept, nil
 }
 
-// CheckSpec reports whether s is a valid address spec, without expanding it.
+// CheckSpec reports whether s is a valid spec of addresses to send from,
+// without expanding it.
 func CheckSpec(s string) error {
 	_, _, err := bounds(s)
 	return err
 }
 
-func bounds(s string) (first, last netip.Addr, err error) { return spanOf(s, true) }
+// CheckExclude reports whether s is a valid spec of addresses to leave
+// out; it may span any addresses (0.0.0.0/0 included).
+func CheckExclude(s string) error {
+	_, _, err := spanOf(s, false)
+	return err
+}
+
+// bounds is spanOf for addresses to send from: a spec that is or includes
+// the unspecified address (0.0.0.0, ::) or a multicast address is refused,
+// since a socket bound to one does not send from one address of a host.
+func bounds(s string) (first, last netip.Addr, err error) {
+	first, last, err = spanOf(s, true)
+	if err != nil {
+		return first, last, err
+	}
+	if first.IsUnspecified() {
+		return first, last, fmt.Errorf("%q includes the unspecified address %s (any address), which is no source address", s, first)
+	}
+	mc := multicast4
+	if first.Is6() {
+		mc = multicast6
+		if first.Is4In6() && last.Is4In6() {
+			mc = netip.MustParsePrefix("::ffff:224.0.0.0/100")
+		}
+	}
+	if lo, hi := mc.Masked().Addr(), lastAddr(mc); first.Compare(hi) <= 0 && last.Compare(lo) >= 0 {
+		what := "is"
+		if first != last {
+			what = "includes"
+		}
+		return first, last, fmt.Errorf("%q %s a multicast address (%s), which cannot send", s, what, mc)
+	}
+	return first, last, nil
+}
+
+var (
+	multicast4 = netip.MustParsePrefix("224.0.0.0/4")
+	multicast6 = netip.MustParsePrefix("ff00::/8")
+)
+
+// SpecsContain reports whether a is one of the addresses the specs give
+// less the excluded ones, worked out from the specs' bounds without
+// expanding them.
+func SpecsContain(specs, exclude []string, a netip.Addr) bool {
+	in := func(s string, usable bool) bool {
+		first, last, err := spanOf(s, usable)
+		return err == nil && first.Is4() == a.Is4() && a.Compare(first) >= 0 && a.Compare(last) <= 0
+	}
+	for _, s := range exclude {
+		if in(s, false) {
+			return false
+		}
+	}
+	for _, s := range specs {
+		if in(s, true) {
+			return true
+		}
+	}
+	return false
+}
 
 // spanOf returns the first and last address of a spec; usable leaves out
 // the network and broadcast addresses of IPv4 CIDRs of /30 and wider.

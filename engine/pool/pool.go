@@ -89,6 +89,12 @@ func (p *Pool) Size() int { return len(p.addrs) }
 // not be modified.
 func (p *Pool) Addrs() []netip.Addr { return p.addrs }
 
+// Contains reports whether a is one of the pool's addresses.
+func (p *Pool) Contains(a netip.Addr) bool {
+	_, ok := p.index[a] // index never changes after New: no lock needed
+	return ok
+}
+
 // Acquire takes a free address. ok is false when none is free.
 func (p *Pool) Acquire() (a netip.Addr, ok bool) {
 	p.mu.Lock()

@@ -165,3 +165,48 @@ func BenchmarkAcquireRelease(b *testing.B) {
 		})
 	}
 }
+
+// TestSpecsRefuseNonSources: the unspecified address and multicast
+// addresses are not source addresses, alone or inside a range or CIDR.
+func TestSpecsRefuseNonSources(t *testing.T) {
+	for spec, want := range map[string]string{
+		"0.0.0.0":                   "unspecified",
+		"::":                        "unspecified",
+		"::/0":                      "unspecified",
+		"0.0.0.0-0.0.0.9":           "unspecified",
+		"224.0.0.1":                 "is a multicast",
+		"ff02::1":                   "is a multicast",
+		"::ffff:239.1.2.3":          "is a multicast",
+		"223.255.255.250-224.0.0.2": "includes a multicast",
+		"239.0.0.0/8":               "includes a multicast",
+		"fe00::/7":                  "includes a multicast",
+	} {
+		err := CheckSpec(spec)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("CheckSpec(%q) = %v, want %q", spec, err, want)
+		}
+		if _, err := ParseAddrs([]string{spec}, nil); err == nil {
+			t.Errorf("ParseAddrs(%q) expanded it", spec)
+		}
+	}
+	for _, spec := range []string{"223.255.255.255", "240.0.0.1", "127.0.0.0/8", "fe80::1", "::1"} {
+		if err := CheckSpec(spec); err != nil {
+			t.Errorf("CheckSpec(%q): %v", spec, err)
+		}
+	}
+	// Excluding a broad block that includes them is fine.
+	if _, err := ParseAddrs([]string{"127.0.0.1"}, []string{"0.0.0.0/0"}); err != nil {
+		t.Errorf("exclude 0.0.0.0/0: %v", err)
+	}
+}
+
+func TestSpecsContainAgreesWithExpansion(t *testing.T) {
+	specs, exclude := []string{"127.0.1.0/24", "127.0.2.10-127.0.2.20", "::1"}, []string{"127.0.2.15"}
+	p := New("p", addrs(t, specs, exclude), RoundRobin, 1)
+	for _, s := range []string{"127.0.1.0", "127.0.1.1", "127.0.1.254", "127.0.1.255", "127.0.2.10", "127.0.2.15", "127.0.2.20", "127.0.2.21", "::1", "::2", "::ffff:127.0.1.1", "10.0.0.1"} {
+		a := netip.MustParseAddr(s)
+		if got, want := SpecsContain(specs, exclude, a), p.Contains(a); got != want {
+			t.Errorf("%s: SpecsContain %v, pool has it %v", s, got, want)
+		}
+	}
+}

@@ -54,6 +54,9 @@ type LoadOptions struct {
 	Modules map[string]starlark.StringDict
 	// Predeclared adds names every program sees.
 	Predeclared starlark.StringDict
+	// Env names the environment variables `env` exposes besides those
+	// starting with NTX_, each as NAME or NAME=VALUE (the CLI's -e).
+	Env []string
 }
 
 // IsStarlark reports whether file names a Starlark scenario.
@@ -116,6 +119,11 @@ func initProgram(file, src string, opts LoadOptions, lines *compile.SourceMap) (
 	vars := stdlib.NewVars(nil)
 	predeclared := stdlib.Predeclared()
 	predeclared["vars"] = vars
+	env, err := stdlib.NewEnv(opts.Env)
+	if err != nil {
+		return nil, nil, scenario.ErrorList{{Pos: scenario.Pos{File: file}, Msg: err.Error()}}
+	}
+	predeclared["env"] = env
 	for k, v := range opts.Predeclared {
 		predeclared[k] = v
 	}
@@ -250,6 +258,11 @@ func (l *loader) load(thread *starlark.Thread, module string) (starlark.StringDi
 	}
 	if !IsStarlark(path) {
 		return nil, fmt.Errorf("load(%q): only .star files can be loaded", module)
+	}
+	// Links are resolved before the tree check: a linked file or
+	// directory, or a link to /, must not lead out of the tree.
+	if path, err = scenario.InsideTree(l.root, path); err != nil {
+		return nil, fmt.Errorf("load(%q): %v", module, err)
 	}
 	if e, ok := l.cache[path]; ok {
 		if e.loading {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
-	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -262,34 +261,14 @@ func (r *run) setup() error {
 		// Expanded once, when the scenario was checked.
 		r.pools[sp.ID] = pool.New(sp.ID, sp.Addrs, sp.Strategy, r.opts.Seed+uint64(i))
 	}
-	for _, id := range r.usedPools() {
-		if err := Preflight(r.pools[id].Addrs()); err != nil {
-			return &StartError{Msg: fmt.Sprintf("ip pool %q: %v", id, err)}
+	// Every pool, not only those users bind to: bind_ip may name any
+	// pool's address.
+	for _, sp := range r.s.Pools {
+		if err := Preflight(r.pools[sp.ID].Addrs()); err != nil {
+			return &StartError{Msg: fmt.Sprintf("ip pool %q: %v", sp.ID, err)}
 		}
 	}
 	return nil
-}
-
-// usedPools lists the pools some user may take addresses from.
-func (r *run) usedPools() []string {
-	used := map[string]bool{}
-	if b := r.binding(""); b != "" {
-		used[b] = true
-	}
-	if fb := r.s.Load.Capacity.FallbackPool; fb != "" {
-		used[fb] = true
-	}
-	for _, ph := range r.s.Load.Phases {
-		if ph.Pool != "" {
-			used[ph.Pool] = true
-		}
-	}
-	out := make([]string, 0, len(used))
-	for id := range used {
-		out = append(out, id)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // binding returns the pool a user is bound to, given its phase's
@@ -637,7 +616,7 @@ func (b *userBinding) source(bind netip.Addr) (netip.Addr, func(), error) {
 	noop := func() {}
 	switch {
 	case bind.IsValid():
-		return bind, noop, nil
+		return bind, noop, b.run.inPools(bind)
 	case b.pool == nil:
 		return netip.Addr{}, noop, nil
 	case b.strategy == "shared":

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"maps"
 	"math"
-	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -241,8 +240,12 @@ func (v *validator) ids() {
 func (v *validator) pools() {
 	for _, p := range v.s.Pools {
 		bad := false
-		for _, r := range append(append([]string{}, p.Ranges...), p.Exclude...) {
-			if err := pool.CheckSpec(r); err != nil {
+		for i, r := range append(append([]string{}, p.Ranges...), p.Exclude...) {
+			check := pool.CheckSpec // addresses to send from: no 0.0.0.0, ::, multicast
+			if i >= len(p.Ranges) {
+				check = pool.CheckExclude
+			}
+			if err := check(r); err != nil {
 				pos, ok := p.SpecPos[r]
 				if !ok {
 					pos = p.Pos
@@ -280,8 +283,8 @@ func (v *validator) modules() {
 			v.errorf(m.Pos, "module %q: %q is not a .star file", m.Name, m.Path)
 			continue
 		}
-		if _, err := os.Stat(filepath.Join(dir, m.Path)); err != nil {
-			v.errorf(m.Pos, "module %q: cannot read %s", m.Name, m.Path)
+		if _, err := InsideTree(dir, filepath.Join(dir, m.Path)); err != nil {
+			v.errorf(m.Pos, "module %q: cannot read %s: %v", m.Name, m.Path, err)
 		}
 	}
 }
@@ -437,7 +440,9 @@ func (v *validator) value(n *yaml.Node, what string, want catalog.Value) {
 		v.d.boolean(n, what)
 	case catalog.Enum:
 		v.d.oneOf(n, what, want.Values...)
-	case catalog.String, catalog.URL, catalog.Address, catalog.IP:
+	case catalog.IP: // the only IPs a scenario gives are source addresses
+		v.sourceIP(n, what)
+	case catalog.String, catalog.URL, catalog.Address:
 		s := v.d.str(n, what)
 		if want.Pattern != "" && s != "" && !regexp.MustCompile(want.Pattern).MatchString(s) {
 			v.errorf(v.d.pos(n), "%s %q is not %s", what, s, want.Hint)
