@@ -34,6 +34,7 @@ func Predeclared() starlark.StringDict {
 		"time":       starlarktime.Module,
 		"math":       math.Module,
 		"env":        Env,
+		"random":     randomModule(),
 	}
 	d.Freeze()
 	return d

@@ -54,6 +54,7 @@ func (r *run) newUser(b *userBinding, n int, intended time.Time, stop context.Co
 	u.thread = &starlark.Thread{Name: fmt.Sprintf("user %d", id), Load: noLoad,
 		Print: func(_ *starlark.Thread, msg string) { r.logLine(fmt.Sprintf("user %d: %s", id, msg)) }}
 	u.sess.Attach(u.thread)
+	stdlib.NewRandom(r.opts.Seed, id).Attach(u.thread)
 	u.rng = rand.New(rand.NewPCG(r.opts.Seed, uint64(id)))
 	return u
 }
