@@ -102,7 +102,7 @@ func (m *randomValue) AttrNames() []string { return m.members.Keys() }
 // random.int(a, b) is a whole number from a to b, both included.
 func randomInt(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var lo, hi int64
-	if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 2, &lo, &hi); err != nil {
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "a", &lo, "b", &hi); err != nil {
 		return nil, err
 	}
 	if lo > hi {
@@ -122,12 +122,15 @@ func randomInt(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple
 // random.float() is a number in [0, 1); random.float(a, b) one in [a, b).
 func randomFloat(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var lo, hi starlark.Value
-	if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 0, &lo, &hi); err != nil {
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "a?", &lo, "b?", &hi); err != nil {
 		return nil, err
 	}
 	a, z := 0.0, 1.0
-	if lo != nil {
-		if hi == nil {
+	if lo == starlark.None && hi == starlark.None {
+		lo, hi = nil, nil
+	}
+	if lo != nil || hi != nil {
+		if lo == nil || hi == nil {
 			return nil, fmt.Errorf("%s: give no bounds, or both a and b", b.Name())
 		}
 		var ok1, ok2 bool
@@ -150,7 +153,7 @@ func randomFloat(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tup
 // random.choice(seq) is one element of a list, tuple or string.
 func randomChoice(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var v starlark.Value
-	if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 1, &v); err != nil {
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "seq", &v); err != nil {
 		return nil, err
 	}
 	seq, ok := v.(starlark.Indexable)
@@ -173,7 +176,7 @@ func randomChoice(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tu
 // and could not be shuffled in place.
 func randomShuffle(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var v starlark.Value
-	if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 1, &v); err != nil {
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "seq", &v); err != nil {
 		return nil, err
 	}
 	seq, ok := v.(starlark.Iterable)
@@ -249,7 +252,7 @@ func isASCII(s string) bool {
 // random.uuid() is a version 4 UUID drawn from the stream, so that it too
 // repeats with the seed.
 func randomUUID(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 0); err != nil {
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs); err != nil {
 		return nil, err
 	}
 	r, err := randomOf(thread, b.Name())

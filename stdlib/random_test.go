@@ -112,14 +112,14 @@ func TestRandomErrors(t *testing.T) {
 	env := starlark.StringDict{"random": randomModule()}
 	for expr, want := range map[string]string{
 		"random.int(5, 1)":            "a (5) is greater than b (1)",
-		"random.int(1)":               "random.int: got 1 arguments, want 2",
+		"random.int(1)":               "random.int: missing argument for b",
 		"random.choice([])":           "random.choice: the list is empty",
 		"random.string(-1)":           "n must be from 0",
 		`random.string(3, chars="")`:  "chars must not be empty",
 		"random.float(1)":             "give no bounds, or both",
 		"random.float(2, 1)":          "need finite a <= b",
-		`random.int("1", 2)`:          "random.int: for parameter 1: got string, want int",
-		"random.uuid(1)":              "random.uuid: got 1 arguments, want 0",
+		`random.int("1", 2)`:          "random.int: for parameter a: got string, want int",
+		"random.uuid(1)":              "random.uuid: got 1 arguments, want at most 0",
 		"random.shuffle(1)":           "random.shuffle: want a list or another iterable, not int",
 		`random.choice({"a": 1})`:     "random.choice: want a list, tuple or string, not dict",
 		"random.randint(1, 2)":        "random has no .randint: use random.int(a, b), both ends included",

@@ -177,8 +177,38 @@ var Funcs = func() []Func {
 			Doc: "a new mapping from action id to result; an action not run yet reads as a result whose ok is False and whose other fields are None"},
 		Func{Name: "struct", Kwargs: "the fields", Returns: "a struct",
 			Doc: "an immutable value with the given fields"},
+		Func{Name: "random.int", Params: []Key{
+			{Name: "a", Value: Value{Type: Int}, Required: true, Doc: "the least value"},
+			{Name: "b", Value: Value{Type: Int}, Required: true, Doc: "the greatest value"},
+		}, Returns: "int", Doc: "a whole number from a to b, both included"},
+		Func{Name: "random.float", Params: []Key{
+			{Name: "a", Value: Value{Type: Number}, Default: "0", Doc: "the least value (give both bounds or neither)"},
+			{Name: "b", Value: Value{Type: Number}, Default: "1", Doc: "the bound the value stays below"},
+		}, Returns: "float", Doc: "a number from a up to, not including, b"},
+		Func{Name: "random.choice", Params: []Key{
+			{Name: "seq", Value: Value{Type: Any}, Required: true, Doc: "a non-empty list, tuple or string"},
+		}, Returns: "an element of seq", Doc: "one element of seq"},
+		Func{Name: "random.shuffle", Params: []Key{
+			{Name: "seq", Value: Value{Type: Any}, Required: true, Doc: "a list or another iterable"},
+		}, Returns: "list", Doc: "a new list of seq's elements in random order; seq itself is left as it is (it may be frozen, like a data row's list)"},
+		Func{Name: "random.string", Params: []Key{
+			{Name: "n", Value: Value{Type: Int, Min: 0, HasMin: true}, Required: true, Doc: "how many characters"},
+			{Name: "chars", Value: Value{Type: String}, Default: "A-Z, a-z and 0-9", Doc: "the characters to draw from"},
+		}, Returns: "string", Doc: "n characters drawn from chars"},
+		Func{Name: "random.uuid", Returns: "string", Doc: "a version 4 UUID, drawn from the user's stream like every other choice"},
 	)
 }()
+
+// randomMembers are the functions of the random module.
+func randomMembers() []string {
+	var out []string
+	for _, f := range Funcs {
+		if m, ok := strings.CutPrefix(f.Name, "random."); ok {
+			out = append(out, m)
+		}
+	}
+	return out
+}
 
 // Predeclared are the names every Starlark program sees.
 var Predeclared = func() []Name {
@@ -204,6 +234,10 @@ var Predeclared = func() []Name {
 		{Name: "math", Kind: Module, InTemplates: true, Doc: "Starlark's math module: floor, ceil, sqrt, pi..."},
 		{Name: "env", Kind: Variable, Doc: "the process environment, read-only: env.NAME is a string, or None when unset"},
 		{Name: "vars", Kind: Variable, PerRun: true, Doc: "the run-wide variables: the scenario's variables and workbook-scoped exports, shared by every user"},
+		{Name: "random", Kind: Module, Members: randomMembers(), InTemplates: true,
+			Doc: "random choices from a stream per user, seeded by --seed and the user's id: the same seed gives each user the same choices"},
+		{Name: "data", Kind: Variable, PerRun: true,
+			Doc: "the datasets of the scenario's data: section: data.ID is the row this user holds in this iteration, its columns read as data.ID.COLUMN or data.ID[\"COLUMN\"]"},
 	}
 }()
 
