@@ -1,0 +1,266 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/ntx-dev/ntx/engine/target"
+)
+
+// hostileDir holds the hostile corpus: inputs that once crashed ntx, ate
+// its memory or left its sandbox, each with its expected outcome in the
+// comment lines at its top (see hostileCase).
+const hostileDir = "../../testdata/hostile"
+
+// hostileCase is what a corpus file's header says:
+//
+//	# run: exec -q                   the ntx command and flags (default: validate)
+//	# exit: 2                        the exit code
+//	# error: 6:19 alias cycle        an output line holding FILE:6:19: and the text
+//	                                 (0 for the line or column: any)
+//	# output: too_large              text the output holds
+//	# absent: hunter2                text the output must not hold
+//	# max-output: 100 KB             a bound on the output's size
+//	# rss: < 120 MB                  a bound on the process's peak RSS
+//	# link: name -> target           a symbolic link made next to the file
+//	# setenv: NAME=VALUE             an environment variable of the process
+//	# target: yes                    start the built-in target (NTX_TARGET_*)
+//	# pending: reason                skipped, with the reason, until it lands
+//
+// {outside} in a file or a link stands for a directory outside the
+// scenario's tree that holds secrets (.env and secret.star).
+type hostileCase struct {
+	args      []string
+	exit      int
+	errors    []string // "L:C text"
+	outputs   []string
+	absent    []string
+	maxOutput int64
+	rssMB     int64
+	links     [][2]string
+	env       []string
+	target    bool
+	pending   string
+}
+
+func parseHostile(t *testing.T, src []byte) hostileCase {
+	t.Helper()
+	c := hostileCase{args: []string{"validate"}, exit: -1}
+	sc := bufio.NewScanner(bytes.NewReader(src))
+	for sc.Scan() {
+		line, ok := strings.CutPrefix(sc.Text(), "# ")
+		if !ok {
+			break
+		}
+		key, val, ok := strings.Cut(line, ": ")
+		if !ok {
+			continue // prose
+		}
+		val = strings.TrimSpace(val)
+		switch key {
+		case "run":
+			c.args = strings.Fields(val)
+		case "exit":
+			n, err := strconv.Atoi(val)
+			if err != nil {
+				t.Fatalf("exit: %v", err)
+			}
+			c.exit = n
+		case "error":
+			c.errors = append(c.errors, val)
+		case "output":
+			c.outputs = append(c.outputs, val)
+		case "absent":
+			c.absent = append(c.absent, val)
+		case "max-output":
+			c.maxOutput = sizeOf(t, val)
+		case "rss":
+			c.rssMB = sizeOf(t, strings.TrimPrefix(val, "< ")) >> 20
+		case "link":
+			name, to, ok := strings.Cut(val, " -> ")
+			if !ok {
+				t.Fatalf("link: want NAME -> TARGET, got %q", val)
+			}
+			c.links = append(c.links, [2]string{name, to})
+		case "setenv":
+			c.env = append(c.env, val)
+		case "target":
+			c.target = val == "yes"
+		case "pending":
+			c.pending = val
+		}
+	}
+	if c.exit < 0 {
+		t.Fatal("the header gives no `# exit:`")
+	}
+	return c
+}
+
+// sizeOf reads "120 MB" or "100 KB".
+func sizeOf(t *testing.T, s string) int64 {
+	num, unit, _ := strings.Cut(s, " ")
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil {
+		t.Fatalf("size %q: %v", s, err)
+	}
+	switch unit {
+	case "MB":
+		return n << 20
+	case "KB":
+		return n << 10
+	}
+	t.Fatalf("size %q: the unit must be KB or MB", s)
+	return 0
+}
+
+// TestHostileCorpus runs every input of testdata/hostile through the real
+// command, in a process of its own, and checks its exit code, its
+// messages and their positions, and its peak memory: what the kernel
+// measured as the process's high-water RSS (VmHWM, the maxrss of its
+// rusage), not time, so that a budget holds however busy the machine is.
+// A Go panic or fatal error fails every case.
+func TestHostileCorpus(t *testing.T) {
+	entries, err := os.ReadDir(hostileDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	outside := t.TempDir()
+	for name, content := range map[string]string{
+		".env":        "SECRET = \"hunter2\"\n", // a .env file is valid Starlark
+		"secret.star": "SECRET = \"hunter2\"\n",
+	} {
+		if err := os.WriteFile(filepath.Join(outside, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var srv *target.Server
+	n := 0
+	for _, e := range entries {
+		if e.IsDir() {
+			continue
+		}
+		n++
+		name := e.Name()
+		t.Run(name, func(t *testing.T) {
+			src, err := os.ReadFile(filepath.Join(hostileDir, name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := parseHostile(t, src)
+			if c.pending != "" {
+				t.Skipf("expected, not yet implemented: %s", c.pending)
+			}
+			// A copy of its own, so that links and outputs stay in the test's
+			// directory.
+			dir := t.TempDir()
+			file := filepath.Join(dir, name)
+			src = bytes.ReplaceAll(src, []byte("{outside}"), []byte(outside))
+			if err := os.WriteFile(file, src, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			for _, l := range c.links {
+				to := strings.ReplaceAll(l[1], "{outside}", outside)
+				if err := os.Symlink(to, filepath.Join(dir, l[0])); err != nil {
+					t.Skipf("cannot make symbolic links here: %v", err)
+				}
+			}
+			env := append(os.Environ(), "NTX_TEST_AS_MAIN=1")
+			if c.target {
+				if srv == nil {
+					if srv, err = target.StartEphemeral(); err != nil {
+						t.Fatal(err)
+					}
+					t.Cleanup(srv.Close)
+				}
+				for k, v := range srv.Env() {
+					env = append(env, k+"="+v)
+				}
+			}
+			env = append(env, c.env...)
+			cmd := exec.Command(os.Args[0], append(c.args, file)...)
+			cmd.Env, cmd.Dir = env, dir
+			var out bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &out, &out
+			err = cmd.Run()
+			var exitErr *exec.ExitError
+			if err != nil && !errors.As(err, &exitErr) {
+				t.Fatal(err)
+			}
+			text := out.String()
+			show := text
+			if len(show) > 4000 {
+				show = show[:4000] + "..."
+			}
+			for _, bad := range []string{"panic:", "fatal error:", "goroutine ", "internal error"} {
+				if strings.Contains(text, bad) {
+					t.Fatalf("a Go panic or fatal error (%q):\n%s", bad, show)
+				}
+			}
+			if got := cmd.ProcessState.ExitCode(); got != c.exit {
+				t.Errorf("exit %d, want %d; output:\n%s", got, c.exit, show)
+			}
+			for _, want := range c.errors {
+				if !hasError(text, file, want) {
+					t.Errorf("no error %q in the output:\n%s", want, show)
+				}
+			}
+			for _, want := range c.outputs {
+				if !strings.Contains(text, want) {
+					t.Errorf("the output does not say %q:\n%s", want, show)
+				}
+			}
+			for _, bad := range c.absent {
+				if strings.Contains(text, bad) {
+					t.Errorf("the output holds %q:\n%s", bad, show)
+				}
+			}
+			if c.maxOutput > 0 && int64(len(text)) > c.maxOutput {
+				t.Errorf("the output is %d bytes, want at most %d", len(text), c.maxOutput)
+			}
+			if c.rssMB > 0 {
+				ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+				if !ok {
+					t.Fatal("no rusage for the process")
+				}
+				peak := ru.Maxrss >> 10 // KiB on Linux
+				t.Logf("peak RSS %d MB (budget %d MB)", peak, c.rssMB)
+				if peak >= c.rssMB {
+					t.Errorf("peak RSS %d MB, want under %d MB", peak, c.rssMB)
+				}
+			}
+		})
+	}
+	if n < 20 {
+		t.Errorf("the corpus has %d inputs; it should have every input of issue 8", n)
+	}
+}
+
+// hasError reports whether some output line holds FILE:L:C: and the text
+// of want ("L:C text"); a 0 line or column matches any.
+func hasError(out, file, want string) bool {
+	at, text, _ := strings.Cut(want, " ")
+	l, c, _ := strings.Cut(at, ":")
+	for _, line := range strings.Split(out, "\n") {
+		if !strings.Contains(line, text) {
+			continue
+		}
+		prefix := file + ":"
+		i := strings.Index(line, prefix)
+		if i < 0 {
+			continue
+		}
+		pos := strings.SplitN(line[i+len(prefix):], ":", 3)
+		if len(pos) == 3 && (l == "0" || pos[0] == l) && (c == "0" || pos[1] == c) {
+			return true
+		}
+	}
+	return false
+}
