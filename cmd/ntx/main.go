@@ -4,6 +4,7 @@
 //	ntx validate FILE...         check scenarios, run nothing
 //	ntx compile scenario.yaml    print the Starlark program a YAML compiles to
 //	ntx serve                    start the built-in demo target on loopback
+//	ntx schema                   print the JSON Schema of the YAML language
 //	ntx version, ntx --version   print the version
 //
 // Exit codes: 0 passed, 1 a threshold or check failed, 2 invalid input,
@@ -38,6 +39,7 @@ Usage:
   ntx validate FILE...   check scenarios and print every problem
   ntx compile FILE       print the Starlark program a YAML scenario compiles to
   ntx serve              start the built-in demo target on loopback
+  ntx schema             print the JSON Schema of the YAML language, for editors
   ntx version            print the version (also ntx --version)
 
 Run 'ntx COMMAND --help' for a command's flags.
@@ -67,6 +69,8 @@ func run(args []string, stdout, stderr io.Writer) (code int) {
 		return cmdCompile(rest, stdout, stderr)
 	case "serve":
 		return cmdServe(rest, stdout, stderr)
+	case "schema":
+		return cmdSchema(rest, stdout, stderr)
 	case "version", "--version":
 		return cmdVersion(rest, stdout, stderr)
 	case "-h", "--help", "help":

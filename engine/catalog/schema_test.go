@@ -1,0 +1,133 @@
+package catalog
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+	"gopkg.in/yaml.v3"
+)
+
+func compileSchema(t *testing.T) *jsonschema.Schema {
+	t.Helper()
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(JSONSchema()))
+	if err != nil {
+		t.Fatalf("the schema is not JSON: %v", err)
+	}
+	c := jsonschema.NewCompiler()
+	if err := c.AddResource(SchemaID, doc); err != nil {
+		t.Fatal(err)
+	}
+	// Compiling checks the schema against the 2020-12 meta-schema.
+	sch, err := c.Compile(SchemaID)
+	if err != nil {
+		t.Fatalf("the schema does not compile: %v", err)
+	}
+	return sch
+}
+
+func yamlValue(t *testing.T, name string, src []byte) any {
+	t.Helper()
+	var v any
+	if err := yaml.Unmarshal(src, &v); err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	return v
+}
+
+// TestSchemaTakesEveryShippedScenario validates every valid scenario the
+// repository ships (testdata/valid and scripts) against `ntx schema`.
+func TestSchemaTakesEveryShippedScenario(t *testing.T) {
+	sch := compileSchema(t)
+	var files []string
+	for _, root := range []string{"../../testdata/valid", "../../scripts"} {
+		err := filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
+			if err == nil && !d.IsDir() && (strings.HasSuffix(path, ".yaml") || strings.HasSuffix(path, ".yml")) {
+				files = append(files, path)
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(files) < 12 {
+		t.Fatalf("found only %d scenarios: %v", len(files), files)
+	}
+	for _, f := range files {
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := sch.Validate(yamlValue(t, f, src)); err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+}
+
+// TestSchemaRefusesBrokenScenarios: mistakes a schema can see are seen.
+func TestSchemaRefusesBrokenScenarios(t *testing.T) {
+	sch := compileSchema(t)
+	for name, src := range map[string]string{
+		"unknown top key":     "name: x\ntaks: []\n",
+		"no graph":            "name: x\n",
+		"both dialects":       "tasks: [{id: s}]\nworkflows: {nodes: [{id: s}]}\n",
+		"unknown with key":    "actions: [{id: a, call: get, with: {url: 'http://h:1', heders: {}}}]\ntasks: [{id: s, action: a}]\n",
+		"method on get":       "actions: [{id: a, call: get, with: {url: 'http://h:1', method: POST}}]\ntasks: [{id: s, action: a}]\n",
+		"tcp key on http":     "actions: [{id: a, call: http.request, with: {url: 'http://h:1', read: line}}]\ntasks: [{id: s, action: a}]\n",
+		"missing url":         "actions: [{id: a, call: get, with: {}}]\ntasks: [{id: s, action: a}]\n",
+		"unknown call":        "actions: [{id: a, call: http.gett}]\ntasks: [{id: s, action: a}]\n",
+		"bad enum":            "load: {user_lifetime: {mode: loops}}\ntasks: [{id: s}]\n",
+		"negative users":      "load: {ramp_up: {phases: [{spawn_users: -1}]}}\ntasks: [{id: s}]\n",
+		"bad duration":        "load: {duration: 10 minutes}\ntasks: [{id: s}]\n",
+		"bad rate":            "load: {concurrency: {spawn_rate_limit: fast}}\ntasks: [{id: s}]\n",
+		"bad export type":     "actions: [{id: a, call: get, with: {url: 'http://h:1'}, export: [{name: n, type: body}]}]\ntasks: [{id: s, action: a}]\n",
+		"read with two modes": "actions: [{id: a, call: tcp.request, with: {address: 'h:1', read: {bytes: 1, until: x}}}]\ntasks: [{id: s, action: a}]\n",
+		"bool as string":      "load: {user_resources: {ip_binding: {enabled: yes please}}}\ntasks: [{id: s}]\n",
+	} {
+		if err := sch.Validate(yamlValue(t, name, []byte(src))); err == nil {
+			t.Errorf("%s: the schema takes\n%s", name, src)
+		}
+	}
+	// Templates stand in for any typed value under with:.
+	ok := "actions: [{id: a, call: get, with: {url: 'http://h:1', timeout: '{{vars.t}}', retries: '{{vars.n}}'}}]\ntasks: [{id: s, action: a}]\n"
+	if err := sch.Validate(yamlValue(t, "templates", []byte(ok))); err != nil {
+		t.Errorf("templates: %v", err)
+	}
+}
+
+// TestSchemaPatternsMatchTheParsers: the schema's duration and rate
+// patterns take what the parsers take and refuse what they refuse (less
+// the range checks), and compile in Go's regexp dialect.
+func TestSchemaPatternsMatchTheParsers(t *testing.T) {
+	dur, rate := regexp.MustCompile(durationPattern), regexp.MustCompile(ratePattern)
+	regexp.MustCompile(customCall)
+	for _, s := range []string{"300ms", "1.5s", "1m30s", ".5h", "2", "0.25", " 2s ", "10 minutes", "soon", "5 s", "1d"} {
+		_, err := ParseDuration(s)
+		if got := dur.MatchString(s); got != (err == nil) {
+			t.Errorf("duration %q: pattern %v, parser %v", s, got, err)
+		}
+	}
+	for _, s := range []string{"100/s", "6000/m", "1/h", "5/500ms", "7", "2.5/1m30s", "fast", "10/parsec", "/s"} {
+		_, err := ParseRate(s)
+		if got := rate.MatchString(s); got != (err == nil) {
+			t.Errorf("rate %q: pattern %v, parser %v", s, got, err)
+		}
+	}
+}
+
+// TestSchemaFileIsCurrent: docs/ntx.schema.json, the copy editors can
+// point at, is what `ntx schema` prints (go run ./cmd/ntx schema > docs/ntx.schema.json).
+func TestSchemaFileIsCurrent(t *testing.T) {
+	got, err := os.ReadFile("../../docs/ntx.schema.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, JSONSchema()) {
+		t.Errorf("docs/ntx.schema.json is stale: run go run ./cmd/ntx schema > docs/ntx.schema.json")
+	}
+}
