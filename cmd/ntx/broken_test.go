@@ -77,6 +77,23 @@ var brokenInputs = []struct {
 	{"threshold unknown action", "a.yaml", "actions: [{id: login, call: get, with: {url: 'http://h:1/'}}]\nthresholds: ['logn.p95 < 1s']\ntasks: [{id: s, action: login}]\n", "2:14", `"logn" is not an action (did you mean "login"?)`},
 	{"threshold unit", "a.yaml", "actions: [{id: a, call: get, with: {url: 'http://h:1/'}}]\nthresholds: ['a.count < 2s']\ntasks: [{id: s, action: a}]\n", "2:14", `a.count is not a latency`},
 	{"star threshold statistic", "a.star", "scenario = {'thresholds': ['x.p95x < 1s']}\ndef flow(user):\n    pass\n", "1:28", `x has no statistic "p95x"`},
+	// static checks: what would fail on every run
+	{"url not a string", "a.yaml", "actions: [{id: a, call: get, with: {url: 42}}]\ntasks: [{id: s, action: a}]\n", "1:42", "url must be a URL such as http://host/path, not a number"},
+	{"url without scheme", "a.yaml", "actions: [{id: a, call: get, with: {url: 'localhost:28080/health'}}]\ntasks: [{id: s, action: a}]\n", "1:42", `url "localhost:28080/health" has no scheme: write http://localhost:28080/health`},
+	{"url ftp", "a.yaml", "actions: [{id: a, call: http.request, with: {url: 'ftp://h/x'}}]\ntasks: [{id: s, action: a}]\n", "1:51", `the scheme must be http or https, not "ftp"`},
+	{"url template without scheme", "a.yaml", "actions: [{id: a, call: post, with: {url: '127.0.0.1:{{user.id}}/x'}}]\ntasks: [{id: s, action: a}]\n", "1:43", "has no scheme"},
+	{"url port out of range", "a.yaml", "actions: [{id: a, call: get, with: {url: 'http://127.0.0.1:70000/'}}]\ntasks: [{id: s, action: a}]\n", "1:42", "port 70000 is out of range"},
+	{"url without host", "a.yaml", "actions: [{id: a, call: get, with: {url: 'http:///x'}}]\ntasks: [{id: s, action: a}]\n", "1:42", "has no host"},
+	{"tcp address without port", "a.yaml", "actions: [{id: a, call: tcp.request, with: {address: localhost}}]\ntasks: [{id: s, action: a}]\n", "1:54", `address "localhost" must be host:port`},
+	{"udp port out of range", "a.yaml", "actions: [{id: a, call: udp.request, with: {address: '127.0.0.1:99999'}}]\ntasks: [{id: s, action: a}]\n", "1:54", "port 99999 is out of range (1 to 65535)"},
+	{"tcp template port out of range", "a.yaml", "variables: {h: 127.0.0.1}\nactions: [{id: a, call: tcp.request, with: {address: '{{vars.h}}:70000'}}]\ntasks: [{id: s, action: a}]\n", "2:54", "port 70000 is out of range"},
+	{"address not a string", "a.yaml", "actions: [{id: a, call: udp.request, with: {address: 9000}}]\ntasks: [{id: s, action: a}]\n", "1:54", "address must be host:port"},
+	{"env unset", "a.yaml", "actions: [{id: a, call: get, with: {url: 'http://127.0.0.1:1/{{env.NTX_DECODE_TEST_UNSET}}'}}]\ntasks: [{id: s, action: a}]\n", "1:64", "env.NTX_DECODE_TEST_UNSET is not set"},
+	{"env unset in resource", "a.yaml", "resources: [{id: t, properties: {token: '{{env.NTX_DECODE_TEST_UNSET}}'}}]\ntasks: [{id: s}]\n", "1:44", "env.NTX_DECODE_TEST_UNSET is not set"},
+	{"vars unknown", "a.yaml", "variables: {greeting: hi}\nactions: [{id: a, call: get, with: {url: 'http://127.0.0.1:1/{{vars.greting}}'}}]\ntasks: [{id: s, action: a}]\n", "2:69", `vars has no "greting" (did you mean "greeting"?)`},
+	{"user unknown", "a.yaml", "actions: [{id: a, call: get, with: {url: 'http://127.0.0.1:1/{{user.iteraton}}'}}]\ntasks: [{id: s, action: a}]\n", "1:69", `user has no "iteraton" (did you mean "iteration"?)`},
+	{"resource property unknown", "a.yaml", "resources: [{id: target, properties: {port: 80}}]\nactions: [{id: a, call: get, with: {url: 'http://127.0.0.1:{{target.prot}}/'}}]\ntasks: [{id: s, action: a}]\n", "2:69", `resource "target" has no "prot" (did you mean "port"?)`},
+	{"second template error reported", "a.yaml", "actions: [{id: a, call: get, with: {url: 'http://127.0.0.1:1/{{user.id}}/{{user.nosuch}}'}}]\ntasks: [{id: s, action: a}]\n", "1:81", `user has no "nosuch"`},
 	// Starlark
 	{"star syntax", "a.star", "def flow(user)\n    pass\n", "2:1", "got newline, want ':'"},
 	{"star undefined name", "a.star", "def flow(user):\n    htp.get('http://h:1/')\n", "2:5", "undefined: htp"},
@@ -232,5 +249,24 @@ func TestRuntimeErrorPositions(t *testing.T) {
 				t.Errorf("ntx exec: output lacks %q with %q:\n%s", strings.TrimPrefix(want, sub+"/"), tc.msg, out)
 			}
 		})
+	}
+}
+
+// TestEndlessFlowWarning checks that a graph no path of which reaches the
+// end is a warning at its start node: valid, but every iteration would
+// run into the step limit.
+func TestEndlessFlowWarning(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "loop.yaml")
+	src := "actions: [{id: a, call: sleep, with: {duration: 1ms}}]\ntasks:\n  - {id: start, action: a, next: [again]}\n  - {id: again, next: [start]}\n"
+	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"validate", path}, &stdout, &stderr); code != exitPassed {
+		t.Fatalf("exit %d:\n%s", code, stderr.String())
+	}
+	want := path + `:3:10: warning: no path from node "start" reaches the end`
+	if !strings.HasPrefix(stderr.String(), want) {
+		t.Errorf("stderr %q, want it to start with %q", stderr.String(), want)
 	}
 }

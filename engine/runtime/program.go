@@ -69,11 +69,24 @@ func Load(file string, src []byte, opts LoadOptions) (*Program, error) {
 	if IsStarlark(file) {
 		return loadStarlark(file, string(src), opts)
 	}
-	s, err := scenario.Parse(file, src)
+	s, err := scenario.ParseWith(file, src, scenario.Options{Env: envSet(stdlib.Env)})
 	if err != nil {
 		return nil, err
 	}
 	return LoadScenario(s, opts)
+}
+
+// envSet reports, for the checks, whether env.NAME will have a value
+// when the scenario runs with env.
+func envSet(env starlark.Value) func(name string) bool {
+	return func(name string) bool {
+		a, ok := env.(starlark.HasAttrs)
+		if !ok {
+			return true
+		}
+		v, err := a.Attr(name)
+		return err == nil && v != nil && v != starlark.None
+	}
 }
 
 // LoadScenario loads a YAML scenario that scenario.Parse has decoded and

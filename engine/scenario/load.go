@@ -18,10 +18,24 @@ import (
 // define what users do: the keys a .star file's `scenario` dict may hold.
 var RunKeys = catalog.RunKeys()
 
+// Options tune how a scenario is checked.
+type Options struct {
+	// Env reports whether env.NAME will be set when the scenario runs,
+	// so that a template reading one that will not, with no default, is
+	// an error. Nil leaves env unchecked (ntx compile: the run's
+	// environment is not known).
+	Env func(name string) bool
+}
+
 // Parse reads a YAML scenario of either dialect and checks it. The error,
 // if any, is an ErrorList with every problem found. Warnings are kept in
 // the returned scenario even when it is valid.
 func Parse(file string, src []byte) (*Scenario, error) {
+	return ParseWith(file, src, Options{})
+}
+
+// ParseWith is Parse with options.
+func ParseWith(file string, src []byte, opts Options) (*Scenario, error) {
 	d := &decoder{file: file}
 	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(src))
@@ -71,7 +85,7 @@ func Parse(file string, src []byte) (*Scenario, error) {
 	}
 	// Validate even a scenario that did not decode cleanly, so that every
 	// problem of the file is reported in one go.
-	validate(s, d)
+	validate(s, d, opts)
 	return s, d.errs.Err()
 }
 

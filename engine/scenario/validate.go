@@ -164,14 +164,15 @@ func TemplatePos(file string, n *yaml.Node, off int) Pos {
 	return p
 }
 
-func validate(s *Scenario, d *decoder) {
-	v := &validator{s: s, d: d}
+func validate(s *Scenario, d *decoder, opts Options) {
+	v := &validator{s: s, d: d, env: opts.Env}
 	v.ids()
 	v.pools()
 	v.modules()
 	v.resources()
 	v.actions()
 	v.graph()
+	v.endless()
 	v.load()
 	v.thresholds(true)
 }
@@ -201,6 +202,10 @@ func (v *validator) thresholds(actionsKnown bool) {
 type validator struct {
 	s *Scenario
 	d *decoder
+	// env reports whether env.NAME will be set when the scenario runs;
+	// nil when that is not known (ntx compile).
+	env     func(name string) bool
+	envSeen map[string]bool // env variables reported unset
 }
 
 func (v *validator) errorf(p Pos, format string, args ...any) { v.d.errs.Add(p, format, args...) }
@@ -311,14 +316,28 @@ func WalkStrings(n *yaml.Node, fn func(*yaml.Node)) {
 	}
 }
 
-// templates checks every template under n against sc.
+// templates checks every template under n against sc, each {{ }} on
+// its own, so that every wrong name is reported.
 func (v *validator) templates(n *yaml.Node, sc *expr.Scope, refs func(expr.Kind, string)) {
 	WalkStrings(n, func(s *yaml.Node) {
 		if !expr.HasTemplate(s.Value) {
 			return
 		}
-		if _, err := expr.Template(s.Value, sc, refs); err != nil {
+		parts, err := expr.Split(s.Value)
+		if err != nil {
 			v.exprError(s, err)
+			return
+		}
+		for _, p := range parts {
+			if !p.IsExpr {
+				continue
+			}
+			if _, err := expr.Rewrite(p.Text, sc, refs); err != nil {
+				if te, ok := err.(*expr.Error); ok {
+					err = &expr.Error{Off: p.Off + te.Off, Msg: te.Msg}
+				}
+				v.exprError(s, err)
+			}
 		}
 	})
 }
@@ -332,6 +351,7 @@ func (v *validator) resources() {
 				deps[r.ID] = append(deps[r.ID], id)
 			}
 		})
+		v.envRefs(r.Props, sc)
 	}
 	// A resource whose properties lead back to itself can never be
 	// evaluated: search from each resource for a path back to it.
@@ -394,12 +414,15 @@ func (v *validator) actions() {
 			for _, k := range call.WithKeys() {
 				if f, ok := with[k.Name]; ok {
 					v.value(f.value, k.Name, k.Value)
+					v.literal(f.value, k, call.Kind)
 				}
 			}
 		}
 		v.templates(a.With, sc, nil)
+		v.envRefs(a.With, sc)
 		for _, e := range a.Export {
 			v.templates(e.Default, sc, nil)
+			v.envRefs(e.Default, sc)
 			if (e.Type == "assert" || e.Type == "variable") && e.Default == nil {
 				v.errorf(e.Pos, "a %s export needs the expected value in default (or equals)", e.Type)
 			}
