@@ -69,11 +69,28 @@ func Load(file string, src []byte, opts LoadOptions) (*Program, error) {
 	if IsStarlark(file) {
 		return loadStarlark(file, string(src), opts)
 	}
-	s, err := scenario.ParseWith(file, src, scenario.Options{Env: envSet(stdlib.Env)})
+	env, err := envOf(file, opts)
+	if err != nil {
+		return nil, err
+	}
+	s, err := scenario.ParseWith(file, src, scenario.Options{Env: envSet(env)})
 	if err != nil {
 		return nil, err
 	}
 	return LoadScenario(s, opts)
+}
+
+// envOf is the `env` the program will see: the embedder's, or the one
+// opts.Env exposes.
+func envOf(file string, opts LoadOptions) (starlark.Value, error) {
+	if env, ok := opts.Predeclared["env"]; ok {
+		return env, nil
+	}
+	env, err := stdlib.NewEnv(opts.Env)
+	if err != nil {
+		return nil, scenario.ErrorList{{Pos: scenario.Pos{File: file}, Msg: err.Error()}}
+	}
+	return env, nil
 }
 
 // envSet reports, for the checks, whether env.NAME will have a value
@@ -132,9 +149,9 @@ func initProgram(file, src string, opts LoadOptions, lines *compile.SourceMap) (
 	vars := stdlib.NewVars(nil)
 	predeclared := stdlib.Predeclared()
 	predeclared["vars"] = vars
-	env, err := stdlib.NewEnv(opts.Env)
+	env, err := envOf(file, opts)
 	if err != nil {
-		return nil, nil, scenario.ErrorList{{Pos: scenario.Pos{File: file}, Msg: err.Error()}}
+		return nil, nil, err
 	}
 	predeclared["env"] = env
 	for k, v := range opts.Predeclared {
