@@ -1,7 +1,9 @@
 package metrics
 
 import (
+	"math"
 	"net/netip"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -131,4 +133,125 @@ func BenchmarkRecord(b *testing.B) {
 			c.Record(s)
 		}
 	})
+}
+
+// A single 300.939 ms call: the histogram alone would say p50 = 301.055
+// (the top of the value's bucket) and a mean off the value; every
+// statistic must be the value itself.
+func TestOneValueIsEveryStatistic(t *testing.T) {
+	c := New(Config{})
+	c.Record(&Sample{Name: "slow", Kind: "http", Latency: 300939 * time.Microsecond, OK: true, Status: 200})
+	l := c.Result("t").Actions["slow"].Latency
+	for name, v := range map[string]float64{"min": l.Min, "mean": l.Mean, "p50": l.P50, "p90": l.P90, "p95": l.P95, "p99": l.P99, "p999": l.P999, "max": l.Max} {
+		if v != 300.939 {
+			t.Errorf("%s = %v, want 300.939", name, v)
+		}
+	}
+}
+
+func TestStatisticsWithinExtremes(t *testing.T) {
+	c := New(Config{})
+	// Values spread over several HDR buckets, none at a bucket's top.
+	for i := 0; i < 1000; i++ {
+		c.Record(&Sample{Name: "a", Kind: "http", Latency: time.Duration(10_000_001+i*7_919) * time.Nanosecond, OK: true})
+	}
+	l := c.Result("t").Actions["a"].Latency
+	want := 0.0
+	for i := 0; i < 1000; i++ {
+		want += float64(10_000_001 + i*7_919)
+	}
+	want = round3(want / 1000 / 1e6)
+	if l.Mean != want {
+		t.Errorf("mean %v, want the exact %v", l.Mean, want)
+	}
+	for name, v := range map[string]float64{"p50": l.P50, "p90": l.P90, "p95": l.P95, "p99": l.P99, "p999": l.P999, "mean": l.Mean} {
+		if v < l.Min || v > l.Max {
+			t.Errorf("%s = %v outside [%v, %v]", name, v, l.Min, l.Max)
+		}
+	}
+	if l.Min != 10 || l.Max != round3(float64(10_000_001+999*7_919)/1e6) {
+		t.Errorf("min %v max %v", l.Min, l.Max)
+	}
+}
+
+func TestFailedLatencyApart(t *testing.T) {
+	c := New(Config{})
+	for i := 0; i < 10; i++ {
+		c.Record(&Sample{Name: "a", Kind: "http", Latency: 50 * time.Millisecond, OK: true, Status: 200})
+		c.Record(&Sample{Name: "a", Kind: "http", Latency: 20 * time.Microsecond, ErrKind: KindFDLimit})
+	}
+	// Never made, or cut by the end of the run: counted, not timed.
+	c.Record(&Sample{Name: "a", Kind: "http", ErrKind: KindNoAddress})
+	c.Record(&Sample{Name: "a", Kind: "http", Latency: time.Second, ErrKind: KindCancelled})
+	r := c.Result("t")
+	a := r.Actions["a"]
+	if a.Latency.P50 != 50 || a.Latency.Min != 50 || r.HTTP.P50 != 50 {
+		t.Errorf("latency of the successes %+v, http %+v", a.Latency, r.HTTP)
+	}
+	if a.FailedLatency == nil || a.FailedLatency.Max != 0.02 || a.Count != 22 || a.Failed != 12 {
+		t.Errorf("failed latency %+v, count %d, failed %d", a.FailedLatency, a.Count, a.Failed)
+	}
+}
+
+func TestPhaseTimings(t *testing.T) {
+	c := New(Config{})
+	s := &Sample{Name: "a", Kind: "http", Latency: 10 * time.Millisecond, OK: true, Timed: true}
+	s.Timings[PhaseConnect] = time.Millisecond
+	s.Timings[PhaseWait] = 8 * time.Millisecond
+	c.Record(s)
+	r := c.Result("t")
+	if tm := r.Actions["a"].Timings; tm["wait"].P95 != 8 || tm["connect"].Max != 1 || tm["dns"].Max != 0 || len(tm) != int(NumPhases) {
+		t.Errorf("timings %+v", tm)
+	}
+	th, err := ParseThreshold("a.wait.p95 <= 8ms", []string{"a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Evaluate([]Threshold{th}, r)[0]; !got.OK || got.Value != 8 {
+		t.Errorf("a.wait.p95 <= 8ms: %+v", got)
+	}
+}
+
+// The last interval of a run is whatever is left of a second: alone, a
+// few calls in a few milliseconds would be a rate the run never had.
+func TestShortLastIntervalIsNotExtrapolated(t *testing.T) {
+	c := New(Config{})
+	t0 := c.start
+	for i := 0; i < 374; i++ {
+		c.Record(&Sample{Name: "a", Kind: "http", Latency: time.Millisecond, OK: true})
+	}
+	c.Tick(t0.Add(time.Second), false)
+	for i := 0; i < 21; i++ {
+		c.Record(&Sample{Name: "a", Kind: "http", Latency: time.Millisecond, OK: true})
+	}
+	last := c.Tick(t0.Add(1025*time.Millisecond), true)
+	series := c.Result("t").Series
+	if len(series) != 1 || last.Requests != 395 || series[0] != last {
+		t.Fatalf("series %+v, last %+v", series, last)
+	}
+	if want := 395 / 1.025; math.Abs(last.RPS-want) > 1e-9 {
+		t.Errorf("rate %v, want %v over the 1.025 s covered", last.RPS, want)
+	}
+	// A final interval of its own when long enough.
+	c2 := New(Config{})
+	c2.Tick(c2.start.Add(time.Second), false)
+	c2.Record(&Sample{Name: "a", Kind: "http", Latency: time.Millisecond, OK: true})
+	if p := c2.Tick(c2.start.Add(1600*time.Millisecond), true); p.Requests != 1 || math.Abs(p.RPS-1/0.6) > 1e-9 || len(c2.Result("t").Series) != 2 {
+		t.Errorf("last point %+v", p)
+	}
+}
+
+func TestMaxNames(t *testing.T) {
+	c := New(Config{MaxNames: 3})
+	for i := 0; i < 10; i++ {
+		c.Record(&Sample{Name: "GET /users/" + strconv.Itoa(i), Kind: "http", Latency: time.Millisecond, OK: true})
+	}
+	c.Record(&Sample{Name: "GET /users/1", Kind: "http", Latency: time.Millisecond, OK: true})
+	r := c.Result("t")
+	if len(r.Actions) != 4 || r.Actions[OtherName].Count != 7 || r.Actions["GET /users/1"].Count != 2 {
+		t.Errorf("actions: %d names, other %+v", len(r.Actions), r.Actions[OtherName])
+	}
+	if len(r.Warnings) != 1 || !strings.Contains(r.Warnings[0], `from "GET /users/3" on, 7 calls`) || !strings.Contains(r.Warnings[0], "name=") {
+		t.Errorf("warnings %q", r.Warnings)
+	}
 }

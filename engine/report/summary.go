@@ -41,14 +41,18 @@ func (r *Result) WriteSummary(w io.Writer) {
 			if secs > 0 {
 				rate = float64(a.Count) / secs
 			}
+			p50, p95, p99, pmax := "-", "-", "-", "-" // no successful call to measure
+			if a.OK > 0 {
+				p50, p95, p99, pmax = ms(a.Latency.P50), ms(a.Latency.P95), ms(a.Latency.P99), ms(a.Latency.Max)
+			}
 			fmt.Fprintf(tw, "%-*s\t%d\t%d\t%d\t%.1f\t%s\t%s\t%s\t%s\t %s\t\n", nw, name, a.Count, a.OK, a.Failed, rate,
-				ms(a.Latency.P50), ms(a.Latency.P95), ms(a.Latency.P99), ms(a.Latency.Max), strings.TrimPrefix(counts(a.Errors), " "))
+				p50, p95, p99, pmax, strings.TrimPrefix(counts(a.Errors), " "))
 		}
 		tw.Flush()
 		for _, name := range names {
 			if f := r.Actions[name].FailedLatency; f != nil {
-				fmt.Fprintf(w, "%s: %d failed calls took p50 %s ms, p95 %s ms, max %s ms (not in the percentiles above, which are of the successful calls)\n",
-					name, r.Actions[name].Failed, ms(f.P50), ms(f.P95), ms(f.Max))
+				fmt.Fprintf(w, "failed calls of %s: p50 %s ms, p95 %s ms, max %s ms (the columns above are of successful calls only)\n",
+					name, ms(f.P50), ms(f.P95), ms(f.Max))
 			}
 		}
 		if r.Arrivals == nil {

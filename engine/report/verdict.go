@@ -23,6 +23,7 @@ const (
 	ReasonThreshold     = "threshold"
 	ReasonCheck         = "check"
 	ReasonScriptError   = "script_error"
+	ReasonCalls         = "calls_failed"
 	ReasonIterations    = "iterations_failed"
 	ReasonFailedToStart = "users_failed_to_start"
 	ReasonDropped       = "arrivals_dropped"
@@ -35,9 +36,11 @@ var scriptErrorReasons = []string{"error", "step-limit"}
 // Judge sets Passed and Reasons (spec §6.1). A run fails when a threshold
 // fails, a check() fails or a script error happens (a Starlark error, a
 // template that cannot be evaluated, a custom action that raises). With
-// no thresholds declared, it also fails when an iteration failed, a user
-// failed to start or an arrival was dropped: a run with nothing declared
-// passes only when everything it was asked to do was done. Iterations cut
+// no thresholds declared, it also fails when a call failed (a 404 the
+// flow went past included), an iteration failed, a user failed to start
+// or an arrival was dropped: a run with nothing declared passes only when
+// everything it was asked to do was done. Thresholds are how a scenario
+// says what it tolerates (ACTION.error_rate < 1%). Iterations cut
 // off by the end of the run ("interrupted") are not failures of their
 // own; Interrupted says the run was cut.
 func (r *Result) Judge() {
@@ -65,6 +68,9 @@ func (r *Result) Judge() {
 		rs = append(rs, Reason{ReasonScriptError, n, msg})
 	}
 	if len(r.Thresholds) == 0 {
+		if n, total, by := r.failedCalls(); n > 0 {
+			rs = append(rs, Reason{ReasonCalls, n, fmt.Sprintf("%d of %d calls failed%s", n, total, topCounts(by, 3))})
+		}
 		other := map[string]int64{}
 		var n int64
 		for reason, k := range r.Iterations.Failures {
@@ -90,6 +96,25 @@ func (r *Result) Judge() {
 		r.Reasons = []Reason{}
 	}
 	r.Passed = len(rs) == 0
+}
+
+// failedCalls counts the calls that failed, other than those cut off by
+// the end of the run and the custom actions that raised (script errors),
+// with the failures of each action by kind.
+func (r *Result) failedCalls() (n, total int64, by map[string]int64) {
+	by = map[string]int64{}
+	for _, name := range sortedKeys(r.Actions) {
+		a := r.Actions[name]
+		total += a.Count
+		for kind, c := range a.Errors {
+			if kind == "cancelled" || (a.Kind == "custom" && kind == "error") || c == 0 {
+				continue
+			}
+			by[name+" "+kind] += c
+			n += c
+		}
+	}
+	return n, total, by
 }
 
 // scriptErrors counts the script errors: iterations that ended in a
@@ -152,4 +177,20 @@ func plural(n int64, one, many string) string {
 		return one
 	}
 	return many
+}
+
+// topCounts formats the largest n counts of m like counts does, saying
+// how many more there are.
+func topCounts(m map[string]int64, n int) string {
+	if len(m) <= n {
+		return counts(m)
+	}
+	keys := sortedKeys(m)
+	slices.SortStableFunc(keys, func(a, b string) int { return int(m[b] - m[a]) })
+	parts := make([]string, 0, n+1)
+	for _, k := range keys[:n] {
+		parts = append(parts, fmt.Sprintf("%s %d", k, m[k]))
+	}
+	parts = append(parts, fmt.Sprintf("%d more", len(keys)-n))
+	return " (" + strings.Join(parts, ", ") + ")"
 }
