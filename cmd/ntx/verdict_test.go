@@ -57,7 +57,7 @@ func TestPlainlyFailedRunsFail(t *testing.T) {
 			"def flow(user):\n    fail('the answer was wrong', reason = 'wrong-answer')\n",
 			"FAILED: 1 of 1 iterations failed (wrong-answer 1)", "iterations_failed", 1},
 		{"users fail to start", "crowded.star",
-			"scenario = {\n    'ip_pools': [{'id': 'p', 'ips': ['127.0.9.1-127.0.9.3']}],\n    'load': {'ramp_up': {'phases': [{'at_second': 0, 'spawn_users': 6}]}},\n}\ndef flow(user):\n    pass\n",
+			"scenario = {\n    'ip_pools': [{'id': 'p', 'ips': ['127.0.9.1-127.0.9.3']}],\n    'load': {'ramp_up': {'phases': [{'at_second': 0, 'spawn_users': 6}]}},\n}\ndef flow(user):\n    sleep(0.5)  # hold the address while the others start\n",
 			"FAILED: 3 of 6 users failed to start (pool-exhausted 3)", "users_failed_to_start", 3},
 		// The spec's own flat example, against a target that has no /get.
 		{"a 404 and no thresholds", "flat.yaml",
