@@ -49,7 +49,7 @@ var (
 	keyName = Key{Name: "name", Value: vString,
 		Doc: "the name the call is measured under (default: the action id in YAML; in Starlark, METHOD /path or PROTO host:port)"}
 	keyExport = Key{Name: "export", Value: Value{Type: List, Elem: &Value{Type: Object, Obj: Export}}, StarlarkOnly: true,
-		Doc: "values to take out of the result, as under a YAML action's export:"}
+		Doc: "values to take out of the result and name (see Exports)"}
 )
 
 // httpKeys returns the keys of an HTTP call; method only for
@@ -70,7 +70,7 @@ func httpKeys(withMethod bool) []Key {
 		keyTimeout,
 		keyBindIP,
 		Key{Name: "retries", Value: Value{Type: Int, Min: 0, HasMin: true, Template: true}, Default: "0",
-			Doc: "how many times to try again after a connection error or a 5xx; each attempt is measured on its own"},
+			Doc: "how many times to try again after a connection error, a 429 or a 5xx (but 501); each attempt is measured on its own"},
 		Key{Name: "tls_verify", Value: vBool, Default: "true",
 			Doc: "whether an https:// server's certificate must be valid for its name"},
 		Key{Name: "expect_status", Value: Value{OneOf: []Value{vStatus, {Type: List, Elem: &vStatus, Template: true}}, Template: true},

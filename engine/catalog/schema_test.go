@@ -121,13 +121,57 @@ func TestSchemaPatternsMatchTheParsers(t *testing.T) {
 }
 
 // TestSchemaFileIsCurrent: docs/ntx.schema.json, the copy editors can
-// point at, is what `ntx schema` prints (go run ./cmd/ntx schema > docs/ntx.schema.json).
+// point at, is what `ntx schema` prints (go generate ./engine/catalog).
 func TestSchemaFileIsCurrent(t *testing.T) {
 	got, err := os.ReadFile("../../docs/ntx.schema.json")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(got, JSONSchema()) {
-		t.Errorf("docs/ntx.schema.json is stale: run go run ./cmd/ntx schema > docs/ntx.schema.json")
+		t.Errorf("docs/ntx.schema.json is stale: run go generate ./engine/catalog")
+	}
+}
+
+// TestReferenceIsCurrent: the generated parts of docs/reference.md are
+// what the catalog says now (go generate ./engine/catalog), and every
+// part the generator knows is in it.
+func TestReferenceIsCurrent(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/reference.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	updated, err := UpdateReference(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(doc, updated) {
+		t.Errorf("docs/reference.md is stale: run go generate ./engine/catalog")
+	}
+	for name := range referenceParts {
+		if !bytes.Contains(doc, []byte(beginMark+name+" -->")) {
+			t.Errorf("docs/reference.md has no generated part %s", name)
+		}
+	}
+	// Every key of the language is in it.
+	for _, o := range Objects() {
+		for _, k := range o.Keys {
+			if !bytes.Contains(doc, []byte("`"+k.Name+"`")) {
+				t.Errorf("docs/reference.md does not mention %s.%s", o.Name, k.Name)
+			}
+		}
+	}
+	for _, c := range Calls {
+		if !bytes.Contains(doc, []byte("`"+c.Name+"`")) {
+			t.Errorf("docs/reference.md does not mention the call %s", c.Name)
+		}
+	}
+}
+
+func TestUpdateReferenceRefusesBadMarkers(t *testing.T) {
+	if _, err := UpdateReference([]byte("a\n<!-- generated: nothing -->\n<!-- end generated -->\n")); err == nil {
+		t.Errorf("an unknown part was taken")
+	}
+	if _, err := UpdateReference([]byte("a\n<!-- generated: calls -->\nb\n")); err == nil {
+		t.Errorf("an unclosed part was taken")
 	}
 }

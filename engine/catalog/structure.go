@@ -193,7 +193,7 @@ var Workbook = &Obj{Name: "workbook", Keys: []Key{keyPools, keyResources, keyVar
 // Scenario is the top level of a YAML scenario, both dialects: a file
 // with tasks: is the flat dialect, one with workflows: (or workbook:)
 // the workbook dialect.
-var Scenario = &Obj{Name: "the scenario", Keys: []Key{
+var Scenario = &Obj{Name: "the scenario", Doc: "the top level of a YAML file, both dialects; name, version, description, ip_pools, variables, tenants, load and thresholds may also be keys of a .star file's scenario dict", Keys: []Key{
 	{Name: "name", Value: vText, Run: true, Doc: "the scenario's name, shown in results"},
 	{Name: "version", Value: vText, Run: true, Doc: "the scenario format's version, for readers"},
 	{Name: "description", Value: vText, Run: true, Doc: "a note for readers"},
