@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/HdrHistogram/hdrhistogram-go"
+
 	"github.com/ntx-dev/ntx/engine/report"
 )
 
@@ -167,6 +169,18 @@ tasks: [{id: s, action: a}]
 	}
 	if sum != total || len(res.Series) == 0 {
 		t.Errorf("series counts %d requests in %d points, the run made %d", sum, len(res.Series), total)
+	}
+	// The histograms are in the JSON, for merging: the action's, and one
+	// per point of the series.
+	if res.HDR == nil {
+		t.Fatal("no hdr in the JSON")
+	}
+	h, err := hdrhistogram.Decode([]byte(res.HDR.Actions["a"]))
+	if err != nil {
+		t.Fatalf("hdr of a: %v", err)
+	}
+	if h.TotalCount() != res.Actions["a"].OK || len(res.HDR.Seconds) != len(res.Series) {
+		t.Errorf("hdr: %d values for %d successful calls; %d seconds for %d points", h.TotalCount(), res.Actions["a"].OK, len(res.HDR.Seconds), len(res.Series))
 	}
 	// The final progress line gives the run's rate.
 	m := regexp.MustCompile(`done .* (\d+) req/s  requests (\d+)`).FindStringSubmatch(stderr)

@@ -99,6 +99,16 @@ func (d *dist) summary() report.Latency {
 	}
 }
 
+// encode is the histogram in HdrHistogram's compressed base64 form
+// (V2), values in microseconds, for merging results later; "" when
+// empty.
+func (d *dist) encode() string {
+	if d.n == 0 {
+		return ""
+	}
+	return encodeHistogram(d.h)
+}
+
 // ms is a duration in milliseconds.
 func ms(d time.Duration) float64 { return float64(d) / 1e6 }
 

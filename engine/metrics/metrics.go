@@ -60,6 +60,7 @@ type Collector struct {
 	interval intervalStats
 	previous intervalStats // the interval before, kept to absorb a short last one
 	series   []report.Point
+	seconds  []string // each point's histogram, encoded
 
 	requests, errors atomic.Int64
 
@@ -370,8 +371,43 @@ func (c *Collector) Result(name string) *report.Result {
 		r.HTTP = &l
 	}
 	r.Series = append([]report.Point(nil), c.series...)
+	hdr := &report.HDR{Unit: "us", Actions: map[string]string{}, HTTP: c.http.encode(),
+		Seconds: append([]string(nil), c.seconds...)}
 	c.globalMu.Unlock()
+	c.mu.RLock()
+	for name, a := range c.actions {
+		a.encode(name, hdr)
+	}
+	c.mu.RUnlock()
+	r.HDR = hdr
 	return r
+}
+
+// encode adds the action's histograms to hdr.
+func (a *action) encode(name string, hdr *report.HDR) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if e := a.lat.encode(); e != "" {
+		hdr.Actions[name] = e
+	}
+	if e := a.failedLat.encode(); e != "" {
+		if hdr.Failed == nil {
+			hdr.Failed = map[string]string{}
+		}
+		hdr.Failed[name] = e
+	}
+	for p, d := range a.phases {
+		if d == nil {
+			continue
+		}
+		if hdr.Timings == nil {
+			hdr.Timings = map[string]map[string]string{}
+		}
+		if hdr.Timings[name] == nil {
+			hdr.Timings[name] = map[string]string{}
+		}
+		hdr.Timings[name][Phases[p]] = d.encode()
+	}
 }
 
 // report is the action in the report's terms. The caller holds no lock
@@ -422,10 +458,12 @@ func (c *Collector) Tick(now time.Time, final bool) report.Point {
 		cur.lat.reset()
 		cur.start = now
 		c.series[len(c.series)-1] = c.point(&c.previous, now)
+		c.seconds[len(c.seconds)-1] = c.previous.lat.encode()
 		return c.series[len(c.series)-1]
 	}
 	p := c.point(cur, now)
 	c.series = append(c.series, p)
+	c.seconds = append(c.seconds, cur.lat.encode())
 	// The closed interval becomes the previous one; the old previous,
 	// emptied, is reused for the next.
 	c.previous, c.interval = c.interval, c.previous

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
 )
 
 func TestPercentileNames(t *testing.T) {
@@ -253,5 +255,87 @@ func TestMaxNames(t *testing.T) {
 	}
 	if len(r.Warnings) != 1 || !strings.Contains(r.Warnings[0], `from "GET /users/3" on, 7 calls`) || !strings.Contains(r.Warnings[0], "name=") {
 		t.Errorf("warnings %q", r.Warnings)
+	}
+}
+
+// The histograms in the JSON decode to what was recorded, so that results
+// can be merged.
+func TestHDRInResult(t *testing.T) {
+	c := New(Config{})
+	for i := 1; i <= 100; i++ {
+		c.Record(&Sample{Name: "a", Kind: "http", Latency: time.Duration(i) * time.Millisecond, OK: true, Timed: true})
+	}
+	c.Record(&Sample{Name: "a", Kind: "http", Latency: time.Millisecond, ErrKind: KindReset})
+	c.Tick(c.start.Add(time.Second), false)
+	c.Tick(c.start.Add(2*time.Second), false)
+	r := c.Result("t")
+	decode := func(what, s string) *hdrhistogram.Histogram {
+		t.Helper()
+		h, err := hdrhistogram.Decode([]byte(s))
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		return h
+	}
+	h := decode("actions", r.HDR.Actions["a"])
+	if h.TotalCount() != 100 || h.Max() < 99_900 || h.Max() > 100_100 {
+		t.Errorf("decoded: %d values, max %d µs", h.TotalCount(), h.Max())
+	}
+	if f := decode("failed", r.HDR.Failed["a"]); f.TotalCount() != 1 {
+		t.Errorf("failed: %d values", f.TotalCount())
+	}
+	if w := decode("timings", r.HDR.Timings["a"]["wait"]); w.TotalCount() != 100 {
+		t.Errorf("wait: %d values", w.TotalCount())
+	}
+	if len(r.HDR.Seconds) != 2 || decode("second 1", r.HDR.Seconds[0]).TotalCount() != 100 || r.HDR.Seconds[1] != "" {
+		t.Errorf("seconds %q", r.HDR.Seconds)
+	}
+	if decode("http", r.HDR.HTTP).TotalCount() != 100 || r.HDR.Unit != "us" {
+		t.Errorf("http / unit %q", r.HDR.Unit)
+	}
+}
+
+func BenchmarkEncode(b *testing.B) {
+	d := newDist()
+	for i := 0; i < 10000; i++ {
+		d.record(time.Duration(i*997) * time.Microsecond)
+	}
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		_ = d.encode()
+	}
+}
+
+// Our encoding decodes, with the library's decoder, to the same counts
+// as the histogram encoded, however the values are spread.
+func TestEncodingRoundTrip(t *testing.T) {
+	for name, values := range map[string][]int64{
+		"one":      {300939},
+		"extremes": {1, histMax},
+		"spread": func() []int64 {
+			var v []int64
+			for i := int64(1); i < 5_000_000; i = i*3 + 7 {
+				v = append(v, i)
+			}
+			return v
+		}(),
+		"repeated":  {5, 5, 5, 5, 6, 7, 7, 1_000_000},
+		"big count": nil,
+	} {
+		h := newHistogram()
+		for _, v := range values {
+			_ = h.RecordValue(v)
+		}
+		if name == "big count" {
+			_ = h.RecordValues(1234, 1<<40)
+		}
+		got, err := hdrhistogram.Decode([]byte(encodeHistogram(h)))
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		if !got.Equals(h) {
+			t.Errorf("%s: decoded %d values (max %d), encoded %d (max %d)", name, got.TotalCount(), got.Max(), h.TotalCount(), h.Max())
+		}
 	}
 }

@@ -26,6 +26,7 @@ type Result struct {
 	Series     []Point              `json:"series,omitempty"`
 	Errors     map[string]string    `json:"error_samples,omitempty"`
 	Warnings   []string             `json:"warnings,omitempty"`
+	HDR        *HDR                 `json:"hdr,omitempty"`
 	// Interrupted is true when a signal or an abort ended the run before
 	// its planned end: the numbers cover what completed.
 	Interrupted bool `json:"interrupted"`
@@ -33,6 +34,18 @@ type Result struct {
 	// most important first, and are empty when it is true.
 	Passed  bool     `json:"passed"`
 	Reasons []Reason `json:"reasons"`
+}
+
+// HDR holds the run's latency histograms in HdrHistogram's compressed
+// base64 form (V2 encoding, values in microseconds), so that the results
+// of several runs or machines can be merged exactly as histograms.
+type HDR struct {
+	Unit    string                       `json:"unit"`              // "us"
+	Actions map[string]string            `json:"actions"`           // successful calls, per action
+	Failed  map[string]string            `json:"failed,omitempty"`  // failed calls, per action
+	Timings map[string]map[string]string `json:"timings,omitempty"` // per action, per HTTP phase
+	HTTP    string                       `json:"http,omitempty"`    // every successful HTTP call
+	Seconds []string                     `json:"seconds,omitempty"` // one per point of the series ("" when it had no successful call)
 }
 
 // Users counts the simulated users.
