@@ -107,7 +107,7 @@ func (c *compiler) names() {
 	}
 	c.moduleFn = map[string]string{}
 	for _, a := range c.s.Actions {
-		if scenario.CallKind(a.Call) == "custom" {
+		if a.Kind == catalog.Custom {
 			if _, ok := c.moduleFn[a.Call]; !ok {
 				c.moduleFn[a.Call] = unique(ident(strings.ReplaceAll(a.Call, ".", "_")))
 			}
@@ -218,7 +218,7 @@ func mapping(n *yaml.Node) []*yaml.Node {
 }
 
 func (c *compiler) action(a *scenario.Action) {
-	kind := scenario.CallKind(a.Call)
+	kind := a.Kind
 	c.printf("%sdef %s(user, r):\n", c.mark(a.Pos, nil), c.actionFn[a.ID])
 	c.printf("    \"\"\"Action %s: %s.\"\"\"\n", strings.ReplaceAll(a.ID, `"`, `'`), a.Call)
 	var args []string
@@ -229,17 +229,17 @@ func (c *compiler) action(a *scenario.Action) {
 		if k == "name" {
 			named = true
 		}
-		if kind == "custom" && !isIdentifier(k) {
+		if kind == catalog.Custom && !isIdentifier(k) {
 			c.fail(fmt.Errorf("%s:%d:%d: custom action argument %q is not an identifier", c.s.File, kids[i].Line, kids[i].Column, k))
 			continue
 		}
 		argPos[k] = c.pos(v)
 		args = append(args, fmt.Sprintf("%s%s = %s", c.mark(argPos[k], nil), k, c.value(v, c.actionScope, 2)))
 	}
-	if !named && kind != "sleep" && kind != "custom" {
+	if !named && kind != catalog.Sleep && kind != catalog.Custom {
 		args = append([]string{"name = " + expr.Quote(a.ID)}, args...)
 	}
-	if len(a.Export) > 0 && kind != "sleep" {
+	if len(a.Export) > 0 && kind != catalog.Sleep {
 		argPos["export"] = a.Export[0].Pos
 		for i, e := range a.Export {
 			argPos[fmt.Sprintf("export[%d]", i)] = e.Pos
@@ -250,12 +250,12 @@ func (c *compiler) action(a *scenario.Action) {
 	// where each argument came from.
 	at := c.mark(a.CallPos, argPos)
 	switch kind {
-	case "http", "tcp", "udp":
+	case catalog.HTTP, catalog.TCP, catalog.UDP:
 		c.call(at+"return "+catalog.Lookup(a.Call).Func, args)
-	case "sleep":
+	case catalog.Sleep:
 		c.call(at+"sleep", args)
 		c.printf("    return None\n")
-	case "custom":
+	case catalog.Custom:
 		c.call(at+"return run_action", append([]string{expr.Quote(a.ID), c.moduleFn[a.Call], "user"}, args...))
 	}
 	c.printf("\n")
@@ -300,7 +300,7 @@ func (c *compiler) exports(es []*scenario.Export) string {
 func (c *compiler) node(n *scenario.Node) {
 	c.printf("%sdef %s(user, r):\n", c.mark(c.nodePos(n), nil), c.nodeFn[n.ID])
 	if n.Action != "" {
-		if scenario.CallKind(c.s.Action(n.Action).Call) == "sleep" {
+		if c.s.Action(n.Action).Kind == catalog.Sleep {
 			c.printf("    %s(user, r)\n", c.actionFn[n.Action])
 		} else {
 			c.printf("    r[%s] = %s(user, r)\n", expr.Quote(n.Action), c.actionFn[n.Action])

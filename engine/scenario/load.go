@@ -446,6 +446,7 @@ func (d *decoder) actions(s *Scenario, n *yaml.Node) {
 		}
 		if v, ok := f["call"]; ok {
 			a.Call = d.str(v.value, "call")
+			a.Kind = CallKind(a.Call)
 			a.CallPos = d.pos(v.value)
 		} else if deref(an).Kind == yaml.MappingNode {
 			d.errorf(an, "action %q needs `call:` (http.request, get, tcp.request, udp.request, sleep or MODULE.FUNCTION)", a.ID)

@@ -10,6 +10,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/ntx-dev/ntx/engine/catalog"
 	"github.com/ntx-dev/ntx/engine/metrics"
 	"github.com/ntx-dev/ntx/engine/pool"
 )
@@ -175,8 +176,11 @@ type Arrival struct {
 
 // Action is one step a user can take: a built-in call or a custom one.
 type Action struct {
-	ID     string
-	Call   string
+	ID   string
+	Call string
+	// Kind is what the call is: a built-in's kind, or catalog.Custom
+	// for MODULE.FUNCTION; "" if Call names nothing callable.
+	Kind   catalog.Kind
 	With   *yaml.Node // a mapping node, or nil
 	Export []*Export
 	Pos    Pos // of the id

@@ -20,14 +20,14 @@ import (
 	"github.com/ntx-dev/ntx/engine/metrics"
 )
 
-// CallKind classifies an action's call: "http", "tcp", "udp", "sleep" or
-// "custom"; "" if the call is not valid.
-func CallKind(call string) string {
+// CallKind classifies an action's call: catalog.HTTP, TCP, UDP, Sleep or
+// Custom; "" if the call is not valid.
+func CallKind(call string) catalog.Kind {
 	if c := catalog.Lookup(call); c != nil {
-		return string(c.Kind)
+		return c.Kind
 	}
 	if starlarkPath.MatchString(call) {
-		return string(catalog.Custom)
+		return catalog.Custom
 	}
 	return ""
 }
@@ -97,7 +97,7 @@ func (s *Scenario) Scope(inResource bool) *expr.Scope {
 	if !inResource {
 		sc.Actions = map[string]map[string]bool{}
 		for _, a := range s.Actions {
-			if CallKind(a.Call) == "custom" {
+			if a.Kind == catalog.Custom {
 				// A custom action's exports are whatever its function
 				// returns, known only when it runs: any attribute goes.
 				sc.Actions[a.ID] = nil
