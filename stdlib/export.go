@@ -31,7 +31,7 @@ func parseExports(fn string, v starlark.Value) ([]exportSpec, error) {
 		if !ok {
 			return nil, fmt.Errorf("%s: export[%d] must be a dict, not %s", fn, i, list.Index(i).Type())
 		}
-		e := exportSpec{typ: "content", scope: "action", def: starlark.None}
+		e := exportSpec{typ: catalog.Export.Default("type"), scope: catalog.Export.Default("scope"), def: starlark.None}
 		for _, kv := range d.Items() {
 			k, _ := starlark.AsString(kv[0])
 			key, known := catalog.Export.Key(k)

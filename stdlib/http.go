@@ -18,9 +18,6 @@ import (
 	"github.com/ntx-dev/ntx/engine/metrics"
 )
 
-// DefaultTimeout bounds a call that names no timeout (spec §4).
-const DefaultTimeout = 10 * time.Second
-
 // httpModule is the `http` value: request and one shorthand per method,
 // as the catalog lists them.
 func httpModule() *starlarkstruct.Module {
@@ -197,7 +194,7 @@ func prepare(fn string, a *httpArgs) (*prepared, error) {
 	if p.contentType != "" && p.headers.Get("Content-Type") == "" {
 		p.headers.Set("Content-Type", p.contentType)
 	}
-	if p.timeout, err = durationArg(fn, "timeout", a.timeout, DefaultTimeout); err != nil {
+	if p.timeout, err = durationArg(fn, "timeout", a.timeout, catalog.DefaultTimeout); err != nil {
 		return nil, err
 	}
 	if p.bind, err = bindArg(fn, a.bindIP); err != nil {

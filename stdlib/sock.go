@@ -14,6 +14,7 @@ import (
 	"go.starlark.net/starlark"
 	"go.starlark.net/starlarkstruct"
 
+	"github.com/ntx-dev/ntx/engine/catalog"
 	"github.com/ntx-dev/ntx/engine/metrics"
 )
 
@@ -108,7 +109,7 @@ func parseRead(fn string, v starlark.Value) (readMode, error) {
 }
 
 func doSock(sess *Session, fn, proto string, a *sockArgs) (starlark.Value, error) {
-	timeout, err := durationArg(fn, "timeout", a.timeout, DefaultTimeout)
+	timeout, err := durationArg(fn, "timeout", a.timeout, catalog.DefaultTimeout)
 	if err != nil {
 		return nil, err
 	}

@@ -116,6 +116,16 @@ func (o *Obj) Values(name string) []string {
 	return k.Values
 }
 
+// Default returns the default of the key called name, as written in the
+// catalog; it panics if there is no such key, a mistake in the caller.
+func (o *Obj) Default(name string) string {
+	k, ok := o.Key(name)
+	if !ok {
+		panic("catalog: " + o.Name + " has no key " + name)
+	}
+	return k.Default
+}
+
 // Kind is the family a call belongs to.
 type Kind string
 

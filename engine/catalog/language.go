@@ -1,6 +1,12 @@
 package catalog
 
-import "strings"
+import (
+	"strings"
+	"time"
+)
+
+// DefaultTimeout bounds a network call that names no timeout.
+const DefaultTimeout = 10 * time.Second
 
 // Building blocks for the tables below. Every value under with: may be a
 // {{ }} template instead, evaluated when the action runs.
@@ -16,8 +22,17 @@ var (
 	vStatus   = Value{Type: Int, Min: 100, HasMin: true, Template: true}
 )
 
-// identifier is the pattern of names that become Starlark attributes.
-const identifier = `^[A-Za-z_][A-Za-z0-9_]*$`
+// Patterns of names.
+const (
+	// IdentifierPattern is a name that becomes a Starlark identifier or
+	// attribute: a module name, an export name.
+	IdentifierPattern = `^[A-Za-z_][A-Za-z0-9_]*$`
+	// IDPattern is an id of a pool, resource, tenant, action, task or
+	// node: '-' and '.' are allowed too.
+	IDPattern = `^[A-Za-z_][A-Za-z0-9_.\-]*$`
+	// CustomCallPattern is a custom action's call: MODULE.FUNCTION.
+	CustomCallPattern = `^[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*$`
+)
 
 // Export is an entry of an action's export: list (a YAML action's key,
 // and the export= argument of the Starlark calls).
@@ -27,7 +42,7 @@ var Export = &Obj{
 	Keys: []Key{
 		{Name: "type", Value: Value{Type: Enum, Values: []string{"content", "header", "status", "assert", "variable"}}, Default: "content",
 			Doc: "content: the value at path in the JSON body; header: the response header path; status: the status code; assert: the value at path must equal default (or equals), else the action fails; variable: the rendered default"},
-		{Name: "name", Value: Value{Type: String, Pattern: identifier, Hint: "an identifier (letters, digits, _)"}, Required: true,
+		{Name: "name", Value: Value{Type: String, Pattern: IdentifierPattern, Hint: "an identifier (letters, digits, _)"}, Required: true,
 			Doc: "the name the value is stored under"},
 		{Name: "path", Value: Value{Type: String}, Default: "the name",
 			Doc: "a dotted path into the JSON body (list indexes allowed: items.0.id), or the header's name"},
@@ -42,7 +57,7 @@ var Export = &Obj{
 
 // Keys shared by the network calls.
 var (
-	keyTimeout = Key{Name: "timeout", Value: vDuration, Default: "10s",
+	keyTimeout = Key{Name: "timeout", Value: vDuration, Default: DefaultTimeout.String(),
 		Doc: "how long the whole call may take, connecting included, before it fails with error kind timeout"}
 	keyBindIP = Key{Name: "bind_ip", Value: vIP,
 		Doc: "the source address for this call, instead of the one the user holds from its pool"}

@@ -14,7 +14,6 @@ const (
 	durationPattern = `^\s*(([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|µs|ms|s|m|h))+\s*$|^\s*[0-9.eE+]+\s*$`
 	ratePattern     = `^\s*[0-9.eE+]+\s*(/\s*([smh]|(([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|µs|ms|s|m|h))+)\s*)?$`
 	templatePattern = `\{\{`
-	customCall      = `^[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*$`
 )
 
 // JSONSchema returns the JSON Schema (draft 2020-12) of a YAML scenario,
@@ -49,7 +48,7 @@ func JSONSchema() []byte {
 		"description": props["call"].(map[string]any)["description"],
 		"anyOf": []any{
 			map[string]any{"enum": calls},
-			map[string]any{"type": "string", "pattern": customCall, "not": map[string]any{"pattern": `^http\.`},
+			map[string]any{"type": "string", "pattern": CustomCallPattern, "not": map[string]any{"pattern": `^http\.`},
 				"description": "a custom action: MODULE.FUNCTION, MODULE listed under modules:"},
 		},
 	}

@@ -105,7 +105,7 @@ func TestSchemaRefusesBrokenScenarios(t *testing.T) {
 // the range checks), and compile in Go's regexp dialect.
 func TestSchemaPatternsMatchTheParsers(t *testing.T) {
 	dur, rate := regexp.MustCompile(durationPattern), regexp.MustCompile(ratePattern)
-	regexp.MustCompile(customCall)
+	regexp.MustCompile(CustomCallPattern)
 	for _, s := range []string{"300ms", "1.5s", "1m30s", ".5h", "2", "0.25", " 2s ", "10 minutes", "soon", "5 s", "1d"} {
 		_, err := ParseDuration(s)
 		if got := dur.MatchString(s); got != (err == nil) {

@@ -8,7 +8,7 @@ var (
 	vPlainDur  = Value{Type: Duration}
 	vCondition = Value{Type: Condition}
 	vText      = Value{Type: String}
-	vID        = Value{Type: String, Pattern: `^[A-Za-z_][A-Za-z0-9_.\-]*$`, Hint: "an id: letters, digits, '_', '-' and '.', starting with a letter or '_'"}
+	vID        = Value{Type: String, Pattern: IDPattern, Hint: "an id: letters, digits, '_', '-' and '.', starting with a letter or '_'"}
 )
 
 func obj(o *Obj) Value        { return Value{Type: Object, Obj: o} }

@@ -143,7 +143,7 @@ func (d *decoder) id(n *yaml.Node, what string) string {
 	return s
 }
 
-var idPattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.\-]*$`)
+var idPattern = regexp.MustCompile(catalog.IDPattern)
 
 func (d *decoder) integer(n *yaml.Node, what string, lo int) int {
 	n = deref(n)

@@ -208,7 +208,7 @@ func (d *decoder) named(n *yaml.Node, what string, o *catalog.Obj) (id string, p
 	return id, props, f
 }
 
-var starlarkIdent = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+var starlarkIdent = regexp.MustCompile(catalog.IdentifierPattern)
 
 func (d *decoder) pool(s *Scenario, n *yaml.Node) {
 	f := d.fields(n, "an ip pool", catalog.Pool.Names()...)

@@ -32,7 +32,7 @@ func CallKind(call string) catalog.Kind {
 	return ""
 }
 
-var starlarkPath = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*$`)
+var starlarkPath = regexp.MustCompile(catalog.CustomCallPattern)
 
 // ResourceGlobals returns the Starlark global name of each resource: its
 // id where that is a usable identifier, else a cleaned-up, unique form.
