@@ -122,8 +122,13 @@ var resultAttrNames = catalog.AttrNames(catalog.ResultAttrs)
 
 // AttrNames implements starlark.HasAttrs.
 func (r *Result) AttrNames() []string {
-	names := slices.Clone(resultAttrNames)
-	for k := range r.Exports {
+	return withExports(resultAttrNames, r.Exports)
+}
+
+// withExports returns the sorted names of fixed attributes and exports.
+func withExports(fixed []string, exports map[string]starlark.Value) []string {
+	names := slices.Clone(fixed)
+	for k := range exports {
 		names = append(names, k)
 	}
 	sort.Strings(names)

@@ -3,7 +3,6 @@ package stdlib
 import (
 	"fmt"
 	"os"
-	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -73,12 +72,7 @@ var userFieldNames = catalog.AttrNames(catalog.UserFields)
 
 // AttrNames implements starlark.HasAttrs.
 func (u *User) AttrNames() []string {
-	names := slices.Clone(userFieldNames)
-	for k := range u.exports {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	return names
+	return withExports(userFieldNames, u.exports)
 }
 
 // SetExport stores a user-scoped export (user.NAME).

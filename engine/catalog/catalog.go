@@ -88,9 +88,12 @@ type Obj struct {
 }
 
 // Names returns the names of o's keys, in order.
-func (o *Obj) Names() []string {
-	out := make([]string, len(o.Keys))
-	for i, k := range o.Keys {
+func (o *Obj) Names() []string { return KeyNames(o.Keys) }
+
+// KeyNames returns the names of keys, in order.
+func KeyNames(keys []Key) []string {
+	out := make([]string, len(keys))
+	for i, k := range keys {
 		out[i] = k.Name
 	}
 	return out
@@ -166,13 +169,7 @@ func (c *Call) WithKeys() []Key {
 }
 
 // WithNames returns the names of WithKeys.
-func (c *Call) WithNames() []string {
-	var out []string
-	for _, k := range c.WithKeys() {
-		out = append(out, k.Name)
-	}
-	return out
-}
+func (c *Call) WithNames() []string { return KeyNames(c.WithKeys()) }
 
 // Required returns the name of c's required key, or "".
 func (c *Call) Required() string {
@@ -217,13 +214,7 @@ type Func struct {
 }
 
 // Names returns the names of f's parameters.
-func (f *Func) Names() []string {
-	out := make([]string, len(f.Params))
-	for i, k := range f.Params {
-		out[i] = k.Name
-	}
-	return out
-}
+func (f *Func) Names() []string { return KeyNames(f.Params) }
 
 // LookupFunc returns the Starlark function called name, or nil.
 func LookupFunc(name string) *Func {

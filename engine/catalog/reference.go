@@ -196,7 +196,7 @@ func callsPart(b *strings.Builder) {
 	var groups []*group
 	byKeys := map[string]*group{}
 	for _, c := range Calls {
-		sig := string(c.Kind) + ":" + strings.Join((&Obj{Keys: c.Keys}).Names(), ",")
+		sig := string(c.Kind) + ":" + strings.Join(KeyNames(c.Keys), ",")
 		g := byKeys[sig]
 		if g == nil {
 			g = &group{}
