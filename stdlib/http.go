@@ -1,7 +1,6 @@
 package stdlib
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -10,12 +9,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hashicorp/go-retryablehttp"
 	"go.starlark.net/starlark"
 	"go.starlark.net/starlarkstruct"
 
 	"github.com/ntx-dev/ntx/engine/catalog"
 	"github.com/ntx-dev/ntx/engine/metrics"
+	"github.com/ntx-dev/ntx/engine/transport"
 )
 
 // httpModule is the `http` value: request and one shorthand per method,
@@ -46,6 +45,9 @@ var httpFields = map[string]func(*httpArgs) any{
 	"expect_status": func(a *httpArgs) any { return &a.expect },
 	"name":          func(a *httpArgs) any { return &a.name },
 	"export":        func(a *httpArgs) any { return &a.export },
+	"max_response":  func(a *httpArgs) any { return &a.maxResponse },
+	"redirects":     func(a *httpArgs) any { return &a.redirects },
+	"discard_body":  func(a *httpArgs) any { return &a.discardBody },
 }
 
 // httpParams are the parameters of each HTTP function, by its name.
@@ -63,30 +65,20 @@ var httpParams = func() map[string]*params[httpArgs] {
 	return out
 }()
 
-// deadlineContext carries a deadline without arming a timer: the plain
-// HTTP transport applies it to the connection. Done and Err are the
-// parent's, so that the end of the run still cancels the request.
-type deadlineContext struct {
-	context.Context
-	deadline time.Time
-}
-
-func (c deadlineContext) Deadline() (time.Time, bool) { return c.deadline, true }
-
 // httpArgs are the keyword arguments of an HTTP call.
 type httpArgs struct {
 	url, method, name       string
 	headers, query          starlark.Value
 	body, json, form        starlark.Value
 	timeout, bindIP, expect starlark.Value
-	export                  starlark.Value
-	retries                 int
-	tlsVerify               bool
+	export, maxResponse     starlark.Value
+	retries, redirects      int
+	tlsVerify, discardBody  bool
 }
 
 func httpBuiltin(fixedMethod string, p *params[httpArgs]) func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error) {
 	return func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-		a := httpArgs{method: fixedMethod, tlsVerify: true}
+		a := httpArgs{method: fixedMethod, tlsVerify: true, redirects: transport.DefaultRedirects}
 		if err := starlark.UnpackArgs(b.Name(), args, kwargs, p.pairs(&a)...); err != nil {
 			return nil, err
 		}
@@ -113,6 +105,7 @@ type prepared struct {
 	bind        netip.Addr
 	expect      []int
 	exports     []exportSpec
+	maxResponse int64
 }
 
 func prepare(fn string, a *httpArgs) (*prepared, error) {
@@ -209,6 +202,12 @@ func prepare(fn string, a *httpArgs) (*prepared, error) {
 	if a.retries < 0 {
 		return nil, fmt.Errorf("%s: retries must not be negative", fn)
 	}
+	if a.redirects < 0 {
+		return nil, fmt.Errorf("%s: redirects must not be negative", fn)
+	}
+	if p.maxResponse, err = sizeArg(fn, "max_response", a.maxResponse); err != nil {
+		return nil, err
+	}
 	return p, nil
 }
 
@@ -267,6 +266,28 @@ func statusOK(code int, expect []int) bool {
 	return false
 }
 
+// sizeArg reads a size in bytes given as a number or as "64MiB"; None
+// means the transport's default (0).
+func sizeArg(fn, name string, v starlark.Value) (int64, error) {
+	switch v := v.(type) {
+	case nil, starlark.NoneType:
+		return 0, nil
+	case starlark.Int:
+		n, ok := v.Int64()
+		if !ok || n < 1 {
+			return 0, fmt.Errorf("%s: %s must be a positive number of bytes", fn, name)
+		}
+		return n, nil
+	case starlark.String:
+		n, err := catalog.ParseSize(string(v))
+		if err != nil {
+			return 0, fmt.Errorf("%s: %s: %v", fn, name, err)
+		}
+		return n, nil
+	}
+	return 0, fmt.Errorf("%s: %s must be a number of bytes or a size such as \"1MiB\", not %s", fn, name, v.Type())
+}
+
 func doHTTP(sess *Session, fn string, a *httpArgs) (starlark.Value, error) {
 	p, err := prepare(fn, a)
 	if err != nil {
@@ -285,81 +306,47 @@ func doHTTP(sess *Session, fn string, a *httpArgs) (starlark.Value, error) {
 		return res, nil
 	}
 	defer release()
-	start := sess.startClock()
-	deadline := time.Now().Add(p.timeout)
-	var ctx context.Context
-	if p.url.Scheme == "http" {
-		// The plain-HTTP transport enforces the deadline on the socket
-		// itself: no timer per request.
-		ctx = deadlineContext{sess.Ctx, deadline}
-	} else {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithDeadline(sess.Ctx, deadline)
-		defer cancel()
-	}
-	var at *attempts
-	if a.retries > 0 {
-		at = &attempts{max: a.retries, start: start}
-		at.onRetry = func(resp *http.Response, err error, latency time.Duration) {
-			s := &metrics.Sample{Name: name, Kind: "http", Source: src, Start: at.start, Latency: latency, BytesSent: int64(len(p.body))}
-			if resp != nil {
-				s.Status = resp.StatusCode
-				s.ErrKind = metrics.StatusKind(resp.StatusCode)
-			} else {
-				s.ErrKind, s.Err = classify(err), describe(err, src)
-			}
-			sess.Sink.Record(s)
+	resp := sess.source(src).Do(sess.Ctx, &transport.Request{
+		Method: a.method, URL: p.url, Header: p.headers, Host: p.host, Body: p.body,
+		Timeout: p.timeout, Start: sess.startClock(), MaxResponse: p.maxResponse,
+		Redirects: a.redirects, Retries: a.retries, Insecure: !a.tlsVerify, DiscardBody: a.discardBody,
+	})
+	// Redirect hops and retried attempts are requests of their own,
+	// measured under the same name.
+	for i := range resp.Earlier {
+		x := &resp.Earlier[i]
+		s := &metrics.Sample{Name: name, Kind: "http", Source: src, Start: x.Start, Latency: x.Latency,
+			Status: x.Status, BytesSent: x.Sent, BytesRecv: x.Received}
+		switch {
+		case x.Err != nil:
+			s.ErrKind, s.Err = sess.errKind(x.Err), transport.Describe(x.Err, src)
+		case x.Status >= 400:
+			s.ErrKind, s.Err = metrics.StatusKind(x.Status), fmt.Sprintf("status %d", x.Status)
+		default:
+			s.OK = true
 		}
-		ctx = context.WithValue(ctx, attemptsKey{}, at)
+		sess.Sink.Record(s)
 	}
-	hreq := &http.Request{Method: a.method, URL: p.url, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
-		Header: p.headers, Host: p.host}
-	req, err := retryablehttp.FromRequest(hreq.WithContext(ctx))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %v", fn, err)
-	}
-	if p.body != nil {
-		if err := req.SetBody(p.body); err != nil {
-			return nil, fmt.Errorf("%s: %v", fn, err)
-		}
-	}
-	client := sess.client(src, a.retries, a.tlsVerify)
-	resp, err := client.Do(req)
-	var body, rawHeader []byte
-	if resp != nil {
-		var rerr error
-		body, rawHeader, rerr = readBody(resp.Body)
-		if err == nil {
-			err = rerr
-		}
-	}
-	if at != nil {
-		start = at.start // the last attempt's start
-	}
-	latency := time.Since(start)
-	res.LatencyMS = float64(latency) / float64(time.Millisecond)
+	res.LatencyMS = float64(resp.Latency) / float64(time.Millisecond)
 	s := sess.sample()
-	*s = metrics.Sample{Name: name, Kind: "http", Source: src, Start: start, Latency: latency,
-		BytesSent: int64(len(p.body)), BytesRecv: int64(len(body))}
-	if resp != nil {
-		res.StatusVal, res.Headers, res.rawHeader, res.Body = resp.StatusCode, resp.Header, rawHeader, body
-		s.Status = resp.StatusCode
+	*s = metrics.Sample{Name: name, Kind: "http", Source: src, Start: resp.Start, Latency: resp.Latency,
+		Status: resp.Status, BytesSent: resp.Sent, BytesRecv: resp.Received}
+	res.url, res.redirects = resp.URL, resp.Redirects
+	if resp.Status != 0 {
+		res.StatusVal, res.rawHeader, res.Body = resp.Status, resp.RawHeader, resp.Body
+		res.discarded = a.discardBody
 	}
 	switch {
-	case err != nil:
-		if sess.Ctx.Err() != nil {
-			s.ErrKind = metrics.KindCancelled
-		} else {
-			s.ErrKind = classify(err)
-		}
-		res.Err = describe(err, src)
-	case !statusOK(resp.StatusCode, p.expect):
+	case resp.Err != nil:
+		s.ErrKind = sess.errKind(resp.Err)
+		res.Err = transport.Describe(resp.Err, src)
+	case !statusOK(resp.Status, p.expect):
 		if len(p.expect) > 0 {
 			s.ErrKind = metrics.KindStatus
-			res.Err = fmt.Sprintf("status %d, want %v", resp.StatusCode, p.expect)
+			res.Err = fmt.Sprintf("status %d, want %v", resp.Status, p.expect)
 		} else {
-			s.ErrKind = metrics.StatusKind(resp.StatusCode)
-			res.Err = fmt.Sprintf("status %d", resp.StatusCode)
+			s.ErrKind = metrics.StatusKind(resp.Status)
+			res.Err = fmt.Sprintf("status %d", resp.Status)
 		}
 	default:
 		res.OK = true

@@ -12,6 +12,7 @@ import (
 	"go.starlark.net/starlark"
 
 	"github.com/ntx-dev/ntx/engine/catalog"
+	"github.com/ntx-dev/ntx/engine/transport"
 )
 
 // Result is what a measured call returns: an HTTP response, a TCP or UDP
@@ -32,6 +33,8 @@ type Result struct {
 	Err       string
 	Exports   map[string]starlark.Value
 	notRun    bool
+	redirects int  // redirect hops followed
+	discarded bool // the body was counted and dropped (discard_body)
 
 	decoded starlark.Value // json() of Body, once decoded
 }
@@ -87,7 +90,12 @@ func (r *Result) Attr(name string) (starlark.Value, error) {
 		}
 		return d, nil
 	case "body":
+		if r.discarded {
+			return starlark.None, nil
+		}
 		return starlark.String(r.Body), nil
+	case "redirects":
+		return starlark.MakeInt(r.redirects), nil
 	case "json":
 		return starlark.NewBuiltin("json", r.jsonMethod), nil
 	case "latency_ms":
@@ -138,27 +146,10 @@ func withExports(fixed []string, exports map[string]starlark.Value) []string {
 // header returns the response headers, parsing them on first use.
 func (r *Result) header() http.Header {
 	if r.Headers == nil && r.rawHeader != nil {
-		r.Headers = parseHeader(r.rawHeader)
+		r.Headers = transport.ParseHeader(r.rawHeader)
 		r.rawHeader = nil
 	}
 	return r.Headers
-}
-
-// parseHeader reads a raw HTTP/1.1 response header block: a status line,
-// then "Name: value" lines.
-func parseHeader(raw []byte) http.Header {
-	h := http.Header{}
-	lines := strings.Split(string(raw), "\n")
-	for _, line := range lines[1:] {
-		line = strings.TrimRight(line, "\r")
-		name, value, ok := strings.Cut(line, ":")
-		if !ok || name == "" {
-			continue
-		}
-		key := http.CanonicalHeaderKey(strings.TrimSpace(name))
-		h[key] = append(h[key], strings.TrimSpace(value))
-	}
-	return h
 }
 
 // jsonMethod decodes the body as JSON; a body that is not JSON gives None.

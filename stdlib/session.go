@@ -14,10 +14,10 @@ import (
 	"net/netip"
 	"time"
 
-	"github.com/hashicorp/go-retryablehttp"
 	"go.starlark.net/starlark"
 
 	"github.com/ntx-dev/ntx/engine/metrics"
+	"github.com/ntx-dev/ntx/engine/transport"
 )
 
 // sessionKey is the thread-local key under which the runtime stores the
@@ -30,8 +30,8 @@ type Session struct {
 	Ctx context.Context
 	// User is the `user` value scripts see.
 	User *User
-	// Net holds the transports bound to source addresses.
-	Net *Net
+	// Net sends the user's traffic from its source addresses.
+	Net *transport.Transport
 	// Vars is the run-wide `vars` namespace.
 	Vars *Vars
 	// Sink receives one Sample per measured call.
@@ -54,20 +54,18 @@ type Session struct {
 
 	scratch metrics.Sample // reused for every call: a Sink must not keep it
 
-	// The client of the user's last HTTP call: a user nearly always calls
-	// with the same address and options, and this spares the shared
-	// lookup (and its lock) on every request.
-	lastKey    clientKey
-	lastClient *retryablehttp.Client
+	// The transport source of the user's last call: a user nearly always
+	// sends from the same address, and this spares the shared lookup
+	// (and its lock) on every request.
+	lastSource *transport.Source
 }
 
-// client returns the HTTP client for src and the call's options.
-func (s *Session) client(src netip.Addr, retries int, tlsVerify bool) *retryablehttp.Client {
-	key := clientKey{transportKey{src, tlsVerify}, retries}
-	if s.lastClient == nil || s.lastKey != key {
-		s.lastKey, s.lastClient = key, s.Net.Client(src, retries, tlsVerify)
+// source returns the transport source for address src.
+func (s *Session) source(src netip.Addr) *transport.Source {
+	if s.lastSource == nil || s.lastSource.Addr() != src {
+		s.lastSource = s.Net.Source(src)
 	}
-	return s.lastClient
+	return s.lastSource
 }
 
 // acquire prepares a measured call: it takes the call's source address,
@@ -127,3 +125,12 @@ type IterationFailure struct {
 }
 
 func (e *IterationFailure) Error() string { return e.Msg }
+
+// errKind classifies the error of a failed call: cancelled when the run
+// is ending, whatever the error says.
+func (s *Session) errKind(err error) metrics.Kind {
+	if s.Ctx.Err() != nil {
+		return metrics.KindCancelled
+	}
+	return transport.Classify(err)
+}

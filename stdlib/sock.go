@@ -1,13 +1,8 @@
 package stdlib
 
 import (
-	"bufio"
-	"bytes"
-	"context"
 	"fmt"
-	"io"
 	"net"
-	"net/netip"
 	"strings"
 	"time"
 
@@ -16,6 +11,7 @@ import (
 
 	"github.com/ntx-dev/ntx/engine/catalog"
 	"github.com/ntx-dev/ntx/engine/metrics"
+	"github.com/ntx-dev/ntx/engine/transport"
 )
 
 // sockArgs are the keyword arguments of tcp.request and udp.request.
@@ -25,6 +21,7 @@ type sockArgs struct {
 	reply               bool           // udp: wait for a reply
 	expect, timeout     starlark.Value
 	bindIP, export      starlark.Value
+	maxResponse         starlark.Value
 }
 
 func tcpModule() *starlarkstruct.Module {
@@ -42,15 +39,16 @@ func udpModule() *starlarkstruct.Module {
 // sockFields says where each keyword argument of tcp.request and
 // udp.request is stored.
 var sockFields = map[string]func(*sockArgs) any{
-	"address": func(a *sockArgs) any { return &a.address },
-	"send":    func(a *sockArgs) any { return &a.send },
-	"read":    func(a *sockArgs) any { return &a.read },
-	"reply":   func(a *sockArgs) any { return &a.reply },
-	"expect":  func(a *sockArgs) any { return &a.expect },
-	"timeout": func(a *sockArgs) any { return &a.timeout },
-	"bind_ip": func(a *sockArgs) any { return &a.bindIP },
-	"name":    func(a *sockArgs) any { return &a.name },
-	"export":  func(a *sockArgs) any { return &a.export },
+	"address":      func(a *sockArgs) any { return &a.address },
+	"send":         func(a *sockArgs) any { return &a.send },
+	"read":         func(a *sockArgs) any { return &a.read },
+	"reply":        func(a *sockArgs) any { return &a.reply },
+	"expect":       func(a *sockArgs) any { return &a.expect },
+	"timeout":      func(a *sockArgs) any { return &a.timeout },
+	"bind_ip":      func(a *sockArgs) any { return &a.bindIP },
+	"name":         func(a *sockArgs) any { return &a.name },
+	"export":       func(a *sockArgs) any { return &a.export },
+	"max_response": func(a *sockArgs) any { return &a.maxResponse },
 }
 
 var (
@@ -76,7 +74,7 @@ func sockBuiltin(proto string, p *params[sockArgs]) func(*starlark.Thread, *star
 
 // readMode is how a TCP request reads its reply.
 type readMode struct {
-	kind  string // line, close, bytes, until
+	kind  transport.ReadKind
 	n     int
 	until string
 }
@@ -84,10 +82,13 @@ type readMode struct {
 func parseRead(fn string, v starlark.Value) (readMode, error) {
 	switch v := v.(type) {
 	case nil, starlark.NoneType:
-		return readMode{kind: "line"}, nil
+		return readMode{kind: transport.ReadLine}, nil
 	case starlark.String:
-		if v == "line" || v == "close" {
-			return readMode{kind: string(v)}, nil
+		switch v {
+		case "line":
+			return readMode{kind: transport.ReadLine}, nil
+		case "close":
+			return readMode{kind: transport.ReadClose}, nil
 		}
 	case *starlark.Dict:
 		if v.Len() == 1 {
@@ -96,11 +97,11 @@ func parseRead(fn string, v starlark.Value) (readMode, error) {
 			case "bytes":
 				var n int
 				if err := starlark.AsInt(x, &n); err == nil && n > 0 {
-					return readMode{kind: "bytes", n: n}, nil
+					return readMode{kind: transport.ReadBytes, n: n}, nil
 				}
 			case "until":
 				if s, ok := starlark.AsString(x); ok && s != "" {
-					return readMode{kind: "until", until: s}, nil
+					return readMode{kind: transport.ReadUntil, until: s}, nil
 				}
 			}
 		}
@@ -131,6 +132,10 @@ func doSock(sess *Session, fn, proto string, a *sockArgs) (starlark.Value, error
 	if err != nil {
 		return nil, err
 	}
+	maxResponse, err := sizeArg(fn, "max_response", a.maxResponse)
+	if err != nil {
+		return nil, err
+	}
 	if _, _, err := net.SplitHostPort(a.address); err != nil {
 		return nil, fmt.Errorf("%s: address %q must be host:port", fn, a.address)
 	}
@@ -147,27 +152,23 @@ func doSock(sess *Session, fn, proto string, a *sockArgs) (starlark.Value, error
 		return res, nil
 	}
 	defer release()
-	ctx, cancel := context.WithTimeout(sess.Ctx, timeout)
-	defer cancel()
-	start := sess.startClock()
-	var reply []byte
+	req := &transport.SocketRequest{Address: a.address, Send: []byte(a.send), Read: mode.kind, N: mode.n, Until: mode.until,
+		Reply: a.reply, Timeout: timeout, Start: sess.startClock(), MaxResponse: maxResponse}
+	var out *transport.SocketReply
 	if proto == "tcp" {
-		reply, err = tcpExchange(ctx, src, a.address, a.send, mode)
+		out = sess.source(src).TCP(sess.Ctx, req)
 	} else {
-		reply, err = udpExchange(ctx, src, a.address, a.send, a.reply)
+		out = sess.source(src).UDP(sess.Ctx, req)
 	}
-	latency := time.Since(start)
-	res.LatencyMS = float64(latency) / float64(time.Millisecond)
+	reply, err := out.Reply, out.Err
+	res.LatencyMS = float64(out.Latency) / float64(time.Millisecond)
 	res.Body = reply
-	s := &metrics.Sample{Name: name, Kind: proto, Source: src, Start: start, Latency: latency,
-		BytesSent: int64(len(a.send)), BytesRecv: int64(len(reply))}
+	s := &metrics.Sample{Name: name, Kind: proto, Source: src, Start: out.Start, Latency: out.Latency,
+		BytesSent: out.Sent, BytesRecv: out.Received}
 	switch {
 	case err != nil:
-		s.ErrKind = classify(err)
-		if sess.Ctx.Err() != nil {
-			s.ErrKind = metrics.KindCancelled
-		}
-		res.Err = describe(err, src)
+		s.ErrKind = sess.errKind(err)
+		res.Err = transport.Describe(err, src)
 	case expect != "" && !strings.Contains(string(reply), expect):
 		s.ErrKind = metrics.KindExpect
 		res.Err = fmt.Sprintf("reply %q does not contain %q", truncate(string(reply), 80), expect)
@@ -189,72 +190,4 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n] + "..."
-}
-
-func tcpExchange(ctx context.Context, src netip.Addr, address, send string, mode readMode) ([]byte, error) {
-	conn, err := Dialer(src).DialContext(ctx, "tcp", address)
-	if err != nil {
-		return nil, err
-	}
-	defer conn.Close()
-	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Now()) })
-	defer stop()
-	if send != "" {
-		if _, err := io.WriteString(conn, send); err != nil {
-			return nil, ctxErr(ctx, err)
-		}
-	}
-	r := bufio.NewReader(conn)
-	var reply []byte
-	switch mode.kind {
-	case "line":
-		reply, err = r.ReadBytes('\n')
-	case "close":
-		reply, err = io.ReadAll(r)
-	case "bytes":
-		reply = make([]byte, mode.n)
-		var n int
-		n, err = io.ReadFull(r, reply)
-		reply = reply[:n]
-	case "until":
-		for err == nil && !bytes.HasSuffix(reply, []byte(mode.until)) {
-			var c byte
-			if c, err = r.ReadByte(); err == nil {
-				reply = append(reply, c)
-			}
-		}
-	}
-	return reply, ctxErr(ctx, err)
-}
-
-func udpExchange(ctx context.Context, src netip.Addr, address, send string, wantReply bool) ([]byte, error) {
-	d := &net.Dialer{}
-	if src.IsValid() {
-		d.LocalAddr = &net.UDPAddr{IP: src.AsSlice()}
-	}
-	conn, err := d.DialContext(ctx, "udp", address)
-	if err != nil {
-		return nil, err
-	}
-	defer conn.Close()
-	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Now()) })
-	defer stop()
-	if _, err := io.WriteString(conn, send); err != nil {
-		return nil, ctxErr(ctx, err)
-	}
-	if !wantReply {
-		return nil, nil
-	}
-	buf := make([]byte, 64<<10)
-	n, err := conn.Read(buf)
-	return buf[:n], ctxErr(ctx, err)
-}
-
-// ctxErr reports a deadline forced by the context as the context's error,
-// so that it is classified as a timeout or a cancellation.
-func ctxErr(ctx context.Context, err error) error {
-	if err != nil && ctx.Err() != nil {
-		return ctx.Err()
-	}
-	return err
 }

@@ -65,6 +65,11 @@ var (
 		Doc: "the name the call is measured under (default: the action id in YAML; in Starlark, METHOD /path or PROTO host:port)"}
 	keyExport = Key{Name: "export", Value: Value{Type: List, Elem: &Value{Type: Object, Obj: Export}}, StarlarkOnly: true,
 		Doc: "values to take out of the result and name (see Exports)"}
+	keyMaxResponse = Key{Name: "max_response", Value: Value{Template: true, OneOf: []Value{
+		{Type: Int, Min: 1, HasMin: true, Template: true},
+		{Type: String, Pattern: SizePattern, Hint: "a size such as 65536, 512KiB or 64MiB", Template: true},
+	}}, Default: "64MiB",
+		Doc: "the most an answer may bring in (a response body, a TCP or UDP reply), in bytes or as 512KiB, 64MiB; it is enforced while reading, and crossing it fails the call with error kind too_large"}
 )
 
 // httpKeys returns the keys of an HTTP call; method only for
@@ -90,6 +95,11 @@ func httpKeys(withMethod bool) []Key {
 			Doc: "whether an https:// server's certificate must be valid for its name"},
 		Key{Name: "expect_status", Value: Value{OneOf: []Value{vStatus, {Type: List, Elem: &vStatus, Template: true}}, Template: true},
 			Default: "any status below 400", Doc: "the status code, or the list of codes, that count as success"},
+		Key{Name: "redirects", Value: Value{Type: Int, Min: 0, HasMin: true, Template: true}, Default: "10",
+			Doc: "how many redirects to follow; each hop is measured as a request of its own under the same name, and 0 returns the 3xx itself"},
+		keyMaxResponse,
+		Key{Name: "discard_body", Value: vBool, Default: "false",
+			Doc: "read the response body and count its bytes without keeping it (body is then None): for large answers no script reads"},
 		keyName,
 		keyExport,
 	)
@@ -114,6 +124,7 @@ func sockKeys(proto Kind) []Key {
 		Key{Name: "expect", Value: vString, Doc: "a substring the reply must contain, else the call fails with error kind expect"},
 		keyTimeout,
 		keyBindIP,
+		keyMaxResponse,
 		keyName,
 		keyExport,
 	)
@@ -275,7 +286,8 @@ var ResultAttrs = []Attr{
 	{Name: "json", Type: "method", Doc: "json() decodes the body as JSON (None if it is not JSON); in templates ACTION.json is the decoded value"},
 	{Name: "error", Type: "string or None", Doc: "why the call failed, or None"},
 	{Name: "source_ip", Type: "string or None", Doc: "the source address the call was sent from"},
-	{Name: "url", Type: "string or None", Doc: "the URL requested (tcp://host:port and udp://host:port for sockets)"},
+	{Name: "url", Type: "string or None", Doc: "the URL requested, after any redirects (tcp://host:port and udp://host:port for sockets)"},
+	{Name: "redirects", Type: "int", Doc: "how many redirects an HTTP call followed"},
 }
 
 // UserFields are the fields of `user`. User-scoped exports add more.

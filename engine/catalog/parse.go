@@ -73,3 +73,34 @@ func ParseRate(s string) (float64, error) {
 	}
 	return v / unit.Seconds(), nil
 }
+
+// SizePattern is the form of a size given as a string; ParseSize reads it.
+const SizePattern = `^\s*[0-9]+\s*(B|KB|MB|GB|KiB|MiB|GiB)?\s*$`
+
+// sizeUnits are the suffixes ParseSize accepts, longest first.
+var sizeUnits = []struct {
+	suffix string
+	factor int64
+}{
+	{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30},
+	{"KB", 1000}, {"MB", 1000 * 1000}, {"GB", 1000 * 1000 * 1000},
+	{"B", 1},
+}
+
+// ParseSize reads a positive size in bytes: "65536", "512KiB", "64MiB",
+// "1GB" (KB, MB and GB are powers of 1000; KiB, MiB and GiB of 1024).
+func ParseSize(s string) (int64, error) {
+	t := strings.TrimSpace(s)
+	factor := int64(1)
+	for _, u := range sizeUnits {
+		if strings.HasSuffix(t, u.suffix) {
+			t, factor = strings.TrimSpace(strings.TrimSuffix(t, u.suffix)), u.factor
+			break
+		}
+	}
+	n, err := strconv.ParseInt(t, 10, 64)
+	if err != nil || n < 1 || n > (1<<62)/factor {
+		return 0, fmt.Errorf("%q is not a size (write a number of bytes, or 512KiB, 64MiB)", s)
+	}
+	return n * factor, nil
+}

@@ -19,6 +19,7 @@ import (
 	"github.com/ntx-dev/ntx/engine/report"
 	"github.com/ntx-dev/ntx/engine/scenario"
 	"github.com/ntx-dev/ntx/engine/schedule"
+	"github.com/ntx-dev/ntx/engine/transport"
 	"github.com/ntx-dev/ntx/stdlib"
 )
 
@@ -71,7 +72,7 @@ type run struct {
 	opts    Options
 	s       *scenario.Scenario
 	col     *metrics.Collector
-	net     *stdlib.Net
+	net     *transport.Transport
 	pools   map[string]*pool.Pool
 	tenants map[string]starlark.Value
 	logMu   sync.Mutex
@@ -106,7 +107,7 @@ type run struct {
 // for those in flight, then cancellation. The result is complete either
 // way; an error means the run could not start.
 func (p *Program) Run(ctx context.Context, opts Options) (*report.Result, error) {
-	r := &run{p: p, opts: opts, s: p.Scenario, col: metrics.New(metrics.Config{MaxNames: opts.MaxNames}), net: stdlib.NewNet()}
+	r := &run{p: p, opts: opts, s: p.Scenario, col: metrics.New(metrics.Config{MaxNames: opts.MaxNames}), net: transport.New(transport.Options{})}
 	defer r.net.Close()
 	if err := r.setup(); err != nil {
 		return nil, err

@@ -501,6 +501,8 @@ func shapeFits(n *yaml.Node, want catalog.Value) bool {
 		return n.Kind == yaml.SequenceNode
 	case catalog.Any:
 		return true
+	case catalog.Int:
+		return n.Kind == yaml.ScalarNode && n.Tag == "!!int"
 	}
 	return n.Kind == yaml.ScalarNode
 }

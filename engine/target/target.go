@@ -12,6 +12,16 @@
 //	ANY  /ip           the caller's source address, as text
 //	ANY  /reset        resets the connection (TCP RST) without answering
 //	ANY  /garbage      answers with bytes that are not HTTP, then closes
+//
+// Fault injection, for a client's limits:
+//
+//	ANY  /hdr/N                answers 200 with a header block of exactly N bytes
+//	ANY  /endless              answers 200 with a chunked body that never ends
+//	ANY  /reset-after/N        sends the first N bytes of a response, then resets
+//	ANY  /reset-after/headers  sends a response's header block, then resets
+//
+// The TCP port echoes each line; the line "flood" instead streams bytes
+// (no newline) until the client closes. The UDP port echoes datagrams.
 package target
 
 import (
@@ -246,6 +256,54 @@ func (s *Server) handler() http.Handler {
 			conn.Close()
 		}
 	})
+	mux.HandleFunc("/hdr/", func(w http.ResponseWriter, r *http.Request) {
+		n, err := strconv.Atoi(strings.TrimPrefix(r.URL.Path, "/hdr/"))
+		if err != nil || n < minHeaderBlock || n > 64<<20 {
+			http.Error(w, fmt.Sprintf("header size must be %d-%d bytes", minHeaderBlock, 64<<20), http.StatusBadRequest)
+			return
+		}
+		if conn := hijack(w); conn != nil {
+			defer conn.Close()
+			_, _ = conn.Write(headerBlock(n))
+		}
+	})
+	mux.HandleFunc("/endless", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/octet-stream")
+		w.WriteHeader(http.StatusOK)
+		chunk := []byte(strings.Repeat("endless ", 4096))
+		rc := http.NewResponseController(w)
+		for r.Context().Err() == nil {
+			if _, err := w.Write(chunk); err != nil {
+				return
+			}
+			if err := rc.Flush(); err != nil {
+				return
+			}
+		}
+	})
+	mux.HandleFunc("/reset-after/", func(w http.ResponseWriter, r *http.Request) {
+		arg := strings.TrimPrefix(r.URL.Path, "/reset-after/")
+		const body = 1 << 20
+		resp := []byte(fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n", body))
+		n := len(resp)
+		if arg != "headers" {
+			var err error
+			if n, err = strconv.Atoi(arg); err != nil || n < 0 || n > len(resp)+body {
+				http.Error(w, "reset-after takes a byte count or \"headers\"", http.StatusBadRequest)
+				return
+			}
+		}
+		resp = append(resp, make([]byte, max(0, n-len(resp)))...)
+		conn := hijack(w)
+		if conn == nil {
+			return
+		}
+		_, _ = conn.Write(resp[:n])
+		if tc, ok := conn.(*net.TCPConn); ok {
+			_ = tc.SetLinger(0) // close with RST, not FIN
+		}
+		conn.Close()
+	})
 	mux.HandleFunc("/ip", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")
 		fmt.Fprintln(w, hostOf(r.RemoteAddr))
@@ -258,6 +316,28 @@ func (s *Server) handler() http.Handler {
 		r = r.WithContext(context.WithValue(r.Context(), bodyKey{}, body))
 		mux.ServeHTTP(w, r)
 	})
+}
+
+// minHeaderBlock is the smallest block /hdr/N makes: the status line, an
+// empty body's length and the blank line.
+const minHeaderBlock = len("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n") + len("X-Fill: \r\n") + len("\r\n")
+
+// headerBlock returns a 200 response with an empty body whose header
+// block is exactly n bytes, filled with X-Fill headers of up to 4 KiB.
+func headerBlock(n int) []byte {
+	b := []byte("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n")
+	const fill = "X-Fill: \r\n"
+	for left := n - len(b) - len("\r\n"); left > 0; {
+		v := min(left-len(fill), 4096)
+		if rest := left - len(fill) - v; rest > 0 && rest < len(fill) {
+			v -= len(fill) // leave room for one more whole line
+		}
+		b = append(b, "X-Fill: "...)
+		b = append(b, strings.Repeat("f", v)...)
+		b = append(b, "\r\n"...)
+		left -= len(fill) + v
+	}
+	return append(b, "\r\n"...)
 }
 
 // hijack takes the raw connection from the HTTP server, or nil.
@@ -299,6 +379,11 @@ func (s *Server) serveTCP() {
 			for {
 				_ = c.SetReadDeadline(time.Now().Add(30 * time.Second))
 				line, err := r.ReadString('\n')
+				if strings.TrimRight(line, "\r\n") == "flood" {
+					s.record(Seen{Proto: "tcp", Source: hostOf(c.RemoteAddr().String()), Body: line})
+					flood(c)
+					return
+				}
 				if line != "" {
 					s.record(Seen{Proto: "tcp", Source: hostOf(c.RemoteAddr().String()), Body: line})
 					if _, werr := io.WriteString(c, line); werr != nil {
@@ -310,6 +395,17 @@ func (s *Server) serveTCP() {
 				}
 			}
 		}()
+	}
+}
+
+// flood writes bytes without a newline to c until it fails.
+func flood(c net.Conn) {
+	chunk := []byte(strings.Repeat("flood ", 8192))
+	for {
+		_ = c.SetWriteDeadline(time.Now().Add(30 * time.Second))
+		if _, err := c.Write(chunk); err != nil {
+			return
+		}
 	}
 }
 

@@ -1,4 +1,4 @@
-package stdlib
+package transport
 
 import (
 	"syscall"
@@ -21,4 +21,19 @@ func bindControl(network, address string, c syscall.RawConn) error {
 		return err
 	}
 	return serr
+}
+
+// idleIntact reports whether an idle connection can carry a request: the
+// peer has neither closed it nor sent anything since the last response.
+// It peeks without waiting, so a connection the server closed while idle
+// is dropped before a request is written to it.
+func idleIntact(rc syscall.RawConn) bool {
+	var buf [1]byte
+	intact := false
+	err := rc.Read(func(fd uintptr) bool {
+		_, _, err := unix.Recvfrom(int(fd), buf[:], unix.MSG_PEEK|unix.MSG_DONTWAIT)
+		intact = err == unix.EAGAIN
+		return true // never wait for readability
+	})
+	return err == nil && intact
 }

@@ -1,0 +1,112 @@
+package transport
+
+import (
+	"net"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// socket is a connection as the kernel sees it: it counts the bytes that
+// cross it (TLS records and headers included: what the byte counters
+// report) and remembers the first error of a read or write, which
+// parsers above it tend to report as a plain end of file.
+//
+// Only the goroutine using the connection reads and writes it; Close
+// may come from anywhere (the end of a run).
+type socket struct {
+	net.Conn
+	sent, recv int64
+	err        error
+
+	set  *connSet
+	once sync.Once
+}
+
+func (c *socket) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	c.recv += int64(n)
+	if err != nil && c.err == nil {
+		c.err = err
+	}
+	return n, err
+}
+
+func (c *socket) Write(p []byte) (int, error) {
+	n, err := c.Conn.Write(p)
+	c.sent += int64(n)
+	if err != nil && c.err == nil {
+		c.err = err
+	}
+	return n, err
+}
+
+// Close closes the connection and forgets it.
+func (c *socket) Close() error {
+	c.once.Do(func() { c.set.forget(c) })
+	return c.Conn.Close()
+}
+
+// connSet tracks the open sockets of a transport, so that the end of a
+// run can cut requests in flight: reads and writes take deadlines, not
+// contexts.
+type connSet struct {
+	mu     sync.Mutex
+	conns  map[*socket]struct{}
+	closed bool
+}
+
+// track returns nc as a counted socket, closed at once if the set is.
+func (s *connSet) track(nc net.Conn) *socket {
+	c := &socket{Conn: nc, set: s}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		nc.Close()
+		return c
+	}
+	if s.conns == nil {
+		s.conns = map[*socket]struct{}{}
+	}
+	s.conns[c] = struct{}{}
+	return c
+}
+
+func (s *connSet) forget(c *socket) {
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+}
+
+// closeAll closes every tracked socket, now and from now on.
+func (s *connSet) closeAll() {
+	s.mu.Lock()
+	s.closed = true
+	conns := s.conns
+	s.conns = nil
+	s.mu.Unlock()
+	for c := range conns {
+		c.Conn.Close()
+	}
+}
+
+// conn is a kept-alive HTTP connection: the socket, and TLS over it for
+// HTTPS.
+type conn struct {
+	net.Conn  // what requests are written to: the socket or TLS over it
+	sock      *socket
+	raw       syscall.RawConn // for the idle check; nil if unavailable
+	key       destKey
+	reused    bool
+	idleSince time.Time
+}
+
+// intact reports whether an idle connection may carry a request.
+func (c *conn) intact() bool {
+	if c.raw == nil {
+		return true
+	}
+	return idleIntact(c.raw)
+}
+
+func (c *conn) close() { c.sock.Close() }

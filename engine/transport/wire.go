@@ -1,0 +1,518 @@
+package transport
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/ntx-dev/ntx/engine/metrics"
+)
+
+// aLongTimeAgo is a deadline in the past: it interrupts blocked I/O.
+var aLongTimeAgo = time.Unix(1, 0)
+
+// Buffers are pooled and held only during an exchange: an idle user
+// costs no buffer memory. A response whose header block does not fit
+// the small reader is read again through a large one.
+var (
+	writers    = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 4096) }}
+	readers    = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4096) }}
+	bigReaders = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, MaxHeaderBytes) }}
+	headers    = sync.Pool{New: func() any {
+		h := new(fasthttp.ResponseHeader)
+		h.DisableNormalizing()
+		return h
+	}}
+	scratch = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+)
+
+// errSmallBuffer says a header block did not fit the reader.
+var errSmallBuffer = errors.New("header block larger than the read buffer")
+
+// attempt sends h once, or twice when its kept-alive connection broke
+// before any of the answer arrived and the method is idempotent. Every
+// exchange that reached the wire is kept: the failed one in
+// resp.Earlier, the last in resp.Exchange.
+func (s *Source) attempt(ctx context.Context, req *Request, h *hop, deadline time.Time, resp *Response) {
+	secure := h.url.Scheme == "https"
+	key := destKey{host: h.url.Host, secure: secure, insecure: secure && req.Insecure}
+	for resent := false; ; resent = true {
+		resp.Exchange = Exchange{Method: h.method, URL: h.url, Start: h.start}
+		resp.Proto, resp.RawHeader, resp.Body, resp.BodySize = "", nil, nil, 0
+		c, err := s.conn(ctx, key, h.url, deadline)
+		if err != nil {
+			if c != nil { // the handshake failed: its bytes crossed the socket
+				resp.Sent, resp.Received = c.sock.sent, c.sock.recv
+				c.close()
+			}
+			resp.Err = dialError(ctx, err)
+			resp.Latency = time.Since(h.start)
+			return
+		}
+		sent0, recv0 := int64(0), int64(0)
+		if c.reused {
+			sent0, recv0 = c.sock.sent, c.sock.recv
+		}
+		arrived, reusable, err := s.roundTrip(ctx, c, req, h, deadline, resp)
+		resp.Latency = time.Since(h.start)
+		resp.Sent, resp.Received = c.sock.sent-sent0, c.sock.recv-recv0
+		if err == nil {
+			if reusable {
+				c.reused = true
+				s.put(c)
+			} else {
+				c.close()
+			}
+			return
+		}
+		resp.Err = exchangeError(ctx, c, err)
+		c.close()
+		if resent || !c.reused || arrived || !idempotent(h.method) || ctx.Err() != nil ||
+			(!deadline.IsZero() && !time.Now().Before(deadline)) {
+			return
+		}
+		// The server closed or reset a kept-alive connection as the
+		// request went out: counted, and sent once more on a new one.
+		resp.Earlier = append(resp.Earlier, resp.Exchange)
+		h.start = time.Now()
+	}
+}
+
+// conn returns an idle connection to key, or dials one. When a TLS
+// handshake fails the connection is returned with the error, for its
+// byte counts.
+func (s *Source) conn(ctx context.Context, key destKey, u interface{ Hostname() string }, deadline time.Time) (*conn, error) {
+	if c := s.take(key); c != nil {
+		return c, nil
+	}
+	addr := key.host
+	if _, _, err := net.SplitHostPort(addr); err != nil {
+		port := "80"
+		if key.secure {
+			port = "443"
+		}
+		addr = net.JoinHostPort(u.Hostname(), port)
+	}
+	d := *s.dialer
+	d.Deadline = deadline
+	nc, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	sock := s.t.conns.track(nc)
+	c := &conn{Conn: sock, sock: sock, key: key}
+	if sc, ok := nc.(syscall.Conn); ok {
+		c.raw, _ = sc.SyscallConn()
+	}
+	if !key.secure {
+		return c, nil
+	}
+	tc := tls.Client(sock, s.tlsConfig(key, u.Hostname()))
+	_ = sock.SetDeadline(deadline)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		return c, err
+	}
+	c.Conn = tc
+	return c, nil
+}
+
+// tlsConfig returns the TLS configuration for a destination, made once:
+// HTTP/1.1 only (with h2 every user would share one connection), and
+// session tickets kept per source address.
+func (s *Source) tlsConfig(key destKey, serverName string) *tls.Config {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d := s.destFor(key)
+	if d.tls == nil {
+		cfg := &tls.Config{}
+		if s.t.opts.TLS != nil {
+			cfg = s.t.opts.TLS.Clone()
+		}
+		if cfg.ServerName == "" {
+			cfg.ServerName = serverName
+		}
+		cfg.NextProtos = []string{"http/1.1"}
+		cfg.InsecureSkipVerify = key.insecure //nolint:gosec // the scenario asked for it
+		if s.sessions == nil {
+			s.sessions = tls.NewLRUClientSessionCache(64)
+		}
+		cfg.ClientSessionCache = s.sessions
+		d.tls = cfg
+	}
+	return d.tls
+}
+
+// roundTrip writes h on c and reads the answer into resp. arrived says
+// whether any of the answer came; reusable whether c may carry another
+// request.
+func (s *Source) roundTrip(ctx context.Context, c *conn, req *Request, h *hop, deadline time.Time, resp *Response) (arrived, reusable bool, err error) {
+	_ = c.SetDeadline(deadline)
+	if ctx.Done() != nil {
+		stop := context.AfterFunc(ctx, func() { _ = c.sock.SetDeadline(aLongTimeAgo) })
+		defer stop()
+	}
+	bw := writers.Get().(*bufio.Writer)
+	bw.Reset(c)
+	err = writeRequest(bw, h, s.t.opts.UserAgent)
+	if err == nil {
+		err = bw.Flush()
+	}
+	bw.Reset(nil)
+	writers.Put(bw)
+	if err != nil {
+		return false, false, err
+	}
+
+	br := readers.Get().(*bufio.Reader)
+	br.Reset(c)
+	defer func() { br.Reset(nil); readers.Put(br) }()
+	hdr := headers.Get().(*fasthttp.ResponseHeader)
+	defer func() { hdr.Reset(); headers.Put(hdr) }()
+
+	r := br
+	var n int
+	for interim := 0; ; interim++ {
+		n, err = headerBlock(r)
+		if err == errSmallBuffer && r == br {
+			// A large header block: go on with a reader that holds 64 KiB.
+			buffered, _ := br.Peek(br.Buffered())
+			big := bigReaders.Get().(*bufio.Reader)
+			big.Reset(io.MultiReader(bytes.NewReader(bytes.Clone(buffered)), c))
+			defer func() { big.Reset(nil); bigReaders.Put(big) }()
+			r = big
+			n, err = headerBlock(r)
+		}
+		if err == errSmallBuffer {
+			return true, false, &TooLargeError{What: "response headers", Limit: MaxHeaderBytes}
+		}
+		if err != nil {
+			return n > 0, false, err
+		}
+		raw, _ := r.Peek(n)
+		if err := hdr.Read(r); err != nil {
+			return true, false, &ProtocolError{err}
+		}
+		if code := hdr.StatusCode(); code >= 100 && code < 200 && code != http.StatusSwitchingProtocols && interim < 8 {
+			continue // an interim answer (100 Continue, 103 Early Hints): the real one follows
+		}
+		resp.RawHeader = bytes.Clone(raw)
+		break
+	}
+	resp.Status = hdr.StatusCode()
+	resp.Proto = "HTTP/1.1"
+	if !hdr.IsHTTP11() {
+		resp.Proto = "HTTP/1.0"
+	}
+
+	limit := req.MaxResponse
+	if limit <= 0 {
+		limit = DefaultMaxResponse
+	}
+	keep := !req.DiscardBody
+	untilClose := false
+	switch cl := hdr.ContentLength(); {
+	case h.method == http.MethodHead || resp.Status == http.StatusNoContent ||
+		resp.Status == http.StatusNotModified || resp.Status < 200:
+	case cl >= 0:
+		if int64(cl) > limit {
+			return true, false, &TooLargeError{What: "response body", Limit: limit}
+		}
+		resp.Body, resp.BodySize, err = readSized(r, int64(cl), keep)
+	case cl == -1:
+		resp.Body, resp.BodySize, err = readAll(httputil.NewChunkedReader(r), limit, keep, "response body")
+		if err == nil {
+			err = skipTrailer(r)
+		}
+	default:
+		untilClose = true
+		resp.Body, resp.BodySize, err = readAll(r, limit, keep, "response body")
+	}
+	if err != nil {
+		return true, false, err
+	}
+	reusable = !untilClose && !hdr.ConnectionClose() && r.Buffered() == 0 && resp.Status != http.StatusSwitchingProtocols
+	return true, reusable, nil
+}
+
+// headerBlock waits until r holds a whole header block and returns its
+// length. It returns errSmallBuffer when the block does not fit r, and
+// the read error, with the bytes buffered so far, when the connection
+// fails first.
+func headerBlock(r *bufio.Reader) (int, error) {
+	want := 1
+	for {
+		b, err := r.Peek(want)
+		if err != nil {
+			if err == bufio.ErrBufferFull {
+				return 0, errSmallBuffer
+			}
+			if len(b) > 0 && err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return len(b), err
+		}
+		b, _ = r.Peek(r.Buffered())
+		if n := blockEnd(b); n > 0 {
+			return n, nil
+		}
+		want = len(b) + 1
+	}
+}
+
+// blockEnd returns the length of the header block at the start of b,
+// ending with an empty line (CRLF or a bare LF), or 0 if it is not whole.
+func blockEnd(b []byte) int {
+	for i := 0; ; {
+		j := bytes.IndexByte(b[i:], '\n')
+		if j < 0 {
+			return 0
+		}
+		i += j + 1
+		if i < len(b) && b[i] == '\n' {
+			return i + 1
+		}
+		if i+1 < len(b) && b[i] == '\r' && b[i+1] == '\n' {
+			return i + 2
+		}
+	}
+}
+
+// readSized reads a body of n bytes, which is within the limit.
+func readSized(r io.Reader, n int64, keep bool) ([]byte, int64, error) {
+	if !keep {
+		got, err := io.CopyN(io.Discard, r, n)
+		return nil, got, bodyEOF(err)
+	}
+	b := make([]byte, n)
+	got, err := io.ReadFull(r, b)
+	if err != nil {
+		return nil, int64(got), bodyEOF(err)
+	}
+	return b, n, nil
+}
+
+// readAll reads r to its end, failing as soon as more than limit bytes
+// came: nothing beyond the limit is read, let alone kept. Unless keep,
+// the bytes are counted and dropped.
+func readAll(r io.Reader, limit int64, keep bool, what string) ([]byte, int64, error) {
+	if !keep {
+		bp := scratch.Get().(*[]byte)
+		defer scratch.Put(bp)
+		var n int64
+		for {
+			m, err := r.Read(*bp)
+			n += int64(m)
+			if n > limit {
+				return nil, n, &TooLargeError{What: what, Limit: limit}
+			}
+			if err == io.EOF {
+				return nil, n, nil
+			}
+			if err != nil {
+				return nil, n, bodyEOF(err)
+			}
+		}
+	}
+	b := make([]byte, 0, min(512, limit+1))
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+			if int64(cap(b)) > limit+1 {
+				b = b[: len(b) : limit+1]
+			}
+		}
+		m, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+m]
+		if int64(len(b)) > limit {
+			return nil, int64(len(b)), &TooLargeError{What: what, Limit: limit}
+		}
+		if err == io.EOF {
+			return b, int64(len(b)), nil
+		}
+		if err != nil {
+			return nil, int64(len(b)), bodyEOF(err)
+		}
+	}
+}
+
+// bodyEOF reports a body cut short as an unexpected end of file.
+func bodyEOF(err error) error {
+	if err == io.EOF {
+		return io.ErrUnexpectedEOF
+	}
+	return err
+}
+
+// skipTrailer reads the trailer section after a chunked body.
+func skipTrailer(r *bufio.Reader) error {
+	total := 0
+	for {
+		line, err := r.ReadSlice('\n')
+		total += len(line)
+		if total > MaxHeaderBytes || err == bufio.ErrBufferFull {
+			return &TooLargeError{What: "response trailers", Limit: MaxHeaderBytes}
+		}
+		if err != nil {
+			return bodyEOF(err)
+		}
+		if len(bytes.TrimRight(line, "\r\n")) == 0 {
+			return nil
+		}
+	}
+}
+
+// writeRequest writes h as an HTTP/1.1 request.
+func writeRequest(w *bufio.Writer, h *hop, userAgent string) error {
+	w.WriteString(h.method)
+	w.WriteByte(' ')
+	if h.url.Opaque != "" {
+		w.WriteString(h.url.Opaque)
+	} else if p := h.url.EscapedPath(); p != "" {
+		w.WriteString(p)
+	} else {
+		w.WriteByte('/')
+	}
+	if h.url.RawQuery != "" || h.url.ForceQuery {
+		w.WriteByte('?')
+		w.WriteString(h.url.RawQuery)
+	}
+	w.WriteString(" HTTP/1.1\r\nHost: ")
+	host := h.host
+	if host == "" {
+		host = h.url.Host
+	}
+	if !validValue(host) {
+		return fmt.Errorf("invalid Host %q", host)
+	}
+	w.WriteString(host)
+	w.WriteString("\r\n")
+	ua := false
+	for k, vs := range h.header {
+		if !validName(k) {
+			return fmt.Errorf("invalid header name %q", k)
+		}
+		switch {
+		case asciiEqualFold(k, "Host"), asciiEqualFold(k, "Content-Length"), asciiEqualFold(k, "Transfer-Encoding"):
+			continue
+		case asciiEqualFold(k, "User-Agent"):
+			ua = true
+		}
+		for _, v := range vs {
+			if !validValue(v) {
+				return fmt.Errorf("invalid value for header %s: %q", k, v)
+			}
+			w.WriteString(k)
+			w.WriteString(": ")
+			w.WriteString(v)
+			w.WriteString("\r\n")
+		}
+	}
+	if !ua {
+		w.WriteString("User-Agent: ")
+		w.WriteString(userAgent)
+		w.WriteString("\r\n")
+	}
+	if len(h.body) > 0 || h.method == http.MethodPost || h.method == http.MethodPut || h.method == http.MethodPatch {
+		var num [20]byte
+		w.WriteString("Content-Length: ")
+		w.Write(strconv.AppendInt(num[:0], int64(len(h.body)), 10))
+		w.WriteString("\r\n")
+	}
+	w.WriteString("\r\n")
+	_, err := w.Write(h.body)
+	return err
+}
+
+// validName reports whether k is an HTTP token (RFC 9110 §5.1).
+func validName(k string) bool {
+	if k == "" {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte(`"(),/:;<=>?@[\]{}`, c) >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// validValue reports whether v may be sent as a field value: no CR, LF
+// or NUL, which would let a value write headers of its own.
+func validValue(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c == '\r' || c == '\n' || c == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func asciiEqualFold(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		x, y := a[i], b[i]
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
+}
+
+// dialError gives a failed connection attempt its meaning.
+func dialError(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return err
+}
+
+// exchangeError gives a failed exchange the meaning the error counters
+// use: the context's error when it ended the request, the socket's own
+// error when there was one (a reset, a timeout), the limit or protocol
+// error as it is, and an end of file as the server closing first.
+func exchangeError(ctx context.Context, c *conn, err error) error {
+	var tooLarge *TooLargeError
+	var proto *ProtocolError
+	switch {
+	case ctx.Err() != nil:
+		return ctx.Err()
+	case errors.As(err, &tooLarge), errors.As(err, &proto):
+		return err
+	case c.sock.err != nil && !errors.Is(c.sock.err, io.EOF):
+		return c.sock.err
+	case errors.Is(err, os.ErrDeadlineExceeded), errors.Is(err, fasthttp.ErrTimeout):
+		return fmt.Errorf("%w: %v", os.ErrDeadlineExceeded, err)
+	case err == io.EOF:
+		return fmt.Errorf("%w: the server closed the connection before answering", io.EOF)
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return fmt.Errorf("%w: the server closed the connection in the middle of its answer", io.ErrUnexpectedEOF)
+	}
+	if k := Classify(err); k != metrics.KindOther {
+		return err // TLS alerts and the like
+	}
+	return &ProtocolError{err}
+}
