@@ -1,4 +1,5 @@
-// Package target is ntx's built-in demo target: an HTTP server, a TCP
+// Package target is ntx's built-in demo target: an HTTP server (and, when
+// asked, the same over HTTPS with a self-signed certificate), a TCP
 // line-echo port and a UDP echo port on loopback, which record what they
 // see so that tests can check the traffic ntx really sent.
 //
@@ -27,10 +28,18 @@ package target
 import (
 	"bufio"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"log"
+	"math/big"
 	"net"
 	"net/http"
 	"strconv"
@@ -43,8 +52,11 @@ import (
 // listener; port 0 picks a free port.
 type Config struct {
 	HTTP string
-	TCP  string
-	UDP  string
+	// HTTPS serves the same endpoints over TLS, with a self-signed
+	// certificate made at start (see Server.CertPool).
+	HTTPS string
+	TCP   string
+	UDP   string
 	// Record keeps a log of every request for Seen; off for long runs.
 	Record bool
 }
@@ -70,6 +82,9 @@ type Seen struct {
 type Server struct {
 	cfg     Config
 	httpSrv *http.Server
+	tlsSrv  *http.Server
+	tlsLn   net.Listener
+	certs   *x509.CertPool
 	httpLn  net.Listener
 	tcpLn   net.Listener
 	udp     net.PacketConn
@@ -90,6 +105,23 @@ func Start(cfg Config) (*Server, error) {
 		s.httpSrv = &http.Server{Handler: s.handler(), ReadHeaderTimeout: 10 * time.Second}
 		s.wg.Add(1)
 		go func() { defer s.wg.Done(); _ = s.httpSrv.Serve(s.httpLn) }()
+	}
+	if cfg.HTTPS != "" {
+		cert, pool, err := selfSigned()
+		if err != nil {
+			s.Close()
+			return nil, fmt.Errorf("target: https certificate: %w", err)
+		}
+		ln, err := net.Listen("tcp", cfg.HTTPS)
+		if err != nil {
+			s.Close()
+			return nil, fmt.Errorf("target: https listener: %w", err)
+		}
+		s.certs = pool
+		s.tlsLn = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"http/1.1"}})
+		s.tlsSrv = &http.Server{Handler: s.handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: log.New(io.Discard, "", 0)}
+		s.wg.Add(1)
+		go func() { defer s.wg.Done(); _ = s.tlsSrv.Serve(s.tlsLn) }()
 	}
 	if cfg.TCP != "" {
 		if s.tcpLn, err = net.Listen("tcp", cfg.TCP); err != nil {
@@ -113,13 +145,51 @@ func Start(cfg Config) (*Server, error) {
 // StartEphemeral starts every listener on a free loopback port, with
 // recording on: the target tests use.
 func StartEphemeral() (*Server, error) {
-	return Start(Config{HTTP: "127.0.0.1:0", TCP: "127.0.0.1:0", UDP: "127.0.0.1:0", Record: true})
+	return Start(Config{HTTP: "127.0.0.1:0", HTTPS: "127.0.0.1:0", TCP: "127.0.0.1:0", UDP: "127.0.0.1:0", Record: true})
 }
 
 // Env names the target's addresses in the environment variables the
 // scenarios under testdata/ read: NTX_TARGET_HTTP, _TCP and _UDP.
 func (s *Server) Env() map[string]string {
-	return map[string]string{"NTX_TARGET_HTTP": s.HTTPAddr(), "NTX_TARGET_TCP": s.TCPAddr(), "NTX_TARGET_UDP": s.UDPAddr()}
+	return map[string]string{"NTX_TARGET_HTTP": s.HTTPAddr(), "NTX_TARGET_HTTPS": s.HTTPSAddr(), "NTX_TARGET_TCP": s.TCPAddr(), "NTX_TARGET_UDP": s.UDPAddr()}
+}
+
+// HTTPSAddr returns the HTTPS address ("" if off).
+func (s *Server) HTTPSAddr() string { return addrOf(s.tlsLn) }
+
+// CertPool returns a pool that trusts the HTTPS certificate, or nil.
+func (s *Server) CertPool() *x509.CertPool { return s.certs }
+
+// selfSigned makes an ECDSA certificate for 127.0.0.1, ::1 and localhost,
+// valid for a day, and a pool that trusts it.
+func selfSigned() (tls.Certificate, *x509.CertPool, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return tls.Certificate{}, nil, err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(time.Now().UnixNano()),
+		Subject:               pkix.Name{CommonName: "ntx target"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(24 * time.Hour),
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
+		DNSNames:              []string{"localhost"},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return tls.Certificate{}, nil, err
+	}
+	leaf, err := x509.ParseCertificate(der)
+	if err != nil {
+		return tls.Certificate{}, nil, err
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(leaf)
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, pool, nil
 }
 
 // HTTPAddr, TCPAddr and UDPAddr return the bound addresses ("" if off).
@@ -145,6 +215,9 @@ func addrOf(l net.Listener) string {
 
 // Close stops every listener and waits for the servers to return.
 func (s *Server) Close() {
+	if s.tlsSrv != nil {
+		_ = s.tlsSrv.Close()
+	}
 	if s.httpSrv != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		_ = s.httpSrv.Shutdown(ctx)

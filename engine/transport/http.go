@@ -2,6 +2,7 @@ package transport
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -104,6 +105,10 @@ func (s *Source) Do(ctx context.Context, req *Request) *Response {
 	if req.Timeout > 0 {
 		deadline = now.Add(req.Timeout)
 	}
+	if err := req.Check(); err != nil {
+		resp.Exchange = Exchange{Method: h.method, URL: h.url, Start: h.start, Err: err}
+		return resp
+	}
 	for {
 		if req.Retries > 0 {
 			s.retrying(ctx, req, &h, deadline, resp)
@@ -116,6 +121,29 @@ func (s *Source) Do(ctx context.Context, req *Request) *Response {
 		resp.Earlier = append(resp.Earlier, resp.Exchange)
 		resp.Redirects++
 	}
+}
+
+// Check reports a request that cannot be sent: a URL that is not
+// absolute http(s), or a header that would write headers of its own.
+// Built-ins check their requests before they measure anything.
+func (r *Request) Check() error {
+	if r.URL == nil || r.URL.Host == "" || (r.URL.Scheme != "http" && r.URL.Scheme != "https") {
+		return fmt.Errorf("%v is not an absolute http(s) URL", r.URL)
+	}
+	if !validValue(r.Host) {
+		return fmt.Errorf("invalid Host %q", r.Host)
+	}
+	for k, vs := range r.Header {
+		if !validName(k) {
+			return fmt.Errorf("invalid header name %q", k)
+		}
+		for _, v := range vs {
+			if !validValue(v) {
+				return fmt.Errorf("invalid value for header %s: %q (CR, LF and NUL are not allowed)", k, v)
+			}
+		}
+	}
+	return nil
 }
 
 // redirect turns h into the request resp's redirect asks for. It reports

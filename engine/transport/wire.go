@@ -396,16 +396,10 @@ func writeRequest(w *bufio.Writer, h *hop, userAgent string) error {
 	if host == "" {
 		host = h.url.Host
 	}
-	if !validValue(host) {
-		return fmt.Errorf("invalid Host %q", host)
-	}
 	w.WriteString(host)
 	w.WriteString("\r\n")
 	ua := false
-	for k, vs := range h.header {
-		if !validName(k) {
-			return fmt.Errorf("invalid header name %q", k)
-		}
+	for k, vs := range h.header { // checked by Request.Check
 		switch {
 		case asciiEqualFold(k, "Host"), asciiEqualFold(k, "Content-Length"), asciiEqualFold(k, "Transfer-Encoding"):
 			continue
@@ -413,9 +407,6 @@ func writeRequest(w *bufio.Writer, h *hop, userAgent string) error {
 			ua = true
 		}
 		for _, v := range vs {
-			if !validValue(v) {
-				return fmt.Errorf("invalid value for header %s: %q", k, v)
-			}
 			w.WriteString(k)
 			w.WriteString(": ")
 			w.WriteString(v)
