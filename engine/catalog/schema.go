@@ -38,9 +38,13 @@ func JSONSchema() []byte {
 	var branches []any
 	for _, c := range Calls {
 		calls = append(calls, c.Name)
+		then := map[string]any{"properties": map[string]any{"with": ref(withDef(c))}}
+		if c.Required() != "" {
+			then["required"] = []string{"with"} // with its required key, which the def requires
+		}
 		branches = append(branches, map[string]any{
 			"if":   map[string]any{"properties": map[string]any{"call": map[string]any{"const": c.Name}}, "required": []string{"call"}},
-			"then": map[string]any{"properties": map[string]any{"with": ref(withDef(c))}},
+			"then": then,
 		})
 	}
 	props := action["properties"].(map[string]any)

@@ -80,6 +80,7 @@ func TestSchemaRefusesBrokenScenarios(t *testing.T) {
 		"method on get":       "actions: [{id: a, call: get, with: {url: 'http://h:1', method: POST}}]\ntasks: [{id: s, action: a}]\n",
 		"tcp key on http":     "actions: [{id: a, call: http.request, with: {url: 'http://h:1', read: line}}]\ntasks: [{id: s, action: a}]\n",
 		"missing url":         "actions: [{id: a, call: get, with: {}}]\ntasks: [{id: s, action: a}]\n",
+		"sleep without with":  "actions: [{id: a, call: sleep}]\ntasks: [{id: s, action: a}]\n",
 		"unknown call":        "actions: [{id: a, call: http.gett}]\ntasks: [{id: s, action: a}]\n",
 		"bad enum":            "load: {user_lifetime: {mode: loops}}\ntasks: [{id: s}]\n",
 		"negative users":      "load: {ramp_up: {phases: [{spawn_users: -1}]}}\ntasks: [{id: s}]\n",
