@@ -3,6 +3,7 @@ package engine_test
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -91,4 +92,320 @@ func sortedKeys(m map[string][]string) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// accountsCSV writes n accounts, "user1".."userN", to dir/name.
+func accountsCSV(t *testing.T, dir, name string, n int) {
+	t.Helper()
+	var b strings.Builder
+	b.WriteString("username,password\n")
+	for i := 1; i <= n; i++ {
+		fmt.Fprintf(&b, "user%d,pw%d\n", i, i)
+	}
+	writeFile(t, dir, name, b.String())
+}
+
+// dataScenario is a YAML scenario whose users post the row they hold of
+// dataset accounts as "uID ROW" to the target, iterations times each.
+func dataScenario(users, iterations int, dataset string) string {
+	return fmt.Sprintf(`
+name: data
+data:
+%s
+load:
+  ramp_up: {phases: [{at_second: 0, spawn_users: %d}]}
+  user_lifetime: {mode: loop, iterations: %d}
+actions:
+  - id: post
+    call: post
+    with:
+      url: "http://{{env.NTX_TARGET_HTTP}}/asset"
+      body: "u{{user.id}} {{data.accounts.username}}:{{data.accounts['password']}}"
+tasks:
+  - {id: t, action: post}
+`, dataset, users, iterations)
+}
+
+// rowsSent returns the rows each user posted, in order, and how often
+// each row was posted in all.
+func rowsSent(srv *target.Server) (byUser map[string][]string, counts map[string]int) {
+	settle(srv)
+	byUser, counts = map[string][]string{}, map[string]int{}
+	for _, s := range srv.Seen() {
+		if s.Method != "POST" {
+			continue
+		}
+		u, row, _ := strings.Cut(s.Body, " ")
+		byUser[u] = append(byUser[u], row)
+		counts[row]++
+	}
+	return byUser, counts
+}
+
+func TestDataPerUser(t *testing.T) {
+	srv := startTarget(t)
+	dir := t.TempDir()
+	accountsCSV(t, dir, "data/accounts.csv", 10)
+	file := writeFile(t, dir, "s.yaml", dataScenario(6, 3, "  - {id: accounts, file: data/accounts.csv, order: per_user}"))
+	res := runFile(t, file, nil)
+	if res.Iterations.Passed != 18 {
+		t.Fatalf("iterations %+v", res.Iterations)
+	}
+	byUser, counts := rowsSent(srv)
+	for u := 1; u <= 6; u++ {
+		want := fmt.Sprintf("user%d:pw%d", u, u)
+		got := byUser[fmt.Sprintf("u%d", u)]
+		if len(got) != 3 || got[0] != want || got[1] != want || got[2] != want {
+			t.Errorf("user %d sent %v, want %s in each of its 3 iterations", u, got, want)
+		}
+	}
+	// No two users share a row: each row was sent by one user only.
+	if len(counts) != 6 {
+		t.Errorf("rows sent: %v", counts)
+	}
+}
+
+func TestDataPerUserWraps(t *testing.T) {
+	srv := startTarget(t)
+	dir := t.TempDir()
+	accountsCSV(t, dir, "a.csv", 3)
+	file := writeFile(t, dir, "s.yaml", dataScenario(7, 1, "  - {id: accounts, file: a.csv}"))
+	runFile(t, file, nil)
+	byUser, _ := rowsSent(srv)
+	for u, want := range map[int]string{1: "user1", 3: "user3", 4: "user1", 7: "user1", 5: "user2"} {
+		if got := byUser[fmt.Sprintf("u%d", u)]; len(got) != 1 || !strings.HasPrefix(got[0], want+":") {
+			t.Errorf("user %d sent %v, want row %s ((N-1) mod 3)", u, got, want)
+		}
+	}
+}
+
+func TestDataSequentialAdvancesOneCursor(t *testing.T) {
+	srv := startTarget(t)
+	dir := t.TempDir()
+	accountsCSV(t, dir, "a.csv", 5)
+	file := writeFile(t, dir, "s.yaml", dataScenario(3, 4, "  - {id: accounts, file: a.csv, order: sequential}"))
+	runFile(t, file, nil)
+	_, counts := rowsSent(srv)
+	// 12 iterations over one cursor of 5 rows: rows 1 and 2 three times,
+	// the others twice, however the users interleave.
+	want := map[string]int{"user1:pw1": 3, "user2:pw2": 3, "user3:pw3": 2, "user4:pw4": 2, "user5:pw5": 2}
+	if fmt.Sprint(counts) != fmt.Sprint(want) {
+		t.Errorf("rows sent %v, want %v", counts, want)
+	}
+}
+
+func TestDataUniqueStopUser(t *testing.T) {
+	srv := startTarget(t)
+	dir := t.TempDir()
+	accountsCSV(t, dir, "a.csv", 25)
+	// 4 users would run 40 iterations; the 25 rows run out first.
+	file := writeFile(t, dir, "s.yaml", dataScenario(4, 10, "  - {id: accounts, file: a.csv, order: unique, on_exhausted: stop_user}"))
+	res := runFile(t, file, nil)
+	byUser, counts := rowsSent(srv)
+	if len(counts) != 25 {
+		t.Fatalf("%d distinct rows sent, want all 25: %v", len(counts), counts)
+	}
+	for row, n := range counts {
+		if n != 1 {
+			t.Errorf("row %s sent %d times: unique hands each row out once", row, n)
+		}
+	}
+	if len(byUser) != 4 {
+		t.Errorf("users that sent: %v", byUser)
+	}
+	// The iterations that found no row are not counted; the users stop
+	// and the run passes.
+	if res.Iterations.Total != 25 || res.Iterations.Failed != 0 || res.Users.Completed != 4 || !res.Passed {
+		t.Errorf("iterations %+v, users %+v, passed %v", res.Iterations, res.Users, res.Passed)
+	}
+}
+
+func TestDataUniqueFailIteration(t *testing.T) {
+	srv := startTarget(t)
+	dir := t.TempDir()
+	accountsCSV(t, dir, "a.csv", 6)
+	file := writeFile(t, dir, "s.yaml", dataScenario(2, 5, "  - {id: accounts, file: a.csv, order: unique, on_exhausted: fail_iteration}"))
+	res := runFile(t, file, nil)
+	_, counts := rowsSent(srv)
+	if len(counts) != 6 {
+		t.Errorf("rows sent: %v", counts)
+	}
+	if res.Iterations.Total != 10 || res.Iterations.Passed != 6 || res.Iterations.Failures["data-exhausted"] != 4 || res.Passed {
+		t.Errorf("iterations %+v, passed %v: want 4 failed with data-exhausted", res.Iterations, res.Passed)
+	}
+}
+
+func TestDataUniqueRecycle(t *testing.T) {
+	srv := startTarget(t)
+	dir := t.TempDir()
+	accountsCSV(t, dir, "a.csv", 2)
+	file := writeFile(t, dir, "s.yaml", dataScenario(1, 5, "  - {id: accounts, file: a.csv, order: unique, on_exhausted: recycle}"))
+	res := runFile(t, file, nil)
+	byUser, _ := rowsSent(srv)
+	if got := strings.Join(byUser["u1"], " "); got != "user1:pw1 user2:pw2 user1:pw1 user2:pw2 user1:pw1" || res.Iterations.Passed != 5 {
+		t.Errorf("sent %s; iterations %+v", got, res.Iterations)
+	}
+}
+
+func TestDataRandomIsReproducible(t *testing.T) {
+	srv := startTarget(t)
+	dir := t.TempDir()
+	accountsCSV(t, dir, "a.csv", 1000)
+	file := writeFile(t, dir, "s.yaml", dataScenario(5, 4, "  - {id: accounts, file: a.csv, order: random}"))
+	run := func(seed uint64) map[string][]string {
+		srv.Reset()
+		if _, err := engine.Run(context.Background(), file, nil, engine.Options{Options: runtime.Options{Seed: seed}}); err != nil {
+			t.Fatal(err)
+		}
+		byUser, _ := rowsSent(srv)
+		return byUser
+	}
+	a, b, c := run(3), run(3), run(4)
+	same := 0
+	for u, rows := range a {
+		if strings.Join(b[u], " ") != strings.Join(rows, " ") {
+			t.Errorf("seed 3, %s: %v then %v", u, rows, b[u])
+		}
+		if strings.Join(c[u], " ") == strings.Join(rows, " ") {
+			same++
+		}
+	}
+	if len(a) != 5 || same == 5 {
+		t.Errorf("seed 4 drew what seed 3 did for %d of %d users", same, len(a))
+	}
+}
+
+func TestDataInStarlark(t *testing.T) {
+	srv := startTarget(t)
+	dir := t.TempDir()
+	writeFile(t, dir, "data/products.json", `[{"sku": "a", "tags": ["x"]}, {"sku": "b", "tags": []}, {"sku": "c", "tags": ["y", "z"]}]`)
+	accountsCSV(t, dir, "data/accounts.csv", 4)
+	writeFile(t, dir, "lib/login.star", `
+def credentials():
+    return data.accounts["username"] + ":" + data.accounts.password
+`)
+	file := writeFile(t, dir, "s.star", `
+load("lib/login.star", "credentials")
+scenario = {
+    "data": [
+        {"id": "accounts", "file": "data/accounts.csv"},
+        {"id": "products", "file": "data/products.json", "order": "unique", "on_exhausted": "stop_user"},
+    ],
+    "load": {"ramp_up": {"phases": [{"at_second": 0, "spawn_users": 2}]},
+             "user_lifetime": {"mode": "loop", "iterations": 5}},
+}
+
+def flow(user):
+    p = data.products
+    http.post("http://" + env.NTX_TARGET_HTTP + "/asset",
+              body = "u%d %s %s %d" % (user.id, credentials(), p.sku, len(p["tags"])))
+    user.data["n"] = user.data.get("n", 0) + 1
+`)
+	res := runFile(t, file, nil)
+	byUser, counts := rowsSent(srv)
+	if len(counts) != 3 || res.Iterations.Total != 3 || res.Iterations.Failed != 0 {
+		t.Fatalf("rows %v, iterations %+v", counts, res.Iterations)
+	}
+	for u, rows := range byUser {
+		for _, r := range rows {
+			if want := strings.Replace(u, "u", "user", 1) + ":pw" + u[1:]; !strings.HasPrefix(r, want+" ") {
+				t.Errorf("%s sent %q, want its own account %s", u, r, want)
+			}
+		}
+	}
+}
+
+func TestDataErrors(t *testing.T) {
+	dir := t.TempDir()
+	accountsCSV(t, dir, "good.csv", 2)
+	writeFile(t, dir, "ragged.csv", "a,b\n1,2\n3\n")
+	writeFile(t, dir, "bad.json", "[\n  {\"a\": 1},\n  {\"a\": }\n]\n")
+	outside := t.TempDir()
+	accountsCSV(t, outside, "x.csv", 1)
+	cases := []struct {
+		name, dataset, body, want string
+	}{
+		{"missing file", "{id: accounts, file: nope.csv}", "x", `s.yaml:4:26: dataset "accounts": data file "nope.csv" does not exist`},
+		{"ragged", "{id: accounts, file: ragged.csv}", "x", "ragged.csv:3:1: this row has 1 fields but the header has 2 columns"},
+		{"invalid json", "{id: accounts, file: bad.json}", "x", "bad.json:3:9: invalid JSON: invalid character '}' looking for beginning of value"},
+		{"outside", "{id: accounts, file: " + filepath.Join(outside, "x.csv") + "}", "x", "is outside the scenario's directory"},
+		{"outside by ..", "{id: accounts, file: ../" + filepath.Base(outside) + "/x.csv}", "x", "is outside the scenario's directory"},
+		{"unknown dataset", "{id: accounts, file: good.csv}", "{{data.acounts.username}}", `s.yaml:13:21: data has no dataset "acounts" (did you mean "accounts"?)`},
+		{"unknown column", "{id: accounts, file: good.csv}", "{{data.accounts.usrname}}", `s.yaml:13:30: dataset "accounts" has no column "usrname" (did you mean "username"?)`},
+		{"unknown column by key", "{id: accounts, file: good.csv}", `{{data.accounts["pasword"]}}`, `dataset "accounts" has no column "pasword" (did you mean "password"?)`},
+		{"no data section", "", "{{data.accounts.username}}", "data reads the datasets of a data: section, and this scenario has none"},
+		{"on_exhausted without unique", "{id: accounts, file: good.csv, on_exhausted: recycle}", "x", "on_exhausted applies to order: unique only"},
+		{"bad order", "{id: accounts, file: good.csv, order: shuffled}", "x", `order must be one of per_user, sequential, random, unique, not "shuffled"`},
+		{"bad id", "{id: my-accounts, file: good.csv}", "x", `dataset id "my-accounts" must be an identifier`},
+		{"unknown key", "{id: accounts, file: good.csv, oder: random}", "x", `unknown key "oder" in a dataset (did you mean "order"?)`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			section := ""
+			if c.dataset != "" {
+				section = "data:\n  - " + c.dataset
+			}
+			src := fmt.Sprintf(`name: e
+
+%s
+actions:
+  - id: post
+    call: post
+    with:
+      url: "http://127.0.0.1:1/"
+      headers: {a: b}
+      query: {c: d}
+      form: {e: f}
+      body: "%s"
+tasks:
+  - {id: t, action: post}
+`, section, strings.ReplaceAll(c.body, `"`, `\"`))
+			file := writeFile(t, dir, "s.yaml", src)
+			_, err := engine.Load(file, nil, engine.Options{})
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("want an error containing %q, got:\n%v", c.want, err)
+			}
+		})
+	}
+}
+
+func TestDataErrorsInStarlark(t *testing.T) {
+	dir := t.TempDir()
+	accountsCSV(t, dir, "good.csv", 2)
+	file := writeFile(t, dir, "s.star", `
+scenario = {
+    "data": [
+        {"id": "accounts", "file": "good.csv"},
+        {"id": "other", "file": "missing.csv"},
+    ],
+}
+
+def flow(user):
+    pass
+`)
+	_, err := engine.Load(file, nil, engine.Options{})
+	if err == nil || !strings.Contains(err.Error(), `s.star:5:33: dataset "other": data file "missing.csv" does not exist`) {
+		t.Fatalf("got %v", err)
+	}
+	// A misspelt dataset or column in a flow fails the iteration with a
+	// hint, at the line of the flow that reads it.
+	for flow, want := range map[string]string{
+		"data.acounts.username":    `s.star:5:16: data has no dataset "acounts" (did you mean .accounts?)`,
+		`data.accounts["usernme"]`: `s.star:5:25: dataset "accounts" has no column "usernme" (did you mean "username"?)`,
+		"data.accounts.passwrd":    `s.star:5:25: dataset "accounts" has no column "passwrd" (did you mean .password?)`,
+	} {
+		file = writeFile(t, dir, "s.star", `
+scenario = {"data": [{"id": "accounts", "file": "good.csv"}]}
+
+def flow(user):
+    return `+flow+`
+`)
+		res, err := engine.Run(context.Background(), file, nil, engine.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if text := fmt.Sprintf("%+v", res.Reasons); res.Iterations.Failures["error"] != 1 || !strings.Contains(text, want) {
+			t.Errorf("%s: iterations %+v, reasons %s; want %s", flow, res.Iterations, text, want)
+		}
+	}
 }

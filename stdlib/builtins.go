@@ -183,7 +183,7 @@ func runAction(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple
 	s := &metrics.Sample{Name: name, Kind: "custom", Start: start, Latency: latency}
 	if callErr != nil {
 		var ee *starlark.EvalError
-		if sess.Ctx.Err() != nil || (errors.As(callErr, &ee) && strings.Contains(ee.Msg, "too many steps")) {
+		if sess.Ctx.Err() != nil || (errors.As(callErr, &ee) && strings.Contains(ee.Msg, "too many steps")) || endsIteration(callErr) {
 			return nil, callErr // the run is ending or the script runs away: not the action's fault
 		}
 		res.OK, res.Err, s.ErrKind = false, errText(callErr), metrics.KindError
@@ -207,6 +207,14 @@ func runAction(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple
 	s.OK, s.Err = res.OK, res.Err
 	sess.Sink.Record(s)
 	return res, nil
+}
+
+// endsIteration reports whether err says the iteration cannot go on, for
+// a reason that is not the action's: a dataset with no rows left. Such
+// an error has a method EndsIteration() bool that returns true.
+func endsIteration(err error) bool {
+	var e interface{ EndsIteration() bool }
+	return errors.As(err, &e) && e.EndsIteration()
 }
 
 // takeFields reads a custom action's return value into the result.

@@ -269,7 +269,7 @@ var Predeclared = func() []Name {
 
 // TemplateRoots are the names a template may start a path with besides
 // action and resource ids.
-var TemplateRoots = []string{"user", "tenant", "vars", "env"}
+var TemplateRoots = []string{"user", "tenant", "vars", "env", "data"}
 
 // ProgramNames are the globals a compiled YAML scenario defines itself
 // (and r, the results of the iteration).

@@ -179,6 +179,18 @@ var Workflows = &Obj{Name: "workflows", Keys: []Key{
 	{Name: "description", Value: vText, Doc: "a note for readers"},
 }}
 
+// Dataset is an entry of data: (spec §4.3).
+var Dataset = &Obj{Name: "a dataset", Doc: "test data from a file, read once and shared by every user: data.ID.COLUMN is the row a user holds in its iteration", Keys: []Key{
+	{Name: "id", Value: Value{Type: String, Pattern: IdentifierPattern, Hint: "an identifier (letters, digits, _)"}, Required: true,
+		Doc: "the dataset's name: its rows read as data.ID.COLUMN in templates and data.ID[\"COLUMN\"] in Starlark"},
+	{Name: "file", Value: vText, Required: true,
+		Doc: "a .csv file with a header row, or a .json file holding a list of objects; relative to the scenario file and inside its directory tree"},
+	{Name: "order", Value: enum("per_user", "sequential", "random", "unique"), Default: "per_user",
+		Doc: "per_user: user N gets row (N-1) mod rows for life; sequential: each iteration the next row of one run-wide cursor; random: a row per iteration, reproducible with --seed; unique: each row once in the whole run"},
+	{Name: "on_exhausted", Value: enum("stop_user", "fail_iteration", "recycle"), Default: "stop_user",
+		Doc: "with order: unique, what happens once every row has been handed out: the user asking stops, its iteration fails (reason data-exhausted), or the rows are handed out again"},
+}}
+
 // Sections shared by the top level and workbook:.
 var (
 	keyPools     = Key{Name: "ip_pools", Value: listOf(obj(Pool)), Run: true, Doc: "source address pools"}
@@ -202,6 +214,7 @@ var Scenario = &Obj{Name: "the scenario", Doc: "the top level of a YAML file, bo
 	keyVariables,
 	keyTenants,
 	{Name: "modules", Value: Value{Type: Map, Elem: &Value{Type: String}}, Doc: "MODULE: path/to/file.star, whose functions custom actions call as MODULE.FUNCTION"},
+	{Name: "data", Value: listOf(obj(Dataset)), Run: true, Doc: "test data: datasets read from CSV and JSON files, readable as data.ID.COLUMN"},
 	{Name: "load", Value: obj(Load), Run: true, Doc: "users, phases, limits (default: one user, one iteration)"},
 	{Name: "thresholds", Value: listOf(vText), Run: true, Doc: "pass/fail criteria such as \"get-status.p95 < 200ms\""},
 	{Name: "actions", Value: Value{OneOf: []Value{listOf(obj(Action)), obj(ActionsSection)}}, Doc: "the steps users can take"},
@@ -226,7 +239,7 @@ func RunKeys() []string {
 // Objects are all the fixed-key mappings of the language, from the top
 // of a scenario down, for the schema, the reference and the tests.
 func Objects() []*Obj {
-	return []*Obj{Scenario, Workbook, Pool, Resource, Tenant, Load, RampUp, Phase, Lifetime, ThinkTime,
+	return []*Obj{Scenario, Workbook, Pool, Resource, Tenant, Dataset, Load, RampUp, Phase, Lifetime, ThinkTime,
 		UserResources, Binding, Capacity, Concurrency, Arrival, ActionsSection, Action, Export, ReadMode,
 		Task, Next, Workflows, Node, Edge, Trigger}
 }

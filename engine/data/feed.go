@@ -29,9 +29,6 @@ const (
 	Unique Order = "unique"
 )
 
-// Orders lists the orders, the default first.
-var Orders = []string{string(PerUser), string(Sequential), string(Random), string(Unique)}
-
 // OnExhausted says what a unique dataset does once every row has been
 // handed out.
 type OnExhausted string
@@ -47,9 +44,6 @@ const (
 	// Recycle starts over from the first row.
 	Recycle OnExhausted = "recycle"
 )
-
-// OnExhaustedChoices lists the choices, the default first.
-var OnExhaustedChoices = []string{string(StopUser), string(FailIteration), string(Recycle)}
 
 // Source is one dataset of a scenario: a table and how its rows are
 // handed out.
@@ -77,6 +71,11 @@ func (e *ExhaustedError) Error() string {
 	}
 	return fmt.Sprintf("dataset %q has handed out all its %d rows (order: unique): %s", e.Dataset, e.Rows, then)
 }
+
+// EndsIteration says that the iteration cannot go on: a custom action
+// whose function read the dataset passes the error on instead of
+// failing as an action.
+func (e *ExhaustedError) EndsIteration() bool { return true }
 
 // Reason is the failure reason an iteration ended by e is counted under.
 const Reason = "data-exhausted"

@@ -29,6 +29,10 @@ import (
 type Table struct {
 	// File is the data file's name as messages show it.
 	File string
+	// Dataset is the id of the dataset the table was read for, which
+	// messages about its columns name; set by whoever opened it, before
+	// any user reads it. Empty, messages name the file.
+	Dataset string
 	// Columns are the column names in file order: the CSV header, or the
 	// keys of a JSON file's objects in order of first appearance.
 	Columns []string
@@ -52,6 +56,14 @@ func (t *Table) add(vals []starlark.Value) {
 		v.Freeze()
 	}
 	t.rows = append(t.rows, Row{t: t, vals: vals})
+}
+
+// what names the table in messages.
+func (t *Table) what() string {
+	if t.Dataset != "" {
+		return fmt.Sprintf("dataset %q", t.Dataset)
+	}
+	return t.File
 }
 
 // Len is the number of rows.
@@ -113,7 +125,7 @@ func (r *Row) Attr(name string) (starlark.Value, error) {
 	if i, ok := r.t.index[name]; ok {
 		return r.vals[i], nil
 	}
-	return nil, starlark.NoSuchAttrError(fmt.Sprintf("%s has no column %q", r.t.File, name))
+	return nil, starlark.NoSuchAttrError(fmt.Sprintf("%s has no column %q", r.t.what(), name))
 }
 
 // AttrNames lists the columns, sorted (for "did you mean" hints).
@@ -132,7 +144,7 @@ func (r *Row) Get(k starlark.Value) (starlark.Value, bool, error) {
 	if i, ok := r.t.index[string(name)]; ok {
 		return r.vals[i], true, nil
 	}
-	return nil, false, fmt.Errorf("%s has no column %q%s", r.t.File, string(name), didYouMean(string(name), r.t.Columns))
+	return nil, false, fmt.Errorf("%s has no column %q%s", r.t.what(), string(name), didYouMean(string(name), r.t.Columns))
 }
 
 // Items returns the (column, value) pairs in column order.

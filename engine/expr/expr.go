@@ -92,6 +92,9 @@ type Scope struct {
 	// Fields lists the attributes known for user, tenant and vars; a
 	// missing entry means any attribute is accepted.
 	Fields map[string]map[string]bool
+	// Data maps each dataset id to its columns (nil when the columns are
+	// unknown: any goes). data.ID.COLUMN is checked against it.
+	Data map[string]map[string]bool
 	// NoUser is set where no user exists (resource properties).
 	NoUser bool
 	// Universe holds further free names the expression may use as is
@@ -154,6 +157,11 @@ func Rewrite(src string, sc *Scope, refs func(kind Kind, id string)) (string, er
 		}
 		out.WriteString(rewritten)
 		i = n
+		if name == "data" && attr != "" {
+			if err := sc.column(attr, toks[n+3:]); err != nil {
+				return "", err
+			}
+		}
 		// ACTION.json is a value in templates but a method on responses.
 		if attr == "json" && sc.Actions[name] != nil &&
 			!(n+3 < len(toks) && toks[n+3].text == "(") {
@@ -222,6 +230,17 @@ func (sc *Scope) resolve(name, attr string, off, attrOff int, refs func(Kind, st
 			return "", err
 		}
 		return name, nil
+	case "data":
+		if sc.NoUser {
+			return "", &Error{Off: off, Msg: "data is not available here (rows are handed to users, and no user exists yet)"}
+		}
+		if len(sc.Data) == 0 {
+			return "", &Error{Off: off, Msg: "data reads the datasets of a data: section, and this scenario has none"}
+		}
+		if _, ok := sc.Data[attr]; attr != "" && !ok {
+			return "", &Error{Off: attrOff, Msg: fmt.Sprintf("data has no dataset %q%s", attr, didYouMean(attr, set(slices.Collect(maps.Keys(sc.Data)))))}
+		}
+		return name, nil
 	}
 	if sc.Universe[name] || keywords[name] {
 		return name, nil
@@ -235,6 +254,33 @@ func (sc *Scope) resolve(name, attr string, off, attrOff int, refs func(Kind, st
 	}
 	cands = append(cands, catalog.TemplateRoots...)
 	return "", &Error{Off: off, Msg: fmt.Sprintf("template names nothing called %q%s", name, didYouMean(name, set(cands)))}
+}
+
+// column checks the column read from dataset id, where rest (the tokens
+// after data.ID) names one: .COLUMN or ["COLUMN"].
+func (sc *Scope) column(id string, rest []token) error {
+	cols := sc.Data[id]
+	if cols == nil {
+		return nil
+	}
+	var col string
+	off := -1
+	switch {
+	case len(rest) >= 2 && rest[0].text == "." && rest[1].kind == tokIdent:
+		col, off = rest[1].text, rest[1].off
+	case len(rest) >= 3 && rest[0].text == "[" && rest[1].kind == tokString && rest[2].text == "]":
+		q := rest[1].text
+		if len(q) < 2 || strings.ContainsRune(q, '\\') || (q[0] != '"' && q[0] != '\'') {
+			return nil // a string the check does not try to read; the run will
+		}
+		col, off = q[1:len(q)-1], rest[1].off
+	default:
+		return nil
+	}
+	if cols[col] {
+		return nil
+	}
+	return &Error{Off: off, Msg: fmt.Sprintf("dataset %q has no column %q%s", id, col, didYouMean(col, cols))}
 }
 
 var keywords = map[string]bool{

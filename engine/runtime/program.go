@@ -15,6 +15,7 @@ import (
 	"go.starlark.net/syntax"
 
 	"github.com/ntx-dev/ntx/engine/compile"
+	"github.com/ntx-dev/ntx/engine/data"
 	"github.com/ntx-dev/ntx/engine/scenario"
 	"github.com/ntx-dev/ntx/stdlib"
 )
@@ -154,6 +155,7 @@ func initProgram(file, src string, opts LoadOptions, lines *compile.SourceMap) (
 		return nil, nil, err
 	}
 	predeclared["env"] = env
+	predeclared[data.Name] = data.Builtin
 	for k, v := range opts.Predeclared {
 		predeclared[k] = v
 	}
@@ -162,7 +164,8 @@ func initProgram(file, src string, opts LoadOptions, lines *compile.SourceMap) (
 		return nil, nil, fmt.Errorf("%s: %w", file, err)
 	}
 	ld := &loader{root: root, predeclared: predeclared, modules: opts.Modules, cache: map[string]*loadEntry{}}
-	f, prog, err := starlark.SourceProgramOptions(FileOptions, file, src, predeclared.Has)
+	// data reads the calling user's rows: see data.SourceProgram.
+	f, prog, err := data.SourceProgram(FileOptions, file, src, predeclared.Has)
 	if err != nil {
 		return nil, nil, inputError(file, err, lines)
 	}
@@ -308,7 +311,10 @@ func (l *loader) load(thread *starlark.Thread, module string) (starlark.StringDi
 	} else {
 		mt := &starlark.Thread{Name: "load " + module, Load: l.load, Print: thread.Print}
 		mt.SetMaxExecutionSteps(100_000_000)
-		e.globals, e.err = starlark.ExecFileOptions(FileOptions, mt, path, src, l.predeclared)
+		var prog *starlark.Program
+		if _, prog, e.err = data.SourceProgram(FileOptions, path, src, l.predeclared.Has); e.err == nil {
+			e.globals, e.err = prog.Init(mt, l.predeclared)
+		}
 		if e.err != nil {
 			e.err = inputError(path, e.err, nil)
 		} else {

@@ -14,6 +14,7 @@ import (
 	"go.starlark.net/starlark"
 	"go.starlark.net/starlarkstruct"
 
+	"github.com/ntx-dev/ntx/engine/data"
 	"github.com/ntx-dev/ntx/engine/metrics"
 	"github.com/ntx-dev/ntx/engine/pool"
 	"github.com/ntx-dev/ntx/engine/report"
@@ -75,6 +76,7 @@ type run struct {
 	net     *transport.Transport
 	pools   map[string]*pool.Pool
 	tenants map[string]starlark.Value
+	feeds   *data.Feeds // the datasets' rows, handed out with this run's cursors
 	logMu   sync.Mutex
 
 	// interrupt ends when the run is stopped from outside (a signal, an
@@ -215,6 +217,7 @@ func (p *Program) Run(ctx context.Context, opts Options) (*report.Result, error)
 }
 
 func (r *run) setup() error {
+	r.feeds = data.NewFeeds(r.s.Sources(), r.opts.Seed)
 	c := r.s.Load.Concurrency
 	if c.MaxUsers > 0 {
 		r.slots = make(chan struct{}, c.MaxUsers)
@@ -516,6 +519,7 @@ func (r *run) outcome(err error, maxSteps uint64) (reason, msg string) {
 		return "", ""
 	}
 	var fail *stdlib.IterationFailure
+	var exhausted *data.ExhaustedError
 	var ee *starlark.EvalError
 	isEval := errors.As(err, &ee)
 	where := ""
@@ -525,6 +529,8 @@ func (r *run) outcome(err error, maxSteps uint64) (reason, msg string) {
 	switch {
 	case errors.As(err, &fail):
 		return fail.Reason, where + fail.Msg
+	case errors.As(err, &exhausted):
+		return data.Reason, where + exhausted.Error()
 	case isEval && strings.Contains(ee.Msg, "too many steps"):
 		return "step-limit", fmt.Sprintf("%sthe iteration ran more than %d Starlark steps (raise --max-steps if this is intended)", where, maxSteps)
 	case isEval:

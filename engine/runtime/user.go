@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"sync/atomic"
@@ -9,6 +10,7 @@ import (
 
 	"go.starlark.net/starlark"
 
+	"github.com/ntx-dev/ntx/engine/data"
 	"github.com/ntx-dev/ntx/stdlib"
 )
 
@@ -33,6 +35,7 @@ type user struct {
 	it       int // iterations begun
 	thread   *starlark.Thread
 	sess     *stdlib.Session
+	view     *data.View // the rows the user holds
 	rng      *rand.Rand
 	maxSteps uint64
 	stopHard func() bool
@@ -55,6 +58,8 @@ func (r *run) newUser(b *userBinding, n int, intended time.Time, stop context.Co
 		Print: func(_ *starlark.Thread, msg string) { r.logLine(fmt.Sprintf("user %d: %s", id, msg)) }}
 	u.sess.Attach(u.thread)
 	stdlib.NewRandom(r.opts.Seed, id).Attach(u.thread)
+	u.view = r.feeds.View(id)
+	data.Attach(u.thread, u.view)
 	u.rng = rand.New(rand.NewPCG(r.opts.Seed, uint64(id)))
 	return u
 }
@@ -98,7 +103,16 @@ func (u *user) iterate() {
 		}
 		u.thread.Steps = 0
 		u.thread.SetMaxExecutionSteps(u.maxSteps)
+		u.view.Begin(u.it)
 		_, err := starlark.Call(u.thread, r.p.flow, starlark.Tuple{b.user}, nil)
+		if stopsUser(err) && r.hard.Err() == nil {
+			// A unique dataset ran out and says the user is to stop: the
+			// iteration that found no row is not counted.
+			if b.releaseOnTaskEnd {
+				b.release()
+			}
+			break
+		}
 		reason, msg := r.outcome(err, u.maxSteps)
 		r.col.Iteration(reason, msg)
 		if b.releaseOnTaskEnd {
@@ -113,6 +127,13 @@ func (u *user) iterate() {
 		}
 	}
 	u.finish()
+}
+
+// stopsUser reports whether err is a unique dataset running out with
+// on_exhausted: stop_user.
+func stopsUser(err error) bool {
+	var ex *data.ExhaustedError
+	return errors.As(err, &ex) && ex.StopUser
 }
 
 // thinkTime draws the pause before the next iteration.

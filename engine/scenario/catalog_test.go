@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/ntx-dev/ntx/engine/catalog"
+	"github.com/ntx-dev/ntx/engine/data"
 )
 
 // where places a mapping holding KEY inside a scenario, for each mapping
@@ -17,6 +18,7 @@ var where = map[*catalog.Obj]string{
 	catalog.Pool:           "{ip_pools: [{id: p, ips: [127.0.0.1], KEY: null}], tasks: [{id: s}]}",
 	catalog.Resource:       "{resources: [{id: r, KEY: null}], tasks: [{id: s}]}",
 	catalog.Tenant:         "{tenants: [{id: t, KEY: null}], tasks: [{id: s}]}",
+	catalog.Dataset:        "{data: [{id: d, file: d.csv, KEY: null}], tasks: [{id: s}]}",
 	catalog.Load:           "{load: {KEY: null}, tasks: [{id: s}]}",
 	catalog.RampUp:         "{load: {ramp_up: {KEY: null}}, tasks: [{id: s}]}",
 	catalog.Phase:          "{load: {ramp_up: {phases: [{spawn_users: 1, KEY: null}]}}, tasks: [{id: s}]}",
@@ -127,5 +129,7 @@ func TestTypedEnumsAreTheCatalogs(t *testing.T) {
 	check("ReleaseOn", []string{string(OnUserExit), string(OnTaskEnd)}, catalog.Binding, "release_on")
 	check("ExportType", []string{string(ExportContent), string(ExportHeader), string(ExportStatus), string(ExportAssert), string(ExportVariable)}, catalog.Export, "type")
 	check("ExportScope", []string{string(ScopeAction), string(ScopeUser), string(ScopeWorkbook)}, catalog.Export, "scope")
+	check("data.Order", []string{string(data.PerUser), string(data.Sequential), string(data.Random), string(data.Unique)}, catalog.Dataset, "order")
+	check("data.OnExhausted", []string{string(data.StopUser), string(data.FailIteration), string(data.Recycle)}, catalog.Dataset, "on_exhausted")
 	check("NodeType", []string{string(NodeAction), string(NodeEnd), string(NodePass)}, catalog.Node, "type", "start")
 }

@@ -11,6 +11,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/ntx-dev/ntx/engine/catalog"
+	"github.com/ntx-dev/ntx/engine/data"
 	"github.com/ntx-dev/ntx/engine/pool"
 )
 
@@ -183,6 +184,11 @@ func (d *decoder) config(s *Scenario, f map[string]field) {
 			}
 		}
 	}
+	if v, ok := f["data"]; ok {
+		for _, n := range d.list(v.value, "data") {
+			d.dataset(s, n)
+		}
+	}
 	if v, ok := f["load"]; ok {
 		d.load(s, v.value)
 	}
@@ -206,6 +212,37 @@ func (d *decoder) named(n *yaml.Node, what string, o *catalog.Obj) (id string, p
 		props = d.mapping(x.value, what+" properties")
 	}
 	return id, props, f
+}
+
+// dataset decodes an entry of data:. Its file is read when the scenario
+// is checked.
+func (d *decoder) dataset(s *Scenario, n *yaml.Node) {
+	f := d.fields(n, "a dataset", catalog.Dataset.Names()...)
+	ds := &Dataset{Pos: d.pos(n), Order: data.PerUser, OnExhausted: data.StopUser}
+	ds.FilePos = ds.Pos
+	if x, ok := f["id"]; ok {
+		ds.ID = d.str(x.value, "dataset id")
+		ds.Pos = d.pos(x.value)
+		if ds.ID != "" && !starlarkIdent.MatchString(ds.ID) {
+			d.errorf(x.value, "dataset id %q must be an identifier (letters, digits, _), as it is read as data.%s.COLUMN", ds.ID, ds.ID)
+		}
+	} else if deref(n).Kind == yaml.MappingNode {
+		d.errorf(n, "a dataset needs an id")
+	}
+	if x, ok := f["file"]; ok {
+		ds.File = d.str(x.value, "dataset file")
+		ds.FilePos = d.pos(x.value)
+	} else if deref(n).Kind == yaml.MappingNode {
+		d.errorf(n, "dataset %q needs a file (a .csv with a header row, or a .json list of objects)", ds.ID)
+	}
+	if x, ok := f["order"]; ok {
+		ds.Order = oneOf(d, x.value, "order", choices[data.Order](catalog.Dataset, "order")...)
+	}
+	if x, ok := f["on_exhausted"]; ok {
+		ds.OnExhausted = oneOf(d, x.value, "on_exhausted", choices[data.OnExhausted](catalog.Dataset, "on_exhausted")...)
+		ds.OnExhaustedPos = d.pos(x.key)
+	}
+	s.Datasets = append(s.Datasets, ds)
 }
 
 var starlarkIdent = regexp.MustCompile(catalog.IdentifierPattern)

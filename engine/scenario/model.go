@@ -11,6 +11,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/ntx-dev/ntx/engine/catalog"
+	"github.com/ntx-dev/ntx/engine/data"
 	"github.com/ntx-dev/ntx/engine/metrics"
 	"github.com/ntx-dev/ntx/engine/pool"
 )
@@ -25,6 +26,7 @@ type Scenario struct {
 	Variables  *yaml.Node // a mapping node, or nil
 	Tenants    []*Tenant
 	Modules    []*Module
+	Datasets   []*Dataset
 	Load       Load
 	Actions    []*Action
 	Nodes      []*Node
@@ -70,6 +72,33 @@ type Tenant struct {
 	ID    string
 	Props *yaml.Node
 	Pos   Pos
+}
+
+// Dataset is test data read from a file (spec §4.3), readable as
+// data.ID.COLUMN.
+type Dataset struct {
+	ID          string
+	File        string // as written, relative to the scenario file
+	Order       data.Order
+	OnExhausted data.OnExhausted
+	// Table holds the file's rows, read once when the scenario is
+	// checked and shared by every user; nil if the file is unusable.
+	Table *data.Table
+	Pos   Pos
+	// FilePos is where the file was named, OnExhaustedPos where
+	// on_exhausted was given (zero when it was not).
+	FilePos, OnExhaustedPos Pos
+}
+
+// Sources returns the datasets as a run hands their rows out.
+func (s *Scenario) Sources() []data.Source {
+	out := make([]data.Source, 0, len(s.Datasets))
+	for _, d := range s.Datasets {
+		if d.Table != nil {
+			out = append(out, data.Source{ID: d.ID, Order: d.Order, OnExhausted: d.OnExhausted, Table: d.Table})
+		}
+	}
+	return out
 }
 
 // Module is a Starlark file whose functions are custom actions.

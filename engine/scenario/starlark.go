@@ -79,6 +79,7 @@ func fromStarlark(file string, pos Pos, rhs syntax.Expr, defs map[string]syntax.
 	// that every problem is reported in one go.
 	val := &validator{s: s, d: d}
 	val.ids()
+	val.datasets()
 	val.pools()
 	val.load()
 	val.thresholds(false)

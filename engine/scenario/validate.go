@@ -79,6 +79,7 @@ func (s *Scenario) Scope(inResource bool) *expr.Scope {
 		Universe:  map[string]bool{},
 		Results:   "r",
 		NoUser:    inResource,
+		Data:      s.dataColumns(),
 	}
 	for name := range starlark.Universe {
 		sc.Universe[name] = true
@@ -167,6 +168,7 @@ func TemplatePos(file string, n *yaml.Node, off int) Pos {
 func validate(s *Scenario, d *decoder, opts Options) {
 	v := &validator{s: s, d: d, env: opts.Env}
 	v.ids()
+	v.datasets()
 	v.pools()
 	v.modules()
 	v.resources()
