@@ -9,6 +9,7 @@ import (
 	"go.starlark.net/starlark"
 	"go.starlark.net/syntax"
 
+	"github.com/ntx-dev/ntx/engine/catalog"
 	"github.com/ntx-dev/ntx/engine/compile"
 	"github.com/ntx-dev/ntx/engine/scenario"
 	"github.com/ntx-dev/ntx/stdlib"
@@ -17,12 +18,15 @@ import (
 var dialect = &syntax.FileOptions{Set: true, While: true, TopLevelControl: true, Recursion: true}
 
 // resolves checks that src is a Starlark program whose every free name
-// is predeclared.
+// is predeclared, by the built-ins or by the runtime for each run.
 func resolves(src string) error {
 	pre := stdlib.Predeclared()
-	_, _, err := starlark.SourceProgramOptions(dialect, "compiled.star", src, func(name string) bool {
-		return pre.Has(name) || name == "vars"
-	})
+	for _, n := range catalog.Predeclared {
+		if n.PerRun {
+			pre[n.Name] = starlark.None
+		}
+	}
+	_, _, err := starlark.SourceProgramOptions(dialect, "compiled.star", src, pre.Has)
 	return err
 }
 
