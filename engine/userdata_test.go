@@ -210,9 +210,9 @@ func TestDataUniqueStopUser(t *testing.T) {
 			t.Errorf("row %s sent %d times: unique hands each row out once", row, n)
 		}
 	}
-	if len(byUser) != 4 {
-		t.Errorf("users that sent: %v", byUser)
-	}
+	// (Which users got rows depends on scheduling: a user spawned late
+	// may find none left.)
+	_ = byUser
 	// The iterations that found no row are not counted; the users stop
 	// and the run passes.
 	if res.Iterations.Total != 25 || res.Iterations.Failed != 0 || res.Users.Completed != 4 || !res.Passed {
