@@ -176,3 +176,26 @@ func TestUpdateReferenceRefusesBadMarkers(t *testing.T) {
 		t.Errorf("an unclosed part was taken")
 	}
 }
+
+// TestReferenceListsTargetEndpoints: every path the built-in target
+// serves is in the reference's table (read from the target's source, so
+// that a new fault endpoint cannot go undocumented).
+func TestReferenceListsTargetEndpoints(t *testing.T) {
+	src, err := os.ReadFile("../../engine/target/target.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := os.ReadFile("../../docs/reference.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	paths := regexp.MustCompile(`HandleFunc\("(/[^"]*)"`).FindAllSubmatch(src, -1)
+	if len(paths) < 5 {
+		t.Fatalf("found %d endpoints in the target's source", len(paths))
+	}
+	for _, m := range paths {
+		if !bytes.Contains(doc, []byte("`"+string(m[1]))) && !bytes.Contains(doc, []byte(string(m[1])+"`")) {
+			t.Errorf("docs/reference.md does not list the target's %s", m[1])
+		}
+	}
+}
