@@ -288,10 +288,20 @@ func cmdCompile(args []string, stdout, stderr io.Writer) int {
 
 func cmdServe(args []string, stdout, stderr io.Writer) int {
 	def := target.DefaultConfig()
-	fs := newFlags("serve", "[flags]", "Starts the built-in demo target: HTTP, a TCP line echo and a UDP echo, on loopback,\nuntil interrupted.", stderr)
+	fs := newFlags("serve", "[flags]", "Starts the built-in demo target on loopback until interrupted: HTTP (and h2c), HTTPS\n(HTTP/1.1, HTTP/2, and HTTP/3 on the same port over UDP), a TCP line echo, a UDP echo and\na DNS server for the zone ntx.test.\n\n"+strings.TrimSuffix(target.Help, "\n"), stderr)
 	httpAddr := fs.String("http", def.HTTP, "HTTP listen address (empty to disable)")
+	httpsAddr := fs.String("https", def.HTTPS, "HTTPS listen address, TCP; HTTP/3 on the same port over UDP (empty to disable)")
+	http3 := fs.Bool("http3", def.HTTP3, "serve HTTP/3 on the HTTPS port over UDP")
 	tcpAddr := fs.String("tcp", def.TCP, "TCP line-echo listen address (empty to disable)")
 	udpAddr := fs.String("udp", def.UDP, "UDP echo listen address (empty to disable)")
+	dnsAddr := fs.String("dns", def.DNS, "DNS listen address, UDP and TCP (empty to disable)")
+	cert := fs.String("cert", "", "HTTPS certificate `FILE` (PEM) instead of one made at start; needs --key")
+	key := fs.String("key", "", "HTTPS private key `FILE` (PEM)")
+	caOut := fs.String("ca-out", "", "write the CA of the certificate made at start to `FILE` (PEM), for clients to trust")
+	clientCA := fs.String("client-ca", "", "require client certificates signed by a CA in `FILE` (PEM): mutual TLS")
+	optional := fs.Bool("client-cert-optional", false, "with --client-ca: verify a client certificate only when one is sent")
+	tlsMin := fs.String("tls-min", "", "lowest TLS version accepted: 1.0, 1.1, 1.2 or 1.3 (default 1.0)")
+	tlsMax := fs.String("tls-max", "", "highest TLS version accepted (default 1.3)")
 	if ok, code := parse(fs, args, stderr); !ok {
 		return code
 	}
@@ -299,13 +309,27 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "ntx serve: takes no arguments\n")
 		return exitInvalid
 	}
-	srv, err := target.Start(target.Config{HTTP: *httpAddr, TCP: *tcpAddr, UDP: *udpAddr})
+	cfg := target.Config{HTTP: *httpAddr, HTTPS: *httpsAddr, HTTP3: *http3, TCP: *tcpAddr, UDP: *udpAddr, DNS: *dnsAddr,
+		CertFile: *cert, KeyFile: *key, CAOut: *caOut, ClientCAFile: *clientCA, ClientCertOptional: *optional}
+	var err error
+	if cfg.TLSMinVersion, err = target.ParseTLSVersion(*tlsMin); err == nil {
+		cfg.TLSMaxVersion, err = target.ParseTLSVersion(*tlsMax)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "ntx serve: %v\n", err)
+		return exitInvalid
+	}
+	srv, err := target.Start(cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "ntx serve: %v\n", err)
 		return exitDied
 	}
 	defer srv.Close()
-	fmt.Fprintf(stdout, "ntx target: http %s, tcp echo %s, udp echo %s\n", orOff(srv.HTTPAddr()), orOff(srv.TCPAddr()), orOff(srv.UDPAddr()))
+	fmt.Fprintf(stdout, "ntx target: http %s, https %s, http/3 %s, tcp echo %s, udp echo %s, dns %s\n",
+		orOff(srv.HTTPAddr()), orOff(srv.HTTPSAddr()), orOff(srv.HTTP3Addr()), orOff(srv.TCPAddr()), orOff(srv.UDPAddr()), orOff(srv.DNSAddr()))
+	if cfg.CAOut != "" {
+		fmt.Fprintf(stdout, "ntx target: CA written to %s\n", cfg.CAOut)
+	}
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	<-sigs

@@ -1,9 +1,10 @@
-// Package target is ntx's built-in demo target: an HTTP server (and, when
-// asked, the same over HTTPS with a self-signed certificate), a TCP
-// line-echo port and a UDP echo port on loopback, which record what they
-// see so that tests can check the traffic ntx really sent.
+// Package target is ntx's built-in demo target: an HTTP server, a TCP
+// line-echo port and a UDP echo port on loopback, HTTPS (HTTP/1.1 and
+// HTTP/2) with HTTP/3 on the same port over UDP, and a DNS server for
+// the zone ntx.test; each records what it sees so that tests can check
+// the traffic ntx really sent. Help describes every endpoint.
 //
-// HTTP endpoints:
+// HTTP endpoints (over HTTP/1.1, h2c, HTTPS, h2 and HTTP/3 alike):
 //
 //	GET  /health       {"status": "ok"}
 //	GET  /asset        JSON naming the caller's address
@@ -13,6 +14,11 @@
 //	ANY  /ip           the caller's source address, as text
 //	ANY  /reset        resets the connection (TCP RST) without answering
 //	ANY  /garbage      answers with bytes that are not HTTP, then closes
+//	ANY  /redirect/N   N redirects (?code=301|302|303|307|308), then 200
+//	ANY  /redirect-to  a redirect to ?url=URL
+//	ANY  /cookies      echoes the cookies received
+//	ANY  /cookies/set  sets a cookie for each query parameter
+//	ANY  /ws           WebSocket echo (HTTP/1.1 upgrade)
 //
 // Fault injection, for a client's limits:
 //
@@ -28,47 +34,73 @@ package target
 import (
 	"bufio"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"log"
-	"math/big"
 	"net"
 	"net/http"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/miekg/dns"
+	"github.com/quic-go/quic-go/http3"
 )
 
 // Config says where the target listens. An empty address disables that
 // listener; port 0 picks a free port.
 type Config struct {
-	HTTP string
-	// HTTPS serves the same endpoints over TLS, with a self-signed
-	// certificate made at start (see Server.CertPool).
+	HTTP string // HTTP/1.1, and HTTP/2 with prior knowledge (h2c)
+	TCP  string
+	UDP  string
+	// HTTPS serves HTTP/1.1 and HTTP/2 (by ALPN) over TLS; with HTTP3,
+	// HTTP/3 on the same port number over UDP.
 	HTTPS string
-	TCP   string
-	UDP   string
+	HTTP3 bool
+	// DNS answers the zone ntx.test over UDP and TCP on the same port.
+	DNS string
+	// CertFile and KeyFile are the HTTPS certificate and key (PEM); when
+	// empty the target makes a CA and a certificate for DefaultHosts at
+	// start, and writes the CA to CAOut when that is set.
+	CertFile, KeyFile, CAOut string
+	// ClientCAFile (PEM) or ClientCAs turn on mutual TLS: a client
+	// certificate signed by one of them is required (only verified when
+	// given, with ClientCertOptional).
+	ClientCAFile       string
+	ClientCAs          *x509.CertPool
+	ClientCertOptional bool
+	// TLSMinVersion and TLSMaxVersion bound the TLS versions accepted
+	// (tls.VersionTLS10 ..); zero means 1.0 and 1.3.
+	TLSMinVersion, TLSMaxVersion uint16
 	// Record keeps a log of every request for Seen; off for long runs.
 	Record bool
 }
 
 // DefaultConfig listens on the ports the demo scenarios use.
 func DefaultConfig() Config {
-	return Config{HTTP: "127.0.0.1:18080", TCP: "127.0.0.1:18081", UDP: "127.0.0.1:18082", Record: true}
+	return Config{HTTP: "127.0.0.1:18080", TCP: "127.0.0.1:18081", UDP: "127.0.0.1:18082",
+		HTTPS: "127.0.0.1:18443", HTTP3: true, DNS: "127.0.0.1:18053", Record: true}
+}
+
+// EphemeralConfig is the configuration StartEphemeral uses: every
+// listener on a free loopback port, recording on. Tests change it (a
+// client CA, CAOut) and pass it to Start.
+func EphemeralConfig() Config {
+	return Config{HTTP: "127.0.0.1:0", TCP: "127.0.0.1:0", UDP: "127.0.0.1:0",
+		HTTPS: "127.0.0.1:0", HTTP3: true, DNS: "127.0.0.1:0", Record: true}
 }
 
 // Seen is one request the target received.
 type Seen struct {
-	Proto  string // http, tcp or udp
+	// Proto is http (any HTTP version, with or without TLS), tcp, udp,
+	// dns (Method is the query type, Path the name, Body the rcode), ws
+	// (one WebSocket message: Method text or binary) or tls (a failed
+	// handshake, Body the reason).
+	Proto  string
 	Method string
 	Path   string
 	Query  string
@@ -76,19 +108,37 @@ type Seen struct {
 	Body   string
 	Header http.Header
 	At     time.Time
+
+	Version    string // HTTP/1.1, HTTP/2.0 or HTTP/3.0
+	Network    string // tcp or udp (HTTP/3 and DNS over UDP): the flow's transport
+	Addr       string // the caller's source address with its port
+	SNI        string // the server name the TLS client sent ("" for none)
+	TLSVersion string // 1.0 .. 1.3; "" without TLS
+	ALPN       string // the protocol negotiated by ALPN: h2, http/1.1, h3
+	ClientCert string // the subject of the verified client certificate
+	Truncated  bool   // dns: the answer went out with the TC flag
 }
 
 // Server is a running target.
 type Server struct {
 	cfg     Config
 	httpSrv *http.Server
-	tlsSrv  *http.Server
-	tlsLn   net.Listener
-	certs   *x509.CertPool
 	httpLn  net.Listener
 	tcpLn   net.Listener
 	udp     net.PacketConn
 	wg      sync.WaitGroup
+
+	// HTTPS, HTTP/3 and DNS: tls.go, h3.go, dns.go.
+	ca       *CA
+	tlsConf  *tls.Config
+	httpsLn  net.Listener
+	httpsSrv *http.Server
+	h3conn   net.PacketConn
+	h3srv    *http3.Server
+	dnsUDP   *dns.Server
+	dnsTCP   *dns.Server
+	dnsDone  chan struct{}
+	dnsClose sync.Once
 
 	mu   sync.Mutex
 	seen []Seen
@@ -102,26 +152,11 @@ func Start(cfg Config) (*Server, error) {
 		if s.httpLn, err = net.Listen("tcp", cfg.HTTP); err != nil {
 			return nil, fmt.Errorf("target: http listener: %w", err)
 		}
-		s.httpSrv = &http.Server{Handler: s.handler(), ReadHeaderTimeout: 10 * time.Second}
+		s.httpSrv = &http.Server{Handler: s.handler(), ReadHeaderTimeout: 10 * time.Second, Protocols: new(http.Protocols)}
+		s.httpSrv.Protocols.SetHTTP1(true)
+		s.httpSrv.Protocols.SetUnencryptedHTTP2(true) // h2c with prior knowledge
 		s.wg.Add(1)
 		go func() { defer s.wg.Done(); _ = s.httpSrv.Serve(s.httpLn) }()
-	}
-	if cfg.HTTPS != "" {
-		cert, pool, err := selfSigned()
-		if err != nil {
-			s.Close()
-			return nil, fmt.Errorf("target: https certificate: %w", err)
-		}
-		ln, err := net.Listen("tcp", cfg.HTTPS)
-		if err != nil {
-			s.Close()
-			return nil, fmt.Errorf("target: https listener: %w", err)
-		}
-		s.certs = pool
-		s.tlsLn = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"http/1.1"}})
-		s.tlsSrv = &http.Server{Handler: s.handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: log.New(io.Discard, "", 0)}
-		s.wg.Add(1)
-		go func() { defer s.wg.Done(); _ = s.tlsSrv.Serve(s.tlsLn) }()
 	}
 	if cfg.TCP != "" {
 		if s.tcpLn, err = net.Listen("tcp", cfg.TCP); err != nil {
@@ -139,57 +174,38 @@ func Start(cfg Config) (*Server, error) {
 		s.wg.Add(1)
 		go s.serveUDP()
 	}
+	if cfg.HTTPS != "" {
+		if err := s.startHTTPS(); err != nil {
+			s.Close()
+			return nil, err
+		}
+	}
+	if cfg.DNS != "" {
+		if err := s.startDNS(); err != nil {
+			s.Close()
+			return nil, err
+		}
+	}
 	return s, nil
 }
 
 // StartEphemeral starts every listener on a free loopback port, with
 // recording on: the target tests use.
 func StartEphemeral() (*Server, error) {
-	return Start(Config{HTTP: "127.0.0.1:0", HTTPS: "127.0.0.1:0", TCP: "127.0.0.1:0", UDP: "127.0.0.1:0", Record: true})
+	return Start(EphemeralConfig())
 }
 
 // Env names the target's addresses in the environment variables the
-// scenarios under testdata/ read: NTX_TARGET_HTTP, _TCP and _UDP.
+// scenarios under testdata/ read: NTX_TARGET_HTTP, _TCP, _UDP, _HTTPS
+// (HTTP/3 on the same port over UDP), _DNS, and NTX_TARGET_CA, the
+// file the CA was written to (when Config.CAOut is set).
 func (s *Server) Env() map[string]string {
-	return map[string]string{"NTX_TARGET_HTTP": s.HTTPAddr(), "NTX_TARGET_HTTPS": s.HTTPSAddr(), "NTX_TARGET_TCP": s.TCPAddr(), "NTX_TARGET_UDP": s.UDPAddr()}
-}
-
-// HTTPSAddr returns the HTTPS address ("" if off).
-func (s *Server) HTTPSAddr() string { return addrOf(s.tlsLn) }
-
-// CertPool returns a pool that trusts the HTTPS certificate, or nil.
-func (s *Server) CertPool() *x509.CertPool { return s.certs }
-
-// selfSigned makes an ECDSA certificate for 127.0.0.1, ::1 and localhost,
-// valid for a day, and a pool that trusts it.
-func selfSigned() (tls.Certificate, *x509.CertPool, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return tls.Certificate{}, nil, err
+	env := map[string]string{"NTX_TARGET_HTTP": s.HTTPAddr(), "NTX_TARGET_TCP": s.TCPAddr(), "NTX_TARGET_UDP": s.UDPAddr(),
+		"NTX_TARGET_HTTPS": s.HTTPSAddr(), "NTX_TARGET_DNS": s.DNSAddr()}
+	if s.cfg.CAOut != "" && s.ca != nil {
+		env["NTX_TARGET_CA"] = s.cfg.CAOut
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(time.Now().UnixNano()),
-		Subject:               pkix.Name{CommonName: "ntx target"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(24 * time.Hour),
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
-		DNSNames:              []string{"localhost"},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		return tls.Certificate{}, nil, err
-	}
-	leaf, err := x509.ParseCertificate(der)
-	if err != nil {
-		return tls.Certificate{}, nil, err
-	}
-	pool := x509.NewCertPool()
-	pool.AddCert(leaf)
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, pool, nil
+	return env
 }
 
 // HTTPAddr, TCPAddr and UDPAddr return the bound addresses ("" if off).
@@ -213,15 +229,12 @@ func addrOf(l net.Listener) string {
 	return l.Addr().String()
 }
 
-// Close stops every listener and waits for the servers to return.
+// Close stops every listener, cuts open connections and waits for the
+// servers to return.
 func (s *Server) Close() {
-	if s.tlsSrv != nil {
-		_ = s.tlsSrv.Close()
-	}
+	// Not Shutdown: an HTTP/2 connection counts as active until its
+	// client closes it, so a graceful stop would wait out its timeout.
 	if s.httpSrv != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		_ = s.httpSrv.Shutdown(ctx)
-		cancel()
 		_ = s.httpSrv.Close()
 	}
 	if s.tcpLn != nil {
@@ -230,6 +243,8 @@ func (s *Server) Close() {
 	if s.udp != nil {
 		_ = s.udp.Close()
 	}
+	s.closeHTTPS()
+	s.closeDNS()
 	s.wg.Wait()
 }
 
@@ -381,11 +396,11 @@ func (s *Server) handler() http.Handler {
 		w.Header().Set("Content-Type", "text/plain")
 		fmt.Fprintln(w, hostOf(r.RemoteAddr))
 	})
+	s.routes(mux)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 		r.Body = io.NopCloser(strings.NewReader(string(body)))
-		s.record(Seen{Proto: "http", Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery,
-			Source: hostOf(r.RemoteAddr), Body: string(body), Header: r.Header.Clone()})
+		s.record(seenOf(r, body))
 		r = r.WithContext(context.WithValue(r.Context(), bodyKey{}, body))
 		mux.ServeHTTP(w, r)
 	})
@@ -453,12 +468,12 @@ func (s *Server) serveTCP() {
 				_ = c.SetReadDeadline(time.Now().Add(30 * time.Second))
 				line, err := r.ReadString('\n')
 				if strings.TrimRight(line, "\r\n") == "flood" {
-					s.record(Seen{Proto: "tcp", Source: hostOf(c.RemoteAddr().String()), Body: line})
+					s.record(Seen{Proto: "tcp", Network: "tcp", Source: hostOf(c.RemoteAddr().String()), Addr: c.RemoteAddr().String(), Body: line})
 					flood(c)
 					return
 				}
 				if line != "" {
-					s.record(Seen{Proto: "tcp", Source: hostOf(c.RemoteAddr().String()), Body: line})
+					s.record(Seen{Proto: "tcp", Network: "tcp", Source: hostOf(c.RemoteAddr().String()), Addr: c.RemoteAddr().String(), Body: line})
 					if _, werr := io.WriteString(c, line); werr != nil {
 						return
 					}
@@ -494,7 +509,7 @@ func (s *Server) serveUDP() {
 			}
 			continue
 		}
-		s.record(Seen{Proto: "udp", Source: hostOf(from.String()), Body: string(buf[:n])})
+		s.record(Seen{Proto: "udp", Network: "udp", Source: hostOf(from.String()), Addr: from.String(), Body: string(buf[:n])})
 		_, _ = s.udp.WriteTo(buf[:n], from)
 	}
 }

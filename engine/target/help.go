@@ -1,0 +1,54 @@
+package target
+
+// Help describes every listener and endpoint of the target, for
+// `ntx serve --help` and the reference docs.
+const Help = `Listeners (defaults below; an empty address turns one off):
+  --http  127.0.0.1:18080  HTTP/1.1, and HTTP/2 with prior knowledge (h2c)
+  --https 127.0.0.1:18443  HTTPS: HTTP/1.1 and HTTP/2 by ALPN; HTTP/3 (QUIC) on the same port over UDP
+  --tcp   127.0.0.1:18081  TCP line echo: each line sent comes back
+  --udp   127.0.0.1:18082  UDP echo: each datagram comes back to its sender
+  --dns   127.0.0.1:18053  DNS over UDP and TCP (the same port) for the zone ntx.test
+
+HTTPS uses a certificate made at start, signed by a throwaway CA (ECDSA P-256),
+valid for 127.0.0.1, ::1, localhost, ntx.test and *.ntx.test; --ca-out writes
+the CA for clients to trust. --cert/--key serve a certificate of your own;
+--client-ca asks for client certificates (mutual TLS) and verifies them.
+
+HTTP endpoints (the same on every HTTP version, plain or TLS):
+  GET  /health         {"status": "ok"}
+  GET  /asset          JSON naming the caller's address
+  POST /asset          echoes the request body and its content type
+  ANY  /status/CODE    answers with that status code
+  ANY  /delay/MS       answers after MS milliseconds
+  ANY  /ip             the caller's source address, as text
+  ANY  /reset          resets the connection (TCP RST) without answering
+  ANY  /garbage        answers with bytes that are not HTTP, then closes
+  ANY  /redirect/N     N redirects (302, or ?code=301|303|307|308), then 200
+  ANY  /redirect-to    a redirect to ?url=URL
+  ANY  /cookies        echoes the cookies received, as JSON
+  ANY  /cookies/set    ?NAME=VALUE...: sets each cookie (Path=/)
+  ANY  /cookies/delete ?NAME...: expires each cookie
+  GET  /ws             WebSocket echo (HTTP/1.1 upgrade): each message comes back
+
+Fault injection, for a client's limits:
+  ANY  /hdr/N                answers 200 with a header block of exactly N bytes
+  ANY  /endless              answers 200 with a chunked body that never ends
+  ANY  /reset-after/N        sends the first N bytes of a response, then resets
+  ANY  /reset-after/headers  sends a response's header block, then resets
+  TCP  a line "flood"        streams bytes (no newline) until the client closes
+
+DNS zone ntx.test (every name in it exists; labels change the answer):
+  NAME               A 127.0.0.1, AAAA ::1, TXT "name=NAME"; TTL 60
+  ntx.test           also SOA, NS ns.ntx.test, MX 10 mail.ntx.test
+  A-B-C-D.ntx.test   A A.B.C.D only (127-0-0-2.ntx.test is 127.0.0.2)
+  v4.* / v6.*        only the A / only the AAAA record
+  ttl-N.*            records with a TTL of N seconds
+  alias.*            CNAME to the name without "alias" (alias.ntx.test: www.ntx.test)
+  _SVC._PROTO.*      SRV records with the target's own ports: _http._tcp,
+                     _https._tcp, _https._udp, _dns._udp, _dns._tcp, _echo._tcp, _echo._udp
+  big.*              300 records: truncated over UDP (TC), complete over TCP
+  tc.*               always truncated over UDP, with no records; complete over TCP
+  delay-MS.*         answered after MS milliseconds (at most 5000)
+  nxdomain.* servfail.* refused.*   that response code
+  PTR                127.0.0.1 and ::1 give localhost.ntx.test; 127.X.Y.Z gives 127-X-Y-Z.ntx.test
+`

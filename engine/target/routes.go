@@ -1,0 +1,193 @@
+package target
+
+import (
+	"crypto/tls"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// routes adds the endpoints for real-target features: redirects, cookies
+// and the WebSocket echo.
+func (s *Server) routes(mux *http.ServeMux) {
+	mux.HandleFunc("/redirect/", serveRedirect)
+	mux.HandleFunc("/redirect-to", serveRedirectTo)
+	mux.HandleFunc("/cookies", serveCookies)
+	mux.HandleFunc("/cookies/set", serveCookiesSet)
+	mux.HandleFunc("/cookies/delete", serveCookiesDelete)
+	mux.HandleFunc("/ws", s.serveWS)
+}
+
+func jsonReply(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// redirectCode reads ?code= (default 302).
+func redirectCode(r *http.Request) (int, error) {
+	c := r.URL.Query().Get("code")
+	if c == "" {
+		return http.StatusFound, nil
+	}
+	switch n, _ := strconv.Atoi(c); n {
+	case 301, 302, 303, 307, 308:
+		return n, nil
+	}
+	return 0, fmt.Errorf("code must be 301, 302, 303, 307 or 308")
+}
+
+// serveRedirect answers /redirect/N with a redirect to /redirect/N-1
+// (keeping the query), and /redirect/0 with 200: N hops, then 200.
+func serveRedirect(w http.ResponseWriter, r *http.Request) {
+	n, err := strconv.Atoi(strings.TrimPrefix(r.URL.Path, "/redirect/"))
+	if err != nil || n < 0 || n > 1000 {
+		http.Error(w, "hops must be 0-1000", http.StatusBadRequest)
+		return
+	}
+	code, err := redirectCode(r)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	if n == 0 {
+		jsonReply(w, 200, map[string]any{"redirected": true, "method": r.Method})
+		return
+	}
+	loc := "/redirect/" + strconv.Itoa(n-1)
+	if r.URL.RawQuery != "" {
+		loc += "?" + r.URL.RawQuery
+	}
+	w.Header().Set("Location", loc)
+	w.WriteHeader(code)
+}
+
+// serveRedirectTo answers /redirect-to?url=URL with a redirect to URL
+// (another host or scheme, for cookie and TLS tests).
+func serveRedirectTo(w http.ResponseWriter, r *http.Request) {
+	to := r.URL.Query().Get("url")
+	if _, err := url.Parse(to); err != nil || to == "" {
+		http.Error(w, "url= must be a URL", http.StatusBadRequest)
+		return
+	}
+	code, err := redirectCode(r)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	w.Header().Set("Location", to)
+	w.WriteHeader(code)
+}
+
+// serveCookies echoes the cookies the request carried.
+func serveCookies(w http.ResponseWriter, r *http.Request) {
+	jsonReply(w, 200, map[string]any{"cookies": cookieMap(r.Header)})
+}
+
+// serveCookiesSet sets a cookie (Path=/) for each query parameter and
+// answers with the cookies it set.
+func serveCookiesSet(w http.ResponseWriter, r *http.Request) {
+	set := map[string]string{}
+	for _, name := range sortedKeys(r.URL.Query()) {
+		c := &http.Cookie{Name: name, Value: r.URL.Query().Get(name), Path: "/"}
+		if c.Valid() != nil {
+			http.Error(w, fmt.Sprintf("cookie %q: %v", name, c.Valid()), http.StatusBadRequest)
+			return
+		}
+		http.SetCookie(w, c)
+		set[name] = c.Value
+	}
+	jsonReply(w, 200, map[string]any{"set": set})
+}
+
+// serveCookiesDelete expires the cookies named in the query.
+func serveCookiesDelete(w http.ResponseWriter, r *http.Request) {
+	names := sortedKeys(r.URL.Query())
+	for _, name := range names {
+		http.SetCookie(w, &http.Cookie{Name: name, Value: "", Path: "/", MaxAge: -1, Expires: time.Unix(0, 0)})
+	}
+	jsonReply(w, 200, map[string]any{"deleted": names})
+}
+
+func sortedKeys(v url.Values) []string {
+	var ks []string
+	for k := range v {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}
+
+// cookieMap returns the cookies in a request header by name.
+func cookieMap(h http.Header) map[string]string {
+	m := map[string]string{}
+	for _, c := range (&http.Request{Header: h}).Cookies() {
+		m[c.Name] = c.Value
+	}
+	return m
+}
+
+// Cookies returns the cookies the request carried, by name.
+func (v Seen) Cookies() map[string]string { return cookieMap(v.Header) }
+
+// serveWS echoes every WebSocket message back with its type, recording
+// each one as Seen{Proto: "ws"}. It needs HTTP/1.1 (an upgrade); over
+// HTTP/2 or HTTP/3 it answers an error.
+func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
+	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
+	if err != nil {
+		return // Accept has answered the request
+	}
+	defer c.CloseNow()
+	c.SetReadLimit(1 << 20)
+	ctx := r.Context()
+	for {
+		typ, msg, err := c.Read(ctx)
+		if err != nil {
+			if websocket.CloseStatus(err) != -1 {
+				_ = c.Close(websocket.StatusNormalClosure, "")
+			}
+			return
+		}
+		v := seenOf(r, msg)
+		v.Proto, v.Method, v.Header = "ws", "text", nil
+		if typ == websocket.MessageBinary {
+			v.Method = "binary"
+		}
+		s.record(v)
+		if err := c.Write(ctx, typ, msg); err != nil {
+			return
+		}
+	}
+}
+
+// seenOf records an HTTP request: its version, the flow's source
+// address and, over TLS, what the handshake settled.
+func seenOf(r *http.Request, body []byte) Seen {
+	v := Seen{Proto: "http", Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery,
+		Source: hostOf(r.RemoteAddr), Addr: r.RemoteAddr, Body: string(body), Header: r.Header.Clone(),
+		Version: r.Proto, Network: "tcp"}
+	if r.ProtoMajor == 3 {
+		v.Network = "udp"
+	}
+	if r.TLS != nil {
+		addTLS(&v, r.TLS)
+	}
+	return v
+}
+
+func addTLS(v *Seen, cs *tls.ConnectionState) {
+	v.SNI = cs.ServerName
+	v.TLSVersion = versionName(cs.Version)
+	v.ALPN = cs.NegotiatedProtocol
+	if len(cs.PeerCertificates) > 0 {
+		v.ClientCert = cs.PeerCertificates[0].Subject.String()
+	}
+}

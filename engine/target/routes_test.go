@@ -1,0 +1,145 @@
+package target
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+func TestRedirectN(t *testing.T) {
+	srv := start(t, nil)
+	d := &dialRecorder{}
+	c := client(d, nil, true, false, false)
+	var hops []string
+	c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		hops = append(hops, req.URL.Path+" "+req.Method)
+		return nil
+	}
+	resp, body := get(t, c, "http://"+srv.HTTPAddr()+"/redirect/3")
+	if resp.StatusCode != 200 || !strings.Contains(body, `"redirected":true`) ||
+		strings.Join(hops, ",") != "/redirect/2 GET,/redirect/1 GET,/redirect/0 GET" {
+		t.Fatalf("status %d body %q hops %v", resp.StatusCode, body, hops)
+	}
+	if n := len(only(t, srv, "http", 4)); n != 4 {
+		t.Fatal(n)
+	}
+
+	// 307 keeps the method and body on every hop.
+	hops = nil
+	resp, err := c.Post("http://"+srv.HTTPAddr()+"/redirect/2?code=307", "text/plain", strings.NewReader("x"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || strings.Join(hops, ",") != "/redirect/1 POST,/redirect/0 POST" {
+		t.Fatalf("307: status %d hops %v", resp.StatusCode, hops)
+	}
+
+	// Without following: the 3xx itself, with its Location.
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, _ = get(t, c, "http://"+srv.HTTPAddr()+"/redirect/1?code=308")
+	if resp.StatusCode != 308 || resp.Header.Get("Location") != "/redirect/0?code=308" {
+		t.Errorf("no follow: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	to := "https://www.ntx.test/x"
+	resp, _ = get(t, c, "http://"+srv.HTTPAddr()+"/redirect-to?url="+url.QueryEscape(to))
+	if resp.StatusCode != 302 || resp.Header.Get("Location") != to {
+		t.Errorf("redirect-to: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	for _, bad := range []string{"/redirect/x", "/redirect/-1", "/redirect/1?code=200", "/redirect-to"} {
+		if resp, _ := get(t, c, "http://"+srv.HTTPAddr()+bad); resp.StatusCode != 400 {
+			t.Errorf("%s: status %d, want 400", bad, resp.StatusCode)
+		}
+	}
+}
+
+func TestCookies(t *testing.T) {
+	srv := start(t, nil)
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := client(&dialRecorder{}, nil, true, false, false)
+	c.Jar = jar
+	base := "http://" + srv.HTTPAddr()
+	resp, body := get(t, c, base+"/cookies/set?session=abc&theme=dark")
+	if len(resp.Cookies()) != 2 || !strings.Contains(body, `"session":"abc"`) {
+		t.Fatalf("set: cookies %v body %q", resp.Cookies(), body)
+	}
+	_, body = get(t, c, base+"/cookies")
+	var echoed struct{ Cookies map[string]string }
+	if err := json.Unmarshal([]byte(body), &echoed); err != nil {
+		t.Fatal(err)
+	}
+	if echoed.Cookies["session"] != "abc" || echoed.Cookies["theme"] != "dark" || len(echoed.Cookies) != 2 {
+		t.Errorf("echoed %v", echoed.Cookies)
+	}
+	get(t, c, base+"/cookies/delete?theme")
+	get(t, c, base+"/health")
+	seen := only(t, srv, "http", 4)
+	if got := seen[0].Cookies(); len(got) != 0 {
+		t.Errorf("first request carried %v", got)
+	}
+	if got := seen[1].Cookies(); got["session"] != "abc" || got["theme"] != "dark" {
+		t.Errorf("second request carried %v", got)
+	}
+	if got := seen[3].Cookies(); got["session"] != "abc" || len(got) != 1 {
+		t.Errorf("after delete the request carried %v", got)
+	}
+	if resp, _ := get(t, c, base+"/cookies/set?bad%3Bname=1"); resp.StatusCode != 400 {
+		t.Errorf("an invalid cookie name: status %d", resp.StatusCode)
+	}
+}
+
+func TestWebSocketEcho(t *testing.T) {
+	srv := start(t, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	d := &dialRecorder{from: "127.0.0.2"}
+	wss := client(d, &tls.Config{RootCAs: srv.CAPool()}, true, false, false)
+	for _, u := range []string{"ws://" + srv.HTTPAddr() + "/ws", "wss://localhost:" + portOf(t, srv.HTTPSAddr()) + "/ws"} {
+		srv.Reset()
+		c, _, err := websocket.Dial(ctx, u, &websocket.DialOptions{HTTPClient: wss})
+		if err != nil {
+			t.Fatalf("%s: %v", u, err)
+		}
+		for _, m := range []struct {
+			typ  websocket.MessageType
+			data string
+		}{{websocket.MessageText, "hello"}, {websocket.MessageBinary, "\x00\x01"}} {
+			if err := c.Write(ctx, m.typ, []byte(m.data)); err != nil {
+				t.Fatal(err)
+			}
+			typ, got, err := c.Read(ctx)
+			if err != nil || typ != m.typ || string(got) != m.data {
+				t.Fatalf("%s: echo %v %q %v; want %v %q", u, typ, got, err, m.typ, m.data)
+			}
+		}
+		if err := c.Close(websocket.StatusNormalClosure, ""); err != nil {
+			t.Errorf("%s: close: %v", u, err)
+		}
+		locals := d.locals()
+		upgrade := only(t, srv, "http", 1)[0]
+		if upgrade.Path != "/ws" || upgrade.Addr != locals[len(locals)-1] {
+			t.Errorf("%s: upgrade recorded as %+v", u, upgrade)
+		}
+		msgs := only(t, srv, "ws", 2)
+		for i, want := range []struct{ method, body string }{{"text", "hello"}, {"binary", "\x00\x01"}} {
+			v := msgs[i]
+			if v.Method != want.method || v.Body != want.body || v.Addr != upgrade.Addr || v.SNI != upgrade.SNI {
+				t.Errorf("%s: message %d recorded as %+v", u, i, v)
+			}
+		}
+		if strings.HasPrefix(u, "wss:") && (msgs[0].SNI != "localhost" || msgs[0].TLSVersion != "1.3") {
+			t.Errorf("wss message recorded without TLS: %+v", msgs[0])
+		}
+	}
+}
