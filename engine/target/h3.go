@@ -9,7 +9,7 @@ import (
 // startHTTP3 serves HTTP/3 over QUIC on s.h3conn, the UDP socket on the
 // HTTPS port number, with the same certificate and endpoints.
 func (s *Server) startHTTP3(h http.Handler) {
-	s.h3srv = &http3.Server{Handler: h, TLSConfig: s.tlsConf}
+	s.h3srv = &http3.Server{Handler: h, TLSConfig: s.tlsConf.Clone()}
 	s.wg.Add(1)
 	go func() { defer s.wg.Done(); _ = s.h3srv.Serve(s.h3conn) }()
 }

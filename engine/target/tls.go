@@ -128,7 +128,7 @@ func (s *Server) startHTTPS() error {
 	}
 	s.httpsSrv = &http.Server{
 		Handler:           h,
-		TLSConfig:         conf,
+		TLSConfig:         conf.Clone(), // the server adds its ALPN protocols to it
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          log.New(tlsErrorLog{s}, "", 0),
 		Protocols:         new(http.Protocols),
