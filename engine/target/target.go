@@ -48,6 +48,7 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+	"github.com/quic-go/quic-go"
 	"github.com/quic-go/quic-go/http3"
 )
 
@@ -134,6 +135,7 @@ type Server struct {
 	httpsLn  net.Listener
 	httpsSrv *http.Server
 	h3conn   net.PacketConn
+	h3ln     *quic.EarlyListener
 	h3srv    *http3.Server
 	dnsUDP   *dns.Server
 	dnsTCP   *dns.Server

@@ -138,7 +138,7 @@ func (s *Server) startHTTPS() error {
 	s.wg.Add(1)
 	go func() { defer s.wg.Done(); _ = s.httpsSrv.ServeTLS(s.httpsLn, "", "") }()
 	if s.h3conn != nil {
-		s.startHTTP3(s.handler())
+		return s.startHTTP3(s.handler())
 	}
 	return nil
 }
