@@ -178,12 +178,23 @@ func TestUpdateReferenceRefusesBadMarkers(t *testing.T) {
 }
 
 // TestReferenceListsTargetEndpoints: every path the built-in target
-// serves is in the reference's table (read from the target's source, so
+// serves is in the reference's table (read from the target's sources, so
 // that a new fault endpoint cannot go undocumented).
 func TestReferenceListsTargetEndpoints(t *testing.T) {
-	src, err := os.ReadFile("../../engine/target/target.go")
+	files, err := filepath.Glob("../../engine/target/*.go")
 	if err != nil {
 		t.Fatal(err)
+	}
+	var src []byte
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		src = append(src, b...)
 	}
 	doc, err := os.ReadFile("../../docs/reference.md")
 	if err != nil {
