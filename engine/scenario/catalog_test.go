@@ -90,9 +90,11 @@ func TestWithTakesExactlyTheCatalogKeys(t *testing.T) {
 		}
 	}
 	// A shorthand has its method fixed: with.method is refused, before
-	// the run rather than by the call.
-	if unknownKey("{actions: [{id: a, call: get, with: {url: 'http://h:1', method: POST}}], tasks: [{id: s, action: a}]}", "method") == "" {
-		t.Errorf("get took with.method")
+	// the run rather than by the call, saying how to choose a method.
+	_, err := Parse("c.yaml", []byte("{actions: [{id: a, call: get, with: {url: 'http://h:1', method: POST}}], tasks: [{id: s, action: a}]}"))
+	if err == nil || !strings.Contains(err.Error(), "c.yaml:1:57: get always sends GET: to choose the method, use call: http.request with method:, or call: post") ||
+		strings.Contains(err.Error(), "unknown key") {
+		t.Errorf("get with method: got %v", err)
 	}
 }
 

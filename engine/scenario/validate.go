@@ -407,7 +407,7 @@ func (v *validator) actions() {
 			}
 			v.d.mapping(a.With, "with") // any keys: they are the function's arguments
 		} else {
-			with := v.d.fields(a.With, fmt.Sprintf("with of action %q", a.ID), call.WithNames()...)
+			with := v.d.fields(v.fixedMethod(a, call), fmt.Sprintf("with of action %q", a.ID), call.WithNames()...)
 			if required := call.Required(); required != "" && !a.broken {
 				if _, ok := with[required]; !ok {
 					v.errorf(a.CallPos, "action %q (%s) needs `%s` under with:", a.ID, a.Call, required)
@@ -430,6 +430,29 @@ func (v *validator) actions() {
 			}
 		}
 	}
+}
+
+// fixedMethod reports a method: under with: of a call whose method is
+// fixed (get, http.post...) by saying how to choose one, and returns
+// with: without it, so that it is not reported again as an unknown key.
+func (v *validator) fixedMethod(a *Action, call *catalog.Call) *yaml.Node {
+	n := deref(a.With)
+	if call.Method == "" || n == nil || n.Kind != yaml.MappingNode {
+		return a.With
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if k := n.Content[i]; k.Value == "method" {
+			hint := ""
+			if other := strings.ToLower(deref(n.Content[i+1]).Value); other != a.Call && catalog.Lookup(other) != nil {
+				hint = ", or call: " + other
+			}
+			v.errorf(v.d.pos(k), "%s always sends %s: to choose the method, use call: http.request with method:%s", a.Call, call.Method, hint)
+			rest := *n
+			rest.Content = append(append([]*yaml.Node{}, n.Content[:i]...), n.Content[i+2:]...)
+			return &rest
+		}
+	}
+	return a.With
 }
 
 // value checks a value against what the catalog says its key takes.
