@@ -50,7 +50,7 @@ fuzz:
 	$(GO) test ./engine/expr -run '^$$' -fuzz FuzzTemplate -fuzztime $(FUZZTIME)
 	$(GO) test ./engine/compile -run '^$$' -fuzz FuzzCompile -fuzztime $(FUZZTIME)
 	$(GO) test ./engine/runtime -run '^$$' -fuzz FuzzStarScenario -fuzztime $(FUZZTIME)
-	$(GO) test ./stdlib -run '^$$' -fuzz FuzzHTTPResponse -fuzztime $(FUZZTIME)
+	$(GO) test ./engine/transport -run '^$$' -fuzz FuzzHTTPResponse -fuzztime $(FUZZTIME)
 
 clean:
 	rm -rf bin

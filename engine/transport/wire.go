@@ -207,6 +207,10 @@ func (s *Source) roundTrip(ctx context.Context, c *conn, req *Request, h *hop, d
 		if err := hdr.Read(r); err != nil {
 			return true, false, &ProtocolError{err}
 		}
+		if code := hdr.StatusCode(); code < 100 || code > 999 {
+			// fasthttp reads any digits ("HTTP/1.1 001"); HTTP has three, from 1xx.
+			return true, false, &ProtocolError{fmt.Errorf("status code %d is not a valid HTTP status", code)}
+		}
 		if code := hdr.StatusCode(); code >= 100 && code < 200 && code != http.StatusSwitchingProtocols && interim < 8 {
 			continue // an interim answer (100 Continue, 103 Early Hints): the real one follows
 		}

@@ -1,23 +1,28 @@
-package stdlib
+package transport_test
 
 import (
 	"bufio"
 	"context"
 	"net"
-	"net/http"
 	"net/netip"
+	"net/url"
+	"strings"
 	"testing"
 	"time"
 
-	"go.starlark.net/starlark"
+	"github.com/ntx-dev/ntx/engine/metrics"
+	"github.com/ntx-dev/ntx/engine/transport"
 )
 
+// fuzzMaxResponse is a small body limit, so that fuzzed answers reach it.
+const fuzzMaxResponse = 4 << 10
+
 // FuzzHTTPResponse feeds arbitrary bytes, as a server's whole answer, to
-// the HTTP response reader (the plain-HTTP transport), over a real
-// loopback connection that the server closes after writing them. Whatever
-// arrives, the reader returns a response or an error, never panics, never
-// holds more than the body limit, and every error has a kind; what a
-// script reads of the response (status, headers, body, json()) works.
+// the HTTP response reader, over a real loopback connection that the
+// server closes after writing them. Whatever arrives, the call returns a
+// response or an error with a kind, never panics or hangs, and never
+// holds more than the limits: the body at max_response, the header block
+// at MaxHeaderBytes.
 func FuzzHTTPResponse(f *testing.F) {
 	for _, seed := range []string{
 		"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
@@ -25,15 +30,20 @@ func FuzzHTTPResponse(f *testing.F) {
 		"HTTP/1.1 204 No Content\r\n\r\n",
 		"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
 		"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffff\r\nx",
+		"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n0\r\nTrailer: x\r\n\r\n",
 		"HTTP/1.1 200 OK\r\nContent-Length: 99999999999\r\n\r\nshort",
+		"HTTP/1.1 200 OK\r\nContent-Length: 5000\r\n\r\n" + strings.Repeat("x", 5000),
 		"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nxy",
 		"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nbody until close",
+		"HTTP/1.0 200 OK\r\n\r\n" + strings.Repeat("y", 5000),
 		"HTTP/1.1 301 Moved\r\nLocation: http://127.0.0.1:1/\r\nContent-Length: 0\r\n\r\n",
 		"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
 		"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\nHTTP/1.1 200 OK\r\n\r\n",
-		"HTTP/1.0 200\r\nX: " + string(make([]byte, 5000)) + "\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nX: " + strings.Repeat("h", 70000) + "\r\n\r\n",
 		"HTTP/1.1 999 Odd\r\nContent-Length: 0\r\n\r\n",
 		"HTTP/1.1 abc\r\n\r\n",
+		"HTTP/2.0 200 OK\r\n\r\n",
 		"\r\n\r\n",
 		"",
 		"SSH-2.0-OpenSSH\r\n",
@@ -49,61 +59,47 @@ func FuzzHTTPResponse(f *testing.F) {
 	f.Cleanup(func() { ln.Close() })
 	answers := make(chan []byte)
 	go serveAnswers(ln, answers)
-	url := "http://" + ln.Addr().String() + "/fuzz"
+	u, err := url.Parse("http://" + ln.Addr().String() + "/fuzz")
+	if err != nil {
+		f.Fatal(err)
+	}
 
 	f.Fuzz(func(t *testing.T, answer []byte) {
-		conns := &connSet{conns: map[*trackedConn]struct{}{}}
-		tr := newFastTransport(netip.Addr{}, 1, conns)
-		defer conns.closeAll()
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		tr := transport.New(transport.Options{})
+		defer tr.Close()
+		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		done := make(chan struct{})
+		sent := make(chan struct{})
 		go func() {
-			defer close(done)
+			defer close(sent)
 			select {
 			case answers <- answer:
 			case <-ctx.Done():
 			}
 		}()
-		resp, err := tr.RoundTrip(req)
+		resp := tr.Source(netip.Addr{}).Do(ctx, &transport.Request{URL: u, Timeout: 10 * time.Second, MaxResponse: fuzzMaxResponse})
 		cancel()
-		<-done
-		if err != nil {
-			if kind := classify(err); kind == "" {
-				t.Fatalf("error %v has no kind", err)
-			}
-			if ctx.Err() == context.DeadlineExceeded {
-				t.Fatalf("the reader hung on %q", answer)
+		<-sent
+		if resp.Err != nil {
+			kind := transport.Classify(resp.Err)
+			switch kind {
+			case metrics.KindNone:
+				t.Fatalf("error %v has no kind", resp.Err)
+			case metrics.KindTimeout:
+				t.Fatalf("the reader hung until the timeout: %v", resp.Err)
 			}
 			return
 		}
-		body, raw, err := readBody(resp.Body)
-		if err != nil {
-			t.Fatalf("reading a body already read: %v", err)
+		if resp.Status < 100 || resp.Status > 999 {
+			t.Fatalf("status %d accepted", resp.Status)
 		}
-		if len(body) > maxBody {
-			t.Fatalf("a body of %d bytes, over the %d limit", len(body), maxBody)
+		if len(resp.Body) > fuzzMaxResponse || resp.BodySize > fuzzMaxResponse {
+			t.Fatalf("a body of %d bytes (%d kept) passed the limit of %d", resp.BodySize, len(resp.Body), fuzzMaxResponse)
 		}
-		if resp.StatusCode < 100 || resp.StatusCode > 999 {
-			t.Fatalf("status %d accepted", resp.StatusCode)
+		if len(resp.RawHeader) > transport.MaxHeaderBytes {
+			t.Fatalf("a header block of %d bytes passed the limit of %d", len(resp.RawHeader), transport.MaxHeaderBytes)
 		}
-		// What a script reads of the response.
-		r := &Result{Name: "fuzz", StatusVal: resp.StatusCode, Headers: resp.Header, rawHeader: raw, Body: body}
-		for _, name := range r.AttrNames() {
-			v, err := r.Attr(name)
-			if err != nil {
-				continue
-			}
-			if name == "json" {
-				if _, err := starlark.Call(&starlark.Thread{}, v, nil, nil); err != nil {
-					t.Fatalf("json(): %v", err)
-				}
-			}
-		}
+		transport.ParseHeader(resp.RawHeader) // what a script reads as headers
 	})
 }
 
@@ -115,11 +111,7 @@ func serveAnswers(ln net.Listener, answers <-chan []byte) {
 		if err != nil {
 			return
 		}
-		answer, ok := <-answers
-		if !ok {
-			c.Close()
-			return
-		}
+		answer := <-answers
 		// Read the request's head first, so that closing does not reset
 		// a connection with unread data.
 		br := bufio.NewReader(c)
