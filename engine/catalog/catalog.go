@@ -85,6 +85,9 @@ type Obj struct {
 	Keys []Key
 	// ExactlyOne says that exactly one of the keys must be given.
 	ExactlyOne bool
+	// NeedOneOf lists groups of keys of which at least one must be
+	// given (an ip pool needs id or name, and ips or ranges).
+	NeedOneOf [][]string
 }
 
 // Names returns the names of o's keys, in order.

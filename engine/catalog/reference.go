@@ -174,6 +174,9 @@ func sectionsPart(b *strings.Builder) {
 		if o.ExactlyOne {
 			b.WriteString(" Give exactly one key.")
 		}
+		for _, group := range o.NeedOneOf {
+			fmt.Fprintf(b, " Give %s.", strings.Join(backquotedAll(group), " or "))
+		}
 		b.WriteString("\n\n")
 		keyTable(b, o.Keys, false)
 	}
@@ -326,10 +329,12 @@ func resultsPart(b *strings.Builder) {
 	fmt.Fprintf(b, "\nA template path may start with an action id, a resource id, or one of %s.\n", backquoted(TemplateRoots))
 }
 
-func backquoted(xs []string) string {
+func backquoted(xs []string) string { return strings.Join(backquotedAll(xs), ", ") }
+
+func backquotedAll(xs []string) []string {
 	out := make([]string, len(xs))
 	for i, x := range xs {
 		out[i] = "`" + x + "`"
 	}
-	return strings.Join(out, ", ")
+	return out
 }

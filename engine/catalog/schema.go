@@ -126,6 +126,17 @@ func objectSchema(o *Obj) map[string]any {
 	if o.ExactlyOne {
 		s["minProperties"], s["maxProperties"] = 1, 1
 	}
+	var needs []any
+	for _, group := range o.NeedOneOf {
+		var alts []any
+		for _, k := range group {
+			alts = append(alts, map[string]any{"required": []string{k}})
+		}
+		needs = append(needs, map[string]any{"anyOf": alts})
+	}
+	if len(needs) > 0 {
+		s["allOf"] = needs
+	}
 	return s
 }
 

@@ -16,15 +16,16 @@ func listOf(v Value) Value    { return Value{Type: List, Elem: &v} }
 func enum(vs ...string) Value { return Value{Type: Enum, Values: vs} }
 
 // Pool is an entry of ip_pools.
-var Pool = &Obj{Name: "an ip pool", Doc: "a set of source addresses users send from", Keys: []Key{
-	{Name: "id", Value: vID, Doc: "the pool's id (the flat dialect may give name instead)"},
-	{Name: "name", Value: vText, Doc: "a display name; the id when id is absent"},
-	{Name: "ips", Value: vStrings, Doc: "addresses, ranges (a-b) and CIDRs"},
-	{Name: "ranges", Value: vStrings, Doc: "the same as ips"},
-	{Name: "exclude", Value: vStrings, Doc: "addresses, ranges and CIDRs not to hand out"},
-	{Name: "allocation_strategy", Value: enum("round_robin", "sequential", "random"), Default: "round_robin",
-		Doc: "which free address is handed out next: the one after the last (round_robin), the lowest (sequential), or any (random, reproducible with --seed)"},
-}}
+var Pool = &Obj{Name: "an ip pool", Doc: "a set of source addresses users send from",
+	NeedOneOf: [][]string{{"id", "name"}, {"ips", "ranges"}}, Keys: []Key{
+		{Name: "id", Value: vID, Doc: "the pool's id (the flat dialect may give name instead)"},
+		{Name: "name", Value: vText, Doc: "a display name; the id when id is absent"},
+		{Name: "ips", Value: vStrings, Doc: "addresses, ranges (a-b) and CIDRs"},
+		{Name: "ranges", Value: vStrings, Doc: "the same as ips"},
+		{Name: "exclude", Value: vStrings, Doc: "addresses, ranges and CIDRs not to hand out"},
+		{Name: "allocation_strategy", Value: enum("round_robin", "sequential", "random"), Default: "round_robin",
+			Doc: "which free address is handed out next: the one after the last (round_robin), the lowest (sequential), or any (random, reproducible with --seed)"},
+	}}
 
 // Resource is an entry of resources.
 var Resource = &Obj{Name: "a resource", Doc: "named properties, readable as RESOURCE.PROP in templates", Keys: []Key{
