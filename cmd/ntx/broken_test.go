@@ -106,6 +106,8 @@ var brokenInputs = []struct {
 	{"star scenario dict call", "a.star", "scenario = dict(variables = {}, tenants = [dict(idd = 't')])\ndef flow(user):\n    pass\n", "1:44", `unknown key "idd" in a tenant (did you mean "id"?)`},
 	{"star scenario workbook key", "a.star", "scenario = {'workbook': {'ip_pool': []}}\ndef flow(user):\n    pass\n", "1:26", `unknown key "ip_pool" in workbook (did you mean "ip_pools"?)`},
 	{"star scenario function value", "a.star", "def f():\n    pass\nscenario = {'variables': {'a': f}}\ndef flow(user):\n    pass\n", "3:32", "variables.a: a function cannot be part of the scenario dict"},
+	{"star user field unknown", "a.star", "def flow(user):\n    return user.iteraton\n", "2:17", `user.iteraton is not a field of users nor a user-scoped export (did you mean "iteration"?)`},
+	{"star vars unknown", "a.star", "scenario = {'variables': {'greeting': 'hi'}}\ndef flow(user):\n    print(vars.greting)\n", "3:16", `vars.greting is not a variable of the scenario nor a workbook-scoped export (did you mean "greeting"?)`},
 	{"star load missing", "a.star", "load('nothere.star', 'x')\ndef flow(user):\n    pass\n", "1:1", "nothere.star"},
 	{"star network at load time", "a.star", "http.get('http://127.0.0.1:9/')\ndef flow(user):\n    pass\n", "1:9", "only available while a scenario runs"},
 }

@@ -46,6 +46,8 @@ type Program struct {
 	// lines leads from the compiled program of a YAML scenario back to
 	// the YAML; nil for a .star scenario, whose positions are its own.
 	lines *compile.SourceMap
+	// loaded are the .star files the program loaded, for the checks.
+	loaded []string
 }
 
 // LoadOptions configures how a program is loaded.
@@ -139,6 +141,17 @@ func loadStarlark(file, src string, opts LoadOptions) (*Program, error) {
 	if p.Scenario, err = scenario.FromStarlarkFile(file, f, cfg); err != nil {
 		return nil, err
 	}
+	var mods []*syntax.File
+	for _, path := range p.loaded {
+		// Read again to find the exports they write: each loaded cleanly,
+		// so each parses.
+		if mf, err := FileOptions.Parse(path, nil, 0); err == nil {
+			mods = append(mods, mf)
+		}
+	}
+	if errs := scenario.CheckFlow(file, f, mods, p.Scenario); len(errs) > 0 {
+		return nil, errs.Err()
+	}
 	p.Warnings = p.Scenario.Warnings
 	return p, nil
 }
@@ -177,6 +190,11 @@ func initProgram(file, src string, opts LoadOptions, lines *compile.SourceMap) (
 	}
 	globals.Freeze()
 	p := &Program{File: file, Source: src, globals: globals, vars: vars, lines: lines}
+	for path, e := range ld.cache {
+		if e.err == nil {
+			p.loaded = append(p.loaded, path)
+		}
+	}
 
 	fn, ok := globals["flow"].(*starlark.Function)
 	if !ok || fn.NumParams() != 1 {

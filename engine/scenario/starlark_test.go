@@ -67,3 +67,36 @@ scenario = {
 		}
 	}
 }
+
+// TestCheckFlowExports checks that names exported with user or workbook
+// scope may be read, and that an export the check cannot read turns it
+// off rather than guess.
+func TestCheckFlowExports(t *testing.T) {
+	check := func(src string) ErrorList {
+		f, err := (&syntax.FileOptions{}).Parse("f.star", src, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return CheckFlow("f.star", f, nil, &Scenario{})
+	}
+	ok := `
+def flow(user):
+    http.get("http://h:1/", export = [{"name": "token", "scope": "user"}, {"name": "shared", "scope": "workbook"}])
+    return user.token, vars.shared, user.id, user.data
+`
+	if errs := check(ok); len(errs) != 0 {
+		t.Errorf("exported names refused: %v", errs)
+	}
+	unknown := `
+EXPORTS = [{"name": "token", "scope": "user"}]
+def flow(user):
+    http.get("http://h:1/", export = EXPORTS)
+    return user.anything, vars.anything
+`
+	if errs := check(unknown); len(errs) != 0 {
+		t.Errorf("an export built elsewhere should turn the check off: %v", errs)
+	}
+	if errs := check("def flow(user):\n    return user.tokn, vars.x\n"); len(errs) != 2 {
+		t.Errorf("want 2 errors, got %v", errs)
+	}
+}
