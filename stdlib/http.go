@@ -78,6 +78,10 @@ type httpArgs struct {
 
 func httpBuiltin(fixedMethod string, p *params[httpArgs]) func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error) {
 	return func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+		// TODO(http section): spec §4.1's top-level `http:` section is not
+		// in the model yet. When it is, its redirects, max_response and
+		// timeout become these defaults (an action's own keys still win),
+		// and its idle_timeout goes to the run's transport.Options.
 		a := httpArgs{method: fixedMethod, tlsVerify: true, redirects: transport.DefaultRedirects}
 		if err := starlark.UnpackArgs(b.Name(), args, kwargs, p.pairs(&a)...); err != nil {
 			return nil, err

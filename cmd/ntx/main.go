@@ -15,6 +15,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	"github.com/ntx-dev/ntx/engine/transport"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -29,6 +31,7 @@ const (
 )
 
 func main() {
+	transport.UserAgent = "ntx/" + version // sent with every HTTP request
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 

@@ -109,7 +109,7 @@ type run struct {
 // for those in flight, then cancellation. The result is complete either
 // way; an error means the run could not start.
 func (p *Program) Run(ctx context.Context, opts Options) (*report.Result, error) {
-	r := &run{p: p, opts: opts, s: p.Scenario, col: metrics.New(metrics.Config{MaxNames: opts.MaxNames}), net: transport.New(transport.Options{})}
+	r := &run{p: p, opts: opts, s: p.Scenario, col: metrics.New(metrics.Config{MaxNames: opts.MaxNames}), net: transport.New(transport.Options{})} // TODO(http section): idle_timeout from the scenario's http: section
 	defer r.net.Close()
 	if err := r.setup(); err != nil {
 		return nil, err
@@ -129,6 +129,11 @@ func (p *Program) Run(ctx context.Context, opts Options) (*report.Result, error)
 	}
 	if err := r.plan(duration); err != nil {
 		return nil, err
+	}
+	// Said before any load is sent, and again with the result.
+	fdWarning := transport.FDWarning(r.peakUsers())
+	if fdWarning != "" && opts.Log != nil {
+		fmt.Fprintf(opts.Log, "ntx: warning: %s\n", fdWarning)
 	}
 	// An interruption (ctx, or Abort) stops spawning; so does the end of
 	// the duration.
@@ -199,6 +204,9 @@ func (p *Program) Run(ctx context.Context, opts Options) (*report.Result, error)
 	stopProgress()
 	res := r.col.Result(r.s.Name)
 	res.Interrupted = interrupted
+	if fdWarning != "" {
+		res.Warnings = append(res.Warnings, fdWarning)
+	}
 	if r.arrival != nil {
 		a := r.arrivals
 		res.Arrivals = &a
@@ -292,6 +300,23 @@ func (r *run) binding(override string) string {
 		return r.s.Pools[0].ID
 	}
 	return ""
+}
+
+// peakUsers is the most users the run may have at once, for the check
+// of the open-file limit: the concurrency cap, else every user of the
+// closed model's phases, else the open model's max_users (0: unknown).
+func (r *run) peakUsers() int {
+	if n := r.s.Load.Concurrency.MaxUsers; n > 0 {
+		return n
+	}
+	if r.arrival != nil {
+		return r.arrival.MaxUsers
+	}
+	n := 0
+	for _, ph := range r.phases {
+		n += ph.Users
+	}
+	return n
 }
 
 // spawnPlan is one user to start.

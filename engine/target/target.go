@@ -332,12 +332,8 @@ func (s *Server) handler() http.Handler {
 		writeJSON(w, 200, map[string]any{"delayed_ms": ms})
 	})
 	mux.HandleFunc("/reset", func(w http.ResponseWriter, r *http.Request) {
-		conn := hijack(w)
-		if tc, ok := conn.(*net.TCPConn); ok {
-			_ = tc.SetLinger(0) // close with RST, not FIN
-		}
-		if conn != nil {
-			conn.Close()
+		if conn := hijack(w); conn != nil {
+			resetOnClose(conn).Close()
 		}
 	})
 	mux.HandleFunc("/garbage", func(w http.ResponseWriter, r *http.Request) {
@@ -389,10 +385,7 @@ func (s *Server) handler() http.Handler {
 			return
 		}
 		_, _ = conn.Write(resp[:n])
-		if tc, ok := conn.(*net.TCPConn); ok {
-			_ = tc.SetLinger(0) // close with RST, not FIN
-		}
-		conn.Close()
+		resetOnClose(conn).Close()
 	})
 	mux.HandleFunc("/ip", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")
@@ -428,6 +421,19 @@ func headerBlock(n int) []byte {
 		left -= len(fill) + v
 	}
 	return append(b, "\r\n"...)
+}
+
+// resetOnClose makes closing conn send a TCP reset rather than a FIN.
+// Under TLS it returns the TCP connection, to be closed without a
+// close_notify: the reset is the fault, whatever the protocol above.
+func resetOnClose(conn net.Conn) net.Conn {
+	if tc, ok := conn.(*tls.Conn); ok {
+		conn = tc.NetConn()
+	}
+	if tc, ok := conn.(*net.TCPConn); ok {
+		_ = tc.SetLinger(0)
+	}
+	return conn
 }
 
 // hijack takes the raw connection from the HTTP server, or nil.

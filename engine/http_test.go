@@ -1,0 +1,85 @@
+package engine_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/ntx-dev/ntx/engine/target"
+)
+
+// TestOneHTTPBehaviour: plain HTTP and HTTPS follow redirects alike, each
+// hop measured under the call's name, response.url the final URL and
+// response.redirects the hop count; they send the same User-Agent and
+// headers, and fail with the same error kinds.
+func TestOneHTTPBehaviour(t *testing.T) {
+	srv := startTarget(t)
+	file := writeFile(t, t.TempDir(), "behaviour.star", `
+scenario = {"name": "behaviour"}
+
+def flow(user):
+    for scheme, addr in [("http", env.NTX_TARGET_HTTP), ("https", env.NTX_TARGET_HTTPS)]:
+        base = scheme + "://" + addr
+        r = http.get(base + "/redirect/3", name = scheme, tls_verify = False, headers = {"X-Test": "same"})
+        check(r.ok and r.status_code == 200 and r.json()["redirected"] == True, scheme + ": followed")
+        check(r.url == base + "/redirect/0", scheme + ": url is the final URL")
+        check(r.redirects == 3, scheme + ": redirects counts the hops")
+        z = http.get(base + "/redirect/2", name = scheme + " no follow", redirects = 0, tls_verify = False)
+        check(z.ok and z.status_code == 302 and z.redirects == 0 and z.url == base + "/redirect/2", scheme + ": redirects = 0 returns the 3xx")
+        http.get(base + "/reset", name = scheme + " reset", tls_verify = False)
+        http.get(base + "/garbage", name = scheme + " garbage", tls_verify = False)
+        http.get(base + "/delay/5000", name = scheme + " slow", timeout = "100ms", tls_verify = False)
+        http.get(base + "/hdr/70000", name = scheme + " big headers", tls_verify = False)
+`)
+	res := runFile(t, file, nil)
+	for name, c := range res.Checks {
+		if c.Failed != 0 {
+			t.Errorf("check %q failed", name)
+		}
+	}
+	if len(res.Checks) != 8 {
+		t.Errorf("%d checks ran, want 8", len(res.Checks))
+	}
+	for _, scheme := range []string{"http", "https"} {
+		a := res.Actions[scheme]
+		if a == nil || a.Count != 4 || a.OK != 4 || a.StatusCodes["302"] != 3 || a.StatusCodes["200"] != 1 {
+			t.Errorf("%s = %+v, want 3 redirect hops and the answer measured", scheme, a)
+			continue
+		}
+		if a.BytesSent == 0 || a.BytesReceived == 0 {
+			t.Errorf("%s: bytes sent %d, received %d: headers are bytes too", scheme, a.BytesSent, a.BytesReceived)
+		}
+		for what, kind := range map[string]string{"reset": "reset", "garbage": "protocol", "slow": "timeout", "big headers": "too_large"} {
+			// A GET reset on a kept-alive connection is sent once more on
+			// a new one: both attempts reached the server, both count.
+			if a := res.Actions[scheme+" "+what]; a == nil || a.Errors[kind] == 0 || a.Errors[kind] != a.Count {
+				t.Errorf("%s %s = %+v, want only %s", scheme, what, a, kind)
+			}
+		}
+	}
+	if res.Actions["http"].BytesReceived >= res.Actions["https"].BytesReceived {
+		t.Errorf("HTTPS received %d bytes, HTTP %d: the TLS handshake is not counted", res.Actions["https"].BytesReceived, res.Actions["http"].BytesReceived)
+	}
+	resets := count(srv, func(s target.Seen) bool { return s.Path == "/reset" })
+	if n := res.Actions["http reset"].Count + res.Actions["https reset"].Count; n != int64(resets) {
+		t.Errorf("%d resets counted, the target saw %d", n, resets)
+	}
+	agents := map[string]bool{}
+	n := 0
+	for _, s := range srv.Seen() {
+		if strings.HasPrefix(s.Path, "/redirect/") {
+			n++
+			agents[s.Header.Get("User-Agent")+" "+s.Header.Get("X-Test")] = true
+		}
+	}
+	if n != 10 {
+		t.Errorf("the target saw %d redirect requests, want 10", n)
+	}
+	if len(agents) != 2 { // the followed requests with X-Test, the others without
+		t.Errorf("user agents and headers differ: %v", agents)
+	}
+	for a := range agents {
+		if !strings.HasPrefix(a, "ntx/") {
+			t.Errorf("user agent %q", a)
+		}
+	}
+}
