@@ -269,15 +269,6 @@ type Name struct {
 	PerRun bool
 }
 
-// PredeclaredNames returns the names of Predeclared.
-func PredeclaredNames() []string {
-	out := make([]string, len(Predeclared))
-	for i, n := range Predeclared {
-		out[i] = n.Name
-	}
-	return out
-}
-
 // Reserved reports whether a compiled program cannot use name for a
 // global of its own: a predeclared name, a root name of templates, or a
 // name the compiler itself defines.
@@ -290,31 +281,22 @@ func Reserved(name string) bool {
 	return slices.Contains(TemplateRoots, name) || slices.Contains(ProgramNames, name)
 }
 
-// HTTPMethod returns the fixed method of an HTTP shorthand call ("get",
-// "http.get"), or "".
-func HTTPMethod(call string) string {
-	if c := Lookup(call); c != nil {
-		return c.Method
-	}
-	return ""
-}
-
-// describe renders v for messages and the reference: "duration",
-// "one of a, b", "list of int".
-func (v Value) describe() string {
+// Describe is how messages and the reference write the type of v:
+// "duration", "line | close", "list of int".
+func (v Value) Describe() string {
 	switch {
 	case len(v.OneOf) > 0:
 		parts := make([]string, len(v.OneOf))
 		for i, o := range v.OneOf {
-			parts[i] = o.describe()
+			parts[i] = o.Describe()
 		}
 		return strings.Join(parts, " or ")
 	case v.Type == Enum:
 		return strings.Join(v.Values, " | ")
 	case v.Type == List && v.Elem != nil:
-		return "list of " + v.Elem.describe()
+		return "list of " + v.Elem.Describe()
 	case v.Type == Map && v.Elem != nil:
-		return "map of " + v.Elem.describe()
+		return "map of " + v.Elem.Describe()
 	case v.Type == Object && v.Obj != nil:
 		return "{" + strings.Join(v.Obj.Names(), ", ") + "}"
 	case v.Type == Int && v.HasMin:
@@ -322,6 +304,3 @@ func (v Value) describe() string {
 	}
 	return string(v.Type)
 }
-
-// Describe is how the reference writes the type of v.
-func (v Value) Describe() string { return v.describe() }

@@ -87,7 +87,7 @@ func typeText(v Value) string {
 	case v.Type == Object:
 		return fmt.Sprintf("[%s](#%s)", defName(v.Obj), anchor(v.Obj))
 	}
-	return strings.ReplaceAll(v.describe(), "|", "\\|")
+	return strings.ReplaceAll(v.Describe(), "|", "\\|")
 }
 
 // cell makes text safe inside a Markdown table cell.
