@@ -272,3 +272,33 @@ func TestEndlessFlowWarning(t *testing.T) {
 		t.Errorf("stderr %q, want it to start with %q", stderr.String(), want)
 	}
 }
+
+// TestModuleErrorsAtTheirCause checks where a custom action's module
+// problems are reported: a function the module lacks at the action's
+// call, a module that raises as it loads at its modules: entry and in the
+// module itself.
+func TestModuleErrorsAtTheirCause(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, src string) string {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	write("auth.star", "def login(ctx):\n    return {\"ok\": True}\n")
+	write("broken.star", "x = {}[\"k\"]\n")
+	for _, c := range []struct{ name, src, want string }{
+		{"missing.yaml", "modules: {auth: auth.star}\nactions: [{id: a, call: auth.logn}]\ntasks: [{id: s, action: a}]\n", ":2:25: load: name logn not found in module auth.star (did you mean login?)"},
+		{"raises.yaml", "modules: {b: broken.star}\nactions: [{id: a, call: b.f}]\ntasks: [{id: s, action: a}]\n", ":1:14: cannot load broken.star: " + filepath.Join(dir, "broken.star") + `:1:7: key "k" not in dict`},
+	} {
+		path := write(c.name, c.src)
+		var stdout, stderr bytes.Buffer
+		if code := run([]string{"validate", path}, &stdout, &stderr); code != exitInvalid {
+			t.Errorf("%s: exit %d, want 2", c.name, code)
+		}
+		if got := strings.TrimSpace(stderr.String()); got != path+c.want {
+			t.Errorf("%s: got %q, want %q", c.name, got, path+c.want)
+		}
+	}
+}

@@ -146,7 +146,17 @@ func (c *compiler) modules() {
 	sort.Strings(calls)
 	for _, call := range calls {
 		mod, fn, _ := strings.Cut(call, ".")
-		c.printf("%sload(%s, %s = %s)\n", c.mark(where[mod], nil), expr.Quote(paths[mod]), c.moduleFn[call], expr.Quote(fn))
+		// A module that fails to load is its modules: entry's fault; a
+		// function it lacks ("load: name f not found") is the call's.
+		var callPos scenario.Pos
+		for _, a := range c.s.Actions {
+			if a.Call == call {
+				callPos = a.CallPos
+				break
+			}
+		}
+		at := c.mark(where[mod], map[string]scenario.Pos{"name": callPos})
+		c.printf("%sload(%s, %s = %s)\n", at, expr.Quote(paths[mod]), c.moduleFn[call], expr.Quote(fn))
 	}
 	if len(calls) > 0 {
 		c.printf("\n")
