@@ -2,6 +2,7 @@ package transport
 
 import (
 	"syscall"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -23,17 +24,31 @@ func bindControl(network, address string, c syscall.RawConn) error {
 	return serr
 }
 
-// idleIntact reports whether an idle connection can carry a request: the
-// peer has neither closed it nor sent anything since the last response.
-// It peeks without waiting, so a connection the server closed while idle
-// is dropped before a request is written to it.
-func idleIntact(rc syscall.RawConn) bool {
-	var buf [1]byte
-	intact := false
-	err := rc.Read(func(fd uintptr) bool {
-		_, _, err := unix.Recvfrom(int(fd), buf[:], unix.MSG_PEEK|unix.MSG_DONTWAIT)
-		intact = err == unix.EAGAIN
+// peeker checks an idle connection without waiting: whether the peer
+// has neither closed it nor sent anything since the last response. One
+// is made per connection, so that the check allocates nothing.
+type peeker struct {
+	rc   syscall.RawConn
+	ok   bool
+	peek func(fd uintptr) bool
+}
+
+func newPeeker(rc syscall.RawConn) *peeker {
+	p := &peeker{rc: rc}
+	p.peek = func(fd uintptr) bool {
+		var b [1]byte
+		_, _, errno := unix.Syscall6(unix.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&b[0])), 1,
+			unix.MSG_PEEK|unix.MSG_DONTWAIT, 0, 0)
+		p.ok = errno == unix.EAGAIN
 		return true // never wait for readability
-	})
-	return err == nil && intact
+	}
+	return p
+}
+
+// intact reports whether the connection can carry a request. A
+// connection the server closed while idle is found here, before a
+// request is written to it.
+func (p *peeker) intact() bool {
+	p.ok = false
+	return p.rc.Read(p.peek) == nil && p.ok
 }

@@ -3,7 +3,6 @@ package transport
 import (
 	"net"
 	"sync"
-	"syscall"
 	"time"
 )
 
@@ -95,7 +94,7 @@ func (s *connSet) closeAll() {
 type conn struct {
 	net.Conn  // what requests are written to: the socket or TLS over it
 	sock      *socket
-	raw       syscall.RawConn // for the idle check; nil if unavailable
+	peeker    *peeker // the idle check; nil if unavailable
 	key       destKey
 	reused    bool
 	idleSince time.Time
@@ -103,10 +102,10 @@ type conn struct {
 
 // intact reports whether an idle connection may carry a request.
 func (c *conn) intact() bool {
-	if c.raw == nil {
+	if c.peeker == nil {
 		return true
 	}
-	return idleIntact(c.raw)
+	return c.peeker.intact()
 }
 
 func (c *conn) close() { c.sock.Close() }

@@ -117,7 +117,9 @@ func (s *Source) conn(ctx context.Context, key destKey, u interface{ Hostname() 
 	sock := s.t.conns.track(nc)
 	c := &conn{Conn: sock, sock: sock, key: key}
 	if sc, ok := nc.(syscall.Conn); ok {
-		c.raw, _ = sc.SyscallConn()
+		if rc, err := sc.SyscallConn(); err == nil {
+			c.peeker = newPeeker(rc)
+		}
 	}
 	if !key.secure {
 		return c, nil
@@ -423,9 +425,8 @@ func writeRequest(w *bufio.Writer, h *hop, userAgent string) error {
 		w.WriteString("\r\n")
 	}
 	if len(h.body) > 0 || h.method == http.MethodPost || h.method == http.MethodPut || h.method == http.MethodPatch {
-		var num [20]byte
 		w.WriteString("Content-Length: ")
-		w.Write(strconv.AppendInt(num[:0], int64(len(h.body)), 10))
+		w.Write(strconv.AppendInt(w.AvailableBuffer(), int64(len(h.body)), 10))
 		w.WriteString("\r\n")
 	}
 	w.WriteString("\r\n")
