@@ -21,7 +21,8 @@ HTTP endpoints (the same on every HTTP version, plain or TLS):
   ANY  /status/CODE    answers with that status code
   ANY  /delay/MS       answers after MS milliseconds
   ANY  /ip             the caller's source address, as text
-  ANY  /reset          resets the connection (TCP RST) without answering
+  ANY  /reset          resets the connection (TCP RST) without answering; over HTTP/2
+                       and HTTP/3 (and for every fault below), resets the request's stream
   ANY  /garbage        answers with bytes that are not HTTP, then closes
   ANY  /redirect/N     N redirects (302, or ?code=301|303|307|308), then 200
   ANY  /redirect-to    a redirect to ?url=URL

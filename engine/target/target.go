@@ -436,11 +436,13 @@ func resetOnClose(conn net.Conn) net.Conn {
 	return conn
 }
 
-// hijack takes the raw connection from the HTTP server, or nil.
+// hijack takes the raw connection from the HTTP server, or nil. HTTP/2
+// and HTTP/3 have no connection to take: there the request's stream is
+// reset instead (the server turns http.ErrAbortHandler into RST_STREAM).
 func hijack(w http.ResponseWriter) net.Conn {
 	h, ok := w.(http.Hijacker)
 	if !ok {
-		return nil
+		panic(http.ErrAbortHandler)
 	}
 	conn, _, err := h.Hijack()
 	if err != nil {
