@@ -241,8 +241,8 @@ func TestRuntimeErrorPositions(t *testing.T) {
 			stderr.Reset()
 			code := run([]string{"exec", path}, &stdout, &stderr)
 			out := stdout.String() + stderr.String()
-			if code == exitInvalid || code == exitDied {
-				t.Fatalf("ntx exec: exit %d; output:\n%s", code, out)
+			if code != exitFailed {
+				t.Fatalf("ntx exec: exit %d, want 1 (a script error fails the run, spec §6.1); output:\n%s", code, out)
 			}
 			if strings.Contains(out, "panic") || strings.Contains(out, "goroutine ") || strings.Contains(out, "internal error") {
 				t.Fatalf("ntx exec panicked:\n%s", out)

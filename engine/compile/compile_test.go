@@ -170,3 +170,30 @@ func TestSourceMap(t *testing.T) {
 		}
 	}
 }
+
+// TestSourceMapsStayInTheirFile checks, for every valid scenario, that
+// each line of its program maps to a position inside the YAML file.
+func TestSourceMapsStayInTheirFile(t *testing.T) {
+	files, _ := filepath.Glob("../../testdata/valid/*.yaml")
+	for _, file := range files {
+		src, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := scenario.Parse(file, src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := compile.Build(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		yamlLines := strings.Count(string(src), "\n") + 1
+		for i, line := range strings.Split(out.Source, "\n") {
+			p, ok := out.Map.Position(i+1, len(line)+1, "")
+			if !ok || p.File != file || p.Line < 1 || p.Line > yamlLines || p.Col < 1 {
+				t.Errorf("%s: program line %d %q maps to %v (%v)", file, i+1, line, p, ok)
+			}
+		}
+	}
+}
