@@ -19,11 +19,11 @@ func FDLimit() uint64 {
 }
 
 // FDsNeeded is how many file descriptors a run of users concurrent users
-// may hold at once: for each user a socket in use and a kept-alive idle
-// connection, plus a margin for the process itself (standard streams,
-// the poller, listeners, output files). Idle connections beyond that are
-// capped by the transport (Options.MaxIdle).
-func FDsNeeded(users int) uint64 { return 2*uint64(max(users, 0)) + 32 }
+// needs at least: one connection per user, in use or kept alive between
+// requests, and a margin for the process itself (standard streams, the
+// poller, listeners, output files). A user talking to several hosts holds
+// more; idle connections beyond the limit are capped (Options.MaxIdle).
+func FDsNeeded(users int) uint64 { return uint64(max(users, 0)) + 64 }
 
 // FDWarning returns a warning for the start of a run when the open-file
 // limit is below what users concurrent users need, or "" when it is not.

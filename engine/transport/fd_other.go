@@ -6,7 +6,7 @@ package transport
 func FDLimit() uint64 { return 0 }
 
 // FDsNeeded is how many file descriptors users concurrent users may hold.
-func FDsNeeded(users int) uint64 { return 2*uint64(max(users, 0)) + 32 }
+func FDsNeeded(users int) uint64 { return uint64(max(users, 0)) + 64 }
 
 // FDWarning has nothing to compare with where the limit is unknown.
 func FDWarning(users int) string { return "" }

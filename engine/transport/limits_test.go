@@ -3,9 +3,12 @@ package transport_test
 import (
 	"context"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -162,4 +165,39 @@ func fdChild(t *testing.T) {
 		}
 	}
 	t.Error("50 connections were made with a limit of a few descriptors")
+}
+
+// TestAnnouncedLengthIsNotMemory: a server that announces a large body
+// and sends little of it costs what it sent, not what it announced.
+func TestAnnouncedLengthIsNotMemory(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				buf := make([]byte, 4096)
+				_, _ = c.Read(buf)
+				_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 60000000\r\n\r\nonly this")
+			}()
+		}
+	}()
+	src := newTransport(t, transport.Options{}).Source(unbound)
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	r := src.Do(context.Background(), &transport.Request{URL: mustURL(t, "http://"+ln.Addr().String()+"/"), Timeout: 5 * time.Second})
+	runtime.ReadMemStats(&after)
+	if transport.Classify(r.Err) != metrics.KindEOF || r.BodySize != int64(len("only this")) {
+		t.Errorf("a body cut short: %v, %d bytes", r.Err, r.BodySize)
+	}
+	if n := after.TotalAlloc - before.TotalAlloc; n > 4<<20 {
+		t.Errorf("%d bytes allocated for a 9-byte body announced as 60 MB", n)
+	}
 }

@@ -63,7 +63,8 @@ type Options struct {
 	// IdleTimeout closes connections idle for longer (default 90s).
 	IdleTimeout time.Duration
 	// MaxIdle caps the idle connections of the whole transport, across
-	// source addresses (default: half the process's open-file limit).
+	// source addresses (default: three quarters of the process's
+	// open-file limit).
 	MaxIdle int
 	// MaxIdlePerHost caps the idle connections from one source address
 	// to one destination (default 1024).
@@ -100,9 +101,12 @@ func New(opts Options) *Transport {
 		opts.MaxIdlePerHost = DefaultMaxIdlePerHost
 	}
 	if opts.MaxIdle <= 0 {
+		// Three quarters of the open-file limit: room for a kept-alive
+		// connection per user, and a quarter left for connections in
+		// use, so that idle ones never exhaust the process.
 		opts.MaxIdle = 512
 		if n := FDLimit(); n > 0 {
-			opts.MaxIdle = max(64, int(n/2))
+			opts.MaxIdle = max(64, int(min(n, 1<<30)/4*3))
 		}
 	}
 	if opts.UserAgent == "" {

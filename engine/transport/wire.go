@@ -260,7 +260,7 @@ func (s *Source) roundTrip(ctx context.Context, c *conn, req *Request, h *hop, d
 // the read error, with the bytes buffered so far, when the connection
 // fails first.
 func headerBlock(r *bufio.Reader) (int, error) {
-	want := 1
+	want, scanned := 1, 0
 	for {
 		b, err := r.Peek(want)
 		if err != nil {
@@ -273,17 +273,21 @@ func headerBlock(r *bufio.Reader) (int, error) {
 			return len(b), err
 		}
 		b, _ = r.Peek(r.Buffered())
-		if n := blockEnd(b); n > 0 {
+		// Only what is new is scanned (with the 3 bytes before it, where
+		// an end of line may have been cut): a server that trickles its
+		// headers a byte at a time costs linear time, not quadratic.
+		if n := blockEnd(b, max(0, scanned-3)); n > 0 {
 			return n, nil
 		}
-		want = len(b) + 1
+		scanned, want = len(b), len(b)+1
 	}
 }
 
 // blockEnd returns the length of the header block at the start of b,
 // ending with an empty line (CRLF or a bare LF), or 0 if it is not whole.
-func blockEnd(b []byte) int {
-	for i := 0; ; {
+// Line ends before from are not looked at again.
+func blockEnd(b []byte, from int) int {
+	for i := from; ; {
 		j := bytes.IndexByte(b[i:], '\n')
 		if j < 0 {
 			return 0
@@ -304,10 +308,14 @@ func readSized(r io.Reader, n int64, keep bool) ([]byte, int64, error) {
 		got, err := io.CopyN(io.Discard, r, n)
 		return nil, got, bodyEOF(err)
 	}
-	b := make([]byte, n)
-	got, err := io.ReadFull(r, b)
+	// The buffer grows with what arrives: a length announced is not
+	// memory spent until the bytes come.
+	b, got, err := readAllFrom(io.LimitReader(r, n), n, true, "response body", min(n, 256<<10))
+	if err == nil && got < n {
+		err = io.ErrUnexpectedEOF
+	}
 	if err != nil {
-		return nil, int64(got), bodyEOF(err)
+		return nil, got, err
 	}
 	return b, n, nil
 }
@@ -316,6 +324,11 @@ func readSized(r io.Reader, n int64, keep bool) ([]byte, int64, error) {
 // came: nothing beyond the limit is read, let alone kept. Unless keep,
 // the bytes are counted and dropped.
 func readAll(r io.Reader, limit int64, keep bool, what string) ([]byte, int64, error) {
+	return readAllFrom(r, limit, keep, what, 512)
+}
+
+// readAllFrom is readAll with a first buffer of size bytes when keeping.
+func readAllFrom(r io.Reader, limit int64, keep bool, what string, size int64) ([]byte, int64, error) {
 	if !keep {
 		bp := scratch.Get().(*[]byte)
 		defer scratch.Put(bp)
@@ -334,7 +347,7 @@ func readAll(r io.Reader, limit int64, keep bool, what string) ([]byte, int64, e
 			}
 		}
 	}
-	b := make([]byte, 0, min(512, limit+1))
+	b := make([]byte, 0, min(size, limit+1))
 	for {
 		if len(b) == cap(b) {
 			b = append(b, 0)[:len(b)]
