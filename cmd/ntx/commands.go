@@ -325,13 +325,15 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 		return exitDied
 	}
 	defer srv.Close()
+	// Listen for signals before saying the target is up: a caller that
+	// reads the line and interrupts at once must stop it, not kill it.
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	fmt.Fprintf(stdout, "ntx target: http %s, https %s, http/3 %s, tcp echo %s, udp echo %s, dns %s\n",
 		orOff(srv.HTTPAddr()), orOff(srv.HTTPSAddr()), orOff(srv.HTTP3Addr()), orOff(srv.TCPAddr()), orOff(srv.UDPAddr()), orOff(srv.DNSAddr()))
 	if cfg.CAOut != "" {
 		fmt.Fprintf(stdout, "ntx target: CA written to %s\n", cfg.CAOut)
 	}
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	<-sigs
 	return exitPassed
 }
