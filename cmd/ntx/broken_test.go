@@ -112,6 +112,21 @@ var brokenInputs = []struct {
 	{"star network at load time", "a.star", "http.get('http://127.0.0.1:9/')\ndef flow(user):\n    pass\n", "1:9", "only available while a scenario runs"},
 }
 
+// writeCase writes a test case's file into a directory of its own under
+// dir, named after the case, and returns its path.
+func writeCase(t *testing.T, dir, name, file, src string) string {
+	t.Helper()
+	sub := filepath.Join(dir, strings.ReplaceAll(name, " ", "-"))
+	if err := os.MkdirAll(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(sub, file)
+	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
 func TestBrokenInputs(t *testing.T) {
 	if len(brokenInputs) < 30 {
 		t.Fatalf("only %d broken inputs", len(brokenInputs))
@@ -119,14 +134,8 @@ func TestBrokenInputs(t *testing.T) {
 	dir := t.TempDir()
 	for _, tc := range brokenInputs {
 		t.Run(tc.name, func(t *testing.T) {
-			sub := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "-"))
-			if err := os.MkdirAll(sub, 0o755); err != nil {
-				t.Fatal(err)
-			}
-			path := filepath.Join(sub, tc.file)
-			if err := os.WriteFile(path, []byte(tc.src), 0o644); err != nil {
-				t.Fatal(err)
-			}
+			path := writeCase(t, dir, tc.name, tc.file, tc.src)
+			sub := filepath.Dir(path)
 			for _, cmd := range []string{"validate", "exec"} {
 				var stdout, stderr bytes.Buffer
 				code := run([]string{cmd, path}, &stdout, &stderr)
@@ -225,14 +234,8 @@ func TestRuntimeErrorPositions(t *testing.T) {
 	dir := t.TempDir()
 	for _, tc := range runtimeErrors {
 		t.Run(tc.name, func(t *testing.T) {
-			sub := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "-"))
-			if err := os.MkdirAll(sub, 0o755); err != nil {
-				t.Fatal(err)
-			}
-			path := filepath.Join(sub, tc.file)
-			if err := os.WriteFile(path, []byte(tc.src), 0o644); err != nil {
-				t.Fatal(err)
-			}
+			path := writeCase(t, dir, tc.name, tc.file, tc.src)
+			sub := filepath.Dir(path)
 			var stdout, stderr bytes.Buffer
 			if code := run([]string{"validate", path}, &stdout, &stderr); code != exitPassed {
 				t.Fatalf("ntx validate: exit %d, want 0 (the error shows only when it runs):\n%s", code, stderr.String())

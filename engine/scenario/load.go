@@ -543,23 +543,13 @@ func (d *decoder) tasks(s *Scenario, n *yaml.Node) {
 	for _, tn := range d.list(n, "tasks") {
 		f := d.fields(tn, "a task", catalog.Task.Names()...)
 		node := &Node{Pos: d.pos(tn), Type: NodePass}
-		if v, ok := f["id"]; ok {
-			node.ID = d.id(v.value, "task id")
-			node.IDPos = d.pos(v.value)
-		} else if deref(tn).Kind == yaml.MappingNode {
-			d.errorf(tn, "a task needs an id")
-		}
+		d.nodeHead(node, f, tn, "task")
 		if v, ok := f["action"]; ok {
 			node.Action = d.str(v.value, "task action")
 			node.Type = NodeAction
 		}
 		if node.ID == EndNode && node.Action == "" {
 			node.Type = NodeEnd
-		}
-		for _, k := range []string{"name", "description"} {
-			if v, ok := f[k]; ok {
-				d.str(v.value, k)
-			}
 		}
 		if v, ok := f["next"]; ok {
 			nexts := []*yaml.Node{v.value}
@@ -592,6 +582,22 @@ func (d *decoder) tasks(s *Scenario, n *yaml.Node) {
 	}
 }
 
+// nodeHead decodes what a task and a node share: the id, and a name and
+// description that are read for their type only. what is "task" or "node".
+func (d *decoder) nodeHead(node *Node, f map[string]field, n *yaml.Node, what string) {
+	if v, ok := f["id"]; ok {
+		node.ID = d.id(v.value, what+" id")
+		node.IDPos = d.pos(v.value)
+	} else if deref(n).Kind == yaml.MappingNode {
+		d.errorf(n, "a %s needs an id", what)
+	}
+	for _, k := range []string{"name", "description"} {
+		if v, ok := f[k]; ok {
+			d.str(v.value, k)
+		}
+	}
+}
+
 // workflows decodes the workbook dialect's node graph.
 func (d *decoder) workflows(s *Scenario, n *yaml.Node) {
 	f := d.fields(n, "workflows", catalog.Workflows.Names()...)
@@ -603,12 +609,7 @@ func (d *decoder) workflows(s *Scenario, n *yaml.Node) {
 	for _, nn := range d.list(v.value, "nodes") {
 		nf := d.fields(nn, "a node", catalog.Node.Names()...)
 		node := &Node{Pos: d.pos(nn), Type: NodeAction}
-		if x, ok := nf["id"]; ok {
-			node.ID = d.id(x.value, "node id")
-			node.IDPos = d.pos(x.value)
-		} else if deref(nn).Kind == yaml.MappingNode {
-			d.errorf(nn, "a node needs an id")
-		}
+		d.nodeHead(node, nf, nn, "node")
 		if x, ok := nf["type"]; ok {
 			node.Type = oneOf(d, x.value, "node type", choices[NodeType](catalog.Node, "type")...)
 			if node.Type == "start" {
@@ -627,11 +628,6 @@ func (d *decoder) workflows(s *Scenario, n *yaml.Node) {
 			}
 		} else if node.Type == NodeAction && deref(nn).Kind == yaml.MappingNode {
 			d.errorf(nn, "node %q is of type action but names no action", node.ID)
-		}
-		for _, k := range []string{"name", "description"} {
-			if x, ok := nf[k]; ok {
-				d.str(x.value, k)
-			}
 		}
 		if x, ok := nf["edges"]; ok {
 			for _, en := range d.list(x.value, "edges") {
