@@ -30,6 +30,10 @@ HTTP endpoints (the same on every HTTP version, plain or TLS):
   ANY  /cookies/set    ?NAME=VALUE...: sets each cookie (Path=/)
   ANY  /cookies/delete ?NAME...: expires each cookie
   GET  /ws             WebSocket echo (HTTP/1.1 upgrade): each message comes back
+  ANY  /gzip           ?size=N bytes of text in JSON (default 4096), gzip-encoded when accepted
+  ANY  /basic-auth/USER/PASSWORD   200 with those Basic credentials, else 401
+  ANY  /bearer         200 with a bearer token (?token=T: that one), else 401
+  POST /multipart      the fields and files (name, type, size) of a multipart/form-data body
 
 Fault injection, for a client's limits:
   ANY  /hdr/N                answers 200 with a header block of exactly N bytes

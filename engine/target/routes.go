@@ -1,6 +1,7 @@
 package target
 
 import (
+	"compress/gzip"
 	"crypto/tls"
 	"encoding/json"
 	"fmt"
@@ -23,6 +24,99 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("/cookies/set", serveCookiesSet)
 	mux.HandleFunc("/cookies/delete", serveCookiesDelete)
 	mux.HandleFunc("/ws", s.serveWS)
+	mux.HandleFunc("/gzip", serveGzip)
+	mux.HandleFunc("/basic-auth/", serveBasicAuth)
+	mux.HandleFunc("/bearer", serveBearer)
+	mux.HandleFunc("/multipart", serveMultipart)
+}
+
+// serveGzip answers ?size=N bytes of text (default 4096) in a JSON
+// object, gzip-encoded when the request accepts gzip: the wire size is
+// then far below the decoded size.
+func serveGzip(w http.ResponseWriter, r *http.Request) {
+	size := 4096
+	if v := r.URL.Query().Get("size"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > 64<<20 {
+			http.Error(w, "size must be 0-67108864", http.StatusBadRequest)
+			return
+		}
+		size = n
+	}
+	gz := acceptsGzip(r.Header.Get("Accept-Encoding"))
+	body, _ := json.Marshal(map[string]any{"gzipped": gz, "data": strings.Repeat("a", size)})
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Vary", "Accept-Encoding")
+	if !gz {
+		_, _ = w.Write(body)
+		return
+	}
+	w.Header().Set("Content-Encoding", "gzip")
+	zw := gzip.NewWriter(w)
+	_, _ = zw.Write(body)
+	_ = zw.Close()
+}
+
+// acceptsGzip reads an Accept-Encoding header: gzip listed, not with q=0.
+func acceptsGzip(h string) bool {
+	for _, part := range strings.Split(h, ",") {
+		name, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if strings.EqualFold(strings.TrimSpace(name), "gzip") {
+			q := strings.ReplaceAll(params, " ", "")
+			return q != "q=0" && q != "q=0.0" && q != "q=0.00" && q != "q=0.000"
+		}
+	}
+	return false
+}
+
+// serveBasicAuth answers /basic-auth/USER/PASSWORD: 200 when the request
+// carries those credentials by Basic auth, else 401 with a challenge.
+func serveBasicAuth(w http.ResponseWriter, r *http.Request) {
+	want := strings.SplitN(strings.TrimPrefix(r.URL.Path, "/basic-auth/"), "/", 2)
+	if len(want) != 2 || want[0] == "" {
+		http.Error(w, "want /basic-auth/USER/PASSWORD", http.StatusBadRequest)
+		return
+	}
+	user, pass, ok := r.BasicAuth()
+	if !ok || user != want[0] || pass != want[1] {
+		w.Header().Set("WWW-Authenticate", `Basic realm="ntx"`)
+		jsonReply(w, http.StatusUnauthorized, map[string]any{"authenticated": false})
+		return
+	}
+	jsonReply(w, 200, map[string]any{"authenticated": true, "user": user})
+}
+
+// serveBearer answers 200 to a request with a bearer token (?token=T
+// requires that one), else 401 with a challenge.
+func serveBearer(w http.ResponseWriter, r *http.Request) {
+	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if want := r.URL.Query().Get("token"); !ok || token == "" || (want != "" && token != want) {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="ntx"`)
+		jsonReply(w, http.StatusUnauthorized, map[string]any{"authenticated": false})
+		return
+	}
+	jsonReply(w, 200, map[string]any{"authenticated": true, "token": token})
+}
+
+// serveMultipart parses a multipart/form-data body and answers what it
+// held: each field's value, and each file's name, type and size.
+func serveMultipart(w http.ResponseWriter, r *http.Request) {
+	// r.Body is the copy read for the record: its first MiB.
+	if err := r.ParseMultipartForm(1 << 20); err != nil {
+		http.Error(w, "want a multipart/form-data body: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	defer func() { _ = r.MultipartForm.RemoveAll() }()
+	fields := map[string]string{}
+	for k, v := range r.MultipartForm.Value {
+		fields[k] = strings.Join(v, ",")
+	}
+	files := map[string]any{}
+	for k, fhs := range r.MultipartForm.File {
+		fh := fhs[0]
+		files[k] = map[string]any{"filename": fh.Filename, "content_type": fh.Header.Get("Content-Type"), "size": fh.Size}
+	}
+	jsonReply(w, 200, map[string]any{"fields": fields, "files": files})
 }
 
 func jsonReply(w http.ResponseWriter, code int, v any) {
@@ -187,6 +281,8 @@ func addTLS(v *Seen, cs *tls.ConnectionState) {
 	v.SNI = cs.ServerName
 	v.TLSVersion = versionName(cs.Version)
 	v.ALPN = cs.NegotiatedProtocol
+	v.Cipher = tls.CipherSuiteName(cs.CipherSuite)
+	v.Resumed = cs.DidResume
 	if len(cs.PeerCertificates) > 0 {
 		v.ClientCert = cs.PeerCertificates[0].Subject.String()
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"mime/multipart"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -141,5 +142,95 @@ func TestWebSocketEcho(t *testing.T) {
 		if strings.HasPrefix(u, "wss:") && (msgs[0].SNI != "localhost" || msgs[0].TLSVersion != "1.3") {
 			t.Errorf("wss message recorded without TLS: %+v", msgs[0])
 		}
+	}
+}
+
+func TestGzipAuthAndMultipart(t *testing.T) {
+	srv := start(t, nil)
+	base := "http://" + srv.HTTPAddr()
+	c := client(&dialRecorder{}, nil, true, false, false)
+
+	// Go's transport asks for gzip and decodes it: the body is the JSON.
+	resp, body := get(t, c, base+"/gzip?size=10000")
+	if !resp.Uncompressed || !strings.Contains(body, `"gzipped":true`) || len(body) < 10000 {
+		t.Errorf("gzip: uncompressed %v, %d bytes", resp.Uncompressed, len(body))
+	}
+	// Asked for explicitly, the body stays encoded and is much smaller.
+	req, _ := http.NewRequest("GET", base+"/gzip?size=10000", nil)
+	req.Header.Set("Accept-Encoding", "gzip")
+	raw, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wire, _ := readAll(raw)
+	if raw.Header.Get("Content-Encoding") != "gzip" || len(wire) > 1000 {
+		t.Errorf("gzip on the wire: %q, %d bytes", raw.Header.Get("Content-Encoding"), len(wire))
+	}
+	req.Header.Set("Accept-Encoding", "gzip;q=0, identity")
+	plain, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := readAll(plain); plain.Header.Get("Content-Encoding") != "" || !strings.Contains(string(b), `"gzipped":false`) {
+		t.Errorf("gzip;q=0: encoding %q", plain.Header.Get("Content-Encoding"))
+	}
+
+	for _, a := range []struct {
+		path, user, pass, bearer string
+		want                     int
+	}{
+		{"/basic-auth/ann/s3cret", "ann", "s3cret", "", 200},
+		{"/basic-auth/ann/s3cret", "ann", "wrong", "", 401},
+		{"/basic-auth/ann/s3cret", "", "", "", 401},
+		{"/bearer", "", "", "tok", 200},
+		{"/bearer?token=tok", "", "", "other", 401},
+		{"/bearer", "", "", "", 401},
+	} {
+		req, _ := http.NewRequest("GET", base+a.path, nil)
+		if a.user != "" {
+			req.SetBasicAuth(a.user, a.pass)
+		}
+		if a.bearer != "" {
+			req.Header.Set("Authorization", "Bearer "+a.bearer)
+		}
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		readAll(resp)
+		if resp.StatusCode != a.want || (a.want == 401 && resp.Header.Get("WWW-Authenticate") == "") {
+			t.Errorf("%s as %q/%q/%q: %d %q; want %d", a.path, a.user, a.pass, a.bearer, resp.StatusCode, resp.Header.Get("WWW-Authenticate"), a.want)
+		}
+	}
+
+	var buf strings.Builder
+	mw := multipart.NewWriter(&buf)
+	_ = mw.WriteField("title", "report")
+	fw, _ := mw.CreatePart(map[string][]string{
+		"Content-Disposition": {`form-data; name="upload"; filename="data.csv"`}, "Content-Type": {"text/csv"}})
+	_, _ = fw.Write([]byte("a,b\n1,2\n"))
+	_ = mw.Close()
+	resp, err = c.Post(base+"/multipart", mw.FormDataContentType(), strings.NewReader(buf.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := readAll(resp)
+	var form struct {
+		Fields map[string]string
+		Files  map[string]struct {
+			Filename    string
+			ContentType string `json:"content_type"`
+			Size        int64
+		}
+	}
+	if err := json.Unmarshal(got, &form); err != nil {
+		t.Fatalf("multipart: %v in %s", err, got)
+	}
+	f := form.Files["upload"]
+	if form.Fields["title"] != "report" || f.Size != 8 || f.ContentType != "text/csv" {
+		t.Errorf("multipart: %s", got)
+	}
+	if resp, _ := c.Post(base+"/multipart", "text/plain", strings.NewReader("x")); resp.StatusCode != 400 {
+		t.Errorf("multipart with a text body: %d", resp.StatusCode)
 	}
 }

@@ -117,6 +117,8 @@ type Seen struct {
 	TLSVersion string // 1.0 .. 1.3; "" without TLS
 	ALPN       string // the protocol negotiated by ALPN: h2, http/1.1, h3
 	ClientCert string // the subject of the verified client certificate
+	Cipher     string // the TLS cipher suite, by Go's name
+	Resumed    bool   // the TLS session was resumed (a ticket), not a full handshake
 	Truncated  bool   // dns: the answer went out with the TC flag
 }
 

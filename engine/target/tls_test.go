@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -304,5 +305,38 @@ func TestListenersOnTheSamePort(t *testing.T) {
 		t.Errorf("the UDP port of HTTPS without HTTP/3 is taken: %v", err)
 	} else {
 		pc.Close()
+	}
+}
+
+func TestHTTPSRecordsCipherAndResumption(t *testing.T) {
+	srv := start(t, nil)
+	url := "https://localhost:" + portOf(t, srv.HTTPSAddr()) + "/health"
+	d := &dialRecorder{}
+	for _, version := range []uint16{tls.VersionTLS12, tls.VersionTLS13} {
+		srv.Reset()
+		tc := &tls.Config{RootCAs: srv.CAPool(), MaxVersion: version, ClientSessionCache: tls.NewLRUClientSessionCache(4),
+			CipherSuites: []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256}}
+		c := client(d, tc, true, false, false)
+		c.Transport.(*http.Transport).DisableKeepAlives = true // a handshake per request
+		get(t, c, url)
+		get(t, c, url)
+		seen := only(t, srv, "http", 2)
+		if seen[0].Addr == seen[1].Addr {
+			t.Fatalf("TLS %s: both requests on one connection", versionName(version))
+		}
+		if seen[0].Resumed || !seen[1].Resumed {
+			t.Errorf("TLS %s: resumed %v then %v; want a full handshake, then a resumed one", versionName(version), seen[0].Resumed, seen[1].Resumed)
+		}
+		// TLS 1.3 suites are not configurable; 1.2 uses the one asked for.
+		want := "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"
+		if version == tls.VersionTLS13 {
+			want = seen[0].Cipher
+			if !strings.HasPrefix(want, "TLS_AES_") && !strings.HasPrefix(want, "TLS_CHACHA20_") {
+				t.Errorf("TLS 1.3 cipher %q", want)
+			}
+		}
+		if seen[0].Cipher != want || seen[1].Cipher != want {
+			t.Errorf("TLS %s: ciphers %q, %q; want %s", versionName(version), seen[0].Cipher, seen[1].Cipher, want)
+		}
 	}
 }
