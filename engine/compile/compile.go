@@ -52,6 +52,7 @@ func Build(s *scenario.Scenario) (*Output, error) {
 	c.modules()
 	c.config()
 	c.resources()
+	c.bodyRead = c.bodiesRead()
 	for _, a := range s.Actions {
 		c.action(a)
 	}
@@ -68,6 +69,7 @@ func Build(s *scenario.Scenario) (*Output, error) {
 
 type compiler struct {
 	s             *scenario.Scenario
+	bodyRead      map[string]bool // action ids whose response body something reads
 	b             strings.Builder
 	err           error
 	actionScope   *expr.Scope
@@ -249,6 +251,10 @@ func (c *compiler) action(a *scenario.Action) {
 	if !named && kind != catalog.Sleep && kind != catalog.Custom {
 		args = append([]string{"name = " + expr.Quote(a.ID)}, args...)
 	}
+	if _, given := argPos["discard_body"]; kind == catalog.HTTP && !given && !c.bodyRead[a.ID] {
+		// Nothing reads this response's body: it is counted, not kept.
+		args = append(args, "discard_body = True")
+	}
 	if len(a.Export) > 0 && kind != catalog.Sleep {
 		argPos["export"] = a.Export[0].Pos
 		for i, e := range a.Export {
@@ -269,6 +275,41 @@ func (c *compiler) action(a *scenario.Action) {
 		c.call(at+"return run_action", append([]string{expr.Quote(a.ID), c.moduleFn[a.Call], "user"}, args...))
 	}
 	c.printf("\n")
+}
+
+// bodiesRead returns the actions whose response body may be read: by a
+// template or condition that uses ACTION.body, ACTION.json or the result
+// whole, or by an export of the action's own that takes a value out of
+// the body. Templates are the only way a YAML scenario reaches a result,
+// so the other actions' bodies can be counted and dropped unread.
+func (c *compiler) bodiesRead() map[string]bool {
+	read := map[string]bool{}
+	sc := *c.actionScope
+	sc.AttrRefs = func(id, attr string) {
+		if attr == "" || attr == "body" || attr == "json" {
+			read[id] = true
+		}
+	}
+	templates := func(n *yaml.Node) {
+		scenario.WalkStrings(n, func(s *yaml.Node) { _, _ = expr.Template(s.Value, &sc, nil) })
+	}
+	for _, a := range c.s.Actions {
+		templates(a.With)
+		for _, e := range a.Export {
+			templates(e.Default)
+			if e.Type == scenario.ExportContent || e.Type == scenario.ExportAssert {
+				read[a.ID] = true
+			}
+		}
+	}
+	for _, n := range c.s.Nodes {
+		for _, e := range n.Edges {
+			if e.When != nil {
+				_, _ = expr.Condition(e.When.Value, &sc, nil)
+			}
+		}
+	}
+	return read
 }
 
 func isIdentifier(s string) bool {

@@ -179,3 +179,45 @@ func TestSourceMap(t *testing.T) {
 		}
 	}
 }
+
+// TestUnreadBodiesAreDiscarded: an HTTP action whose body no template,
+// condition or export of its own reads is compiled to count its body and
+// drop it; the others keep theirs.
+func TestUnreadBodiesAreDiscarded(t *testing.T) {
+	s, err := scenario.Parse("bodies.yaml", []byte(`
+name: bodies
+actions:
+  - {id: unread, call: get, with: {url: "http://127.0.0.1:1/a"}}
+  - {id: status-only, call: get, with: {url: "http://127.0.0.1:1/b"}}
+  - {id: read-by-template, call: get, with: {url: "http://127.0.0.1:1/c"}}
+  - {id: read-by-condition, call: get, with: {url: "http://127.0.0.1:1/d"}}
+  - {id: read-by-export, call: get, with: {url: "http://127.0.0.1:1/e"}, export: [{type: content, name: id}]}
+  - {id: header-export, call: get, with: {url: "http://127.0.0.1:1/f"}, export: [{type: header, name: etag}]}
+  - {id: asked, call: post, with: {url: "http://127.0.0.1:1/g", body: "{{read-by-template.json.id}}", discard_body: false}}
+tasks:
+  - {id: t1, action: unread, next: [t2]}
+  - {id: t2, action: status-only, next: [{task: t3, when: "{{status-only.status_code == 200}}"}, {task: t3}]}
+  - {id: t3, action: read-by-template, next: [t4]}
+  - {id: t4, action: read-by-condition, next: [{task: t5, when: "{{'x' in read-by-condition.body}}"}, {task: t5}]}
+  - {id: t5, action: read-by-export, next: [t6]}
+  - {id: t6, action: header-export, next: [t7]}
+  - {id: t7, action: asked}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := compile.Build(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, fn := range strings.Split(out.Source, "\ndef ")[1:] {
+		name, _, _ := strings.Cut(fn, "(")
+		want := name == "action_unread" || name == "action_status_only" || name == "action_header_export"
+		if strings.HasPrefix(name, "action_") && strings.Contains(fn, "discard_body = True") != want {
+			t.Errorf("%s: discard_body = True %v, want %v:\n%s", name, !want, want, fn)
+		}
+	}
+	if err := resolves(out.Source); err != nil {
+		t.Error(err)
+	}
+}

@@ -102,6 +102,9 @@ type Scope struct {
 	Universe map[string]bool
 	// Results is the Starlark name of the per-iteration results mapping.
 	Results string
+	// AttrRefs, when set, is told each action result an expression uses
+	// and the attribute it reads ("" when the result is used whole).
+	AttrRefs func(action, attr string)
 }
 
 // ResourceRef is how a resource is named in the compiled program.
@@ -198,6 +201,9 @@ func (sc *Scope) resolve(name, attr string, off, attrOff int, refs func(Kind, st
 	if res, ok := sc.Actions[name]; ok {
 		if refs != nil {
 			refs(Action, name)
+		}
+		if sc.AttrRefs != nil {
+			sc.AttrRefs(name, attr)
 		}
 		if err := checkAttr(fmt.Sprintf("action %q", name), res); err != nil {
 			return "", err
