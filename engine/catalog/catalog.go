@@ -144,6 +144,15 @@ const (
 	Custom Kind = "custom" // MODULE.FUNCTION from a listed module
 )
 
+// Schemes are the URL schemes a call of kind k accepts in its url, or
+// nil if it takes no URL.
+func (k Kind) Schemes() []string {
+	if k == HTTP {
+		return []string{"http", "https"}
+	}
+	return nil
+}
+
 // Call is a value an action's `call:` may name, and the Starlark
 // function it runs.
 type Call struct {

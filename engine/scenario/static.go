@@ -18,19 +18,6 @@ import (
 // (issue 7): URLs and addresses written literally (or the literal part of
 // a template), env variables that will not be set, flows that cannot end.
 
-// urlSchemes are the schemes a URL of each kind of call may have.
-var urlSchemes = map[catalog.Kind][]string{
-	catalog.HTTP: {"http", "https"},
-}
-
-// schemesOf returns the URL schemes a call of kind k speaks.
-func schemesOf(k catalog.Kind) []string {
-	if s, ok := urlSchemes[k]; ok {
-		return s
-	}
-	return []string{"http", "https", "ws", "wss"}
-}
-
 // literalURL checks a url value. A literal must be an absolute URL with a
 // scheme the call speaks, a host and a port in range; a template is
 // checked as far as its leading literal text goes ("localhost:{{port}}"
@@ -143,7 +130,9 @@ func (v *validator) port(n *yaml.Node, what, s, port string) {
 func (v *validator) literal(n *yaml.Node, key catalog.Key, k catalog.Kind) {
 	switch key.Type {
 	case catalog.URL:
-		v.literalURL(n, key.Name, schemesOf(k))
+		if schemes := k.Schemes(); schemes != nil {
+			v.literalURL(n, key.Name, schemes)
+		}
 	case catalog.Address:
 		v.literalAddress(n, key.Name)
 	}
