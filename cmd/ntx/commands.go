@@ -81,6 +81,8 @@ func cmdExec(args []string, stdout, stderr io.Writer) int {
 	quiet := fs.BoolP("quiet", "q", false, "print no progress and no script log lines")
 	env := envFlag(fs)
 	cpuProfile := fs.String("cpuprofile", "", "write a Go CPU profile of the run to `FILE` (for performance work)")
+	segFlag := fs.String("segment", "", "run segment `I/N` of a fleet of N (I from 0); \"/N\" takes I from JOB_COMPLETION_INDEX")
+	startAt := fs.String("start-at", "", "hold the schedule until `TIME`: RFC 3339, or +30s from now")
 	if ok, code := parse(fs, args, stderr); !ok {
 		return code
 	}
@@ -96,6 +98,20 @@ func cmdExec(args []string, stdout, stderr io.Writer) int {
 	opts.Seed, opts.MaxSteps = *seed, *maxSteps
 	opts.Users, opts.Iterations, opts.Duration = *users, *iterations, *duration
 	opts.MaxNames = *maxNames
+	seg, err := segmentFlag(*segFlag)
+	if err != nil {
+		fmt.Fprintf(stderr, "ntx exec: --segment: %v\n", err)
+		return exitInvalid
+	}
+	opts.Segment = seg
+	if *startAt != "" {
+		at, err := startAtFlag(*startAt, time.Now())
+		if err != nil {
+			fmt.Fprintf(stderr, "ntx exec: %v\n", err)
+			return exitInvalid
+		}
+		opts.Start = func(context.Context) (time.Time, error) { return at, nil }
+	}
 	if *rateFlag != "" {
 		r, err := catalog.ParseRate(*rateFlag)
 		if err != nil {

@@ -59,6 +59,17 @@ type Options struct {
 	// MaxNames bounds the distinct measured names; calls with names
 	// beyond it are counted under "(other)" (0: metrics.DefaultMaxNames).
 	MaxNames int
+	// Segment runs one segment of a fleet (spec §9): its share of each
+	// phase's users and of the arrivals, 1/N of each rate limit, and a
+	// contiguous slice of each pool's addresses and of each unique
+	// dataset's rows. The zero value runs the whole plan.
+	Segment schedule.Segment
+	// Start, if set, is called once the run is ready to send load (the
+	// scenario checked, the plan made, every address preflighted) and
+	// returns when the plan's time 0 is: the run holds its schedule until
+	// then. --start-at and a fleet's coordinator set it; an error ends
+	// the run before any load is sent.
+	Start func(ctx context.Context) (time.Time, error)
 }
 
 // StartError is a run that could not start, such as a source address
@@ -92,7 +103,7 @@ type run struct {
 	closed      *schedule.Closed
 	phases      []scenario.Phase // the closed plan's phases, for their overrides
 	arrival     *scenario.Arrival
-	arrivalPlan schedule.Arrivals
+	arrivalPlan schedule.SegmentArrivals
 	origin      time.Time     // the plan's time 0
 	deadline    time.Time     // when no iteration may start any more, if set
 	duration    time.Duration // the run's duration, if set
@@ -109,7 +120,7 @@ type run struct {
 // for those in flight, then cancellation. The result is complete either
 // way; an error means the run could not start.
 func (p *Program) Run(ctx context.Context, opts Options) (*report.Result, error) {
-	r := &run{p: p, opts: opts, s: p.Scenario, col: metrics.New(metrics.Config{MaxNames: opts.MaxNames}), net: transport.New(transport.Options{})} // TODO(http section): idle_timeout from the scenario's http: section
+	r := &run{p: p, opts: opts, s: p.Scenario, net: transport.New(transport.Options{})} // TODO(http section): idle_timeout from the scenario's http: section
 	defer r.net.Close()
 	if err := r.setup(); err != nil {
 		return nil, err
@@ -144,6 +155,18 @@ func (p *Program) Run(ctx context.Context, opts Options) (*report.Result, error)
 	// One origin for the plan and the deadline: the last arrival of an
 	// open-model plan is due before the duration ends by construction.
 	r.origin = time.Now()
+	if opts.Start != nil {
+		at, err := opts.Start(ctx)
+		if err != nil {
+			return nil, &StartError{Msg: err.Error()}
+		}
+		if err := waitUntil(ctx, opts.Abort, at); err != nil {
+			return nil, &StartError{Msg: fmt.Sprintf("stopped before the start at %s: %v", at.UTC().Format(time.RFC3339Nano), err)}
+		}
+		r.origin = at
+	}
+	// The collector's clock starts with the plan.
+	r.col = metrics.New(metrics.Config{MaxNames: opts.MaxNames})
 	if r.actionLimit != nil {
 		r.actionLimit.origin = r.origin
 	}
@@ -225,16 +248,25 @@ func (p *Program) Run(ctx context.Context, opts Options) (*report.Result, error)
 }
 
 func (r *run) setup() error {
-	r.feeds = data.NewFeeds(r.s.Sources(), r.opts.Seed)
+	seg := r.opts.Segment
+	if err := seg.Check(); err != nil && seg != (schedule.Segment{}) {
+		return &StartError{Msg: err.Error()}
+	}
+	sources, err := data.SegmentSources(r.s.Sources(), seg)
+	if err != nil {
+		return &StartError{Msg: err.Error()}
+	}
+	r.feeds = data.NewFeeds(sources, r.opts.Seed)
 	c := r.s.Load.Concurrency
 	if c.MaxUsers > 0 {
 		r.slots = make(chan struct{}, c.MaxUsers)
 	}
+	// A fleet's segments each take 1/N of a rate limit.
 	if c.SpawnRate > 0 {
-		r.spawnLimit = schedule.NewSpacing(c.SpawnRate)
+		r.spawnLimit = schedule.NewSpacing(seg.Rate(c.SpawnRate))
 	}
 	if c.ActionRate > 0 {
-		r.actionLimit = &pacer{s: schedule.NewSpacing(c.ActionRate)}
+		r.actionLimit = &pacer{s: schedule.NewSpacing(seg.Rate(c.ActionRate))}
 	}
 	r.arrival = r.s.Load.Arrival
 	if r.opts.Rate > 0 {
@@ -270,8 +302,18 @@ func (r *run) setup() error {
 	}
 	r.pools = map[string]*pool.Pool{}
 	for i, sp := range r.s.Pools {
-		// Expanded once, when the scenario was checked.
-		r.pools[sp.ID] = pool.New(sp.ID, sp.Addrs, sp.Strategy, r.opts.Seed+uint64(i))
+		// Expanded once, when the scenario was checked. A fleet's segment
+		// uses its own contiguous slice: no address is used by two.
+		addrs := sp.Addrs
+		if !seg.Whole() {
+			lo, hi := seg.Range(len(addrs))
+			if lo == hi {
+				return &StartError{Msg: fmt.Sprintf("ip pool %q has %d addresses, fewer than the %d segments: segment %s gets none (give the pool at least %d addresses, or run fewer segments)",
+					sp.ID, len(addrs), seg.N, seg, seg.N)}
+			}
+			addrs = addrs[lo:hi]
+		}
+		r.pools[sp.ID] = pool.New(sp.ID, addrs, sp.Strategy, r.opts.Seed+uint64(i))
 	}
 	// Every pool, not only those users bind to: bind_ip may name any
 	// pool's address.
@@ -341,7 +383,7 @@ func (r *run) plan(duration time.Duration) error {
 		if err != nil {
 			return inputErr(err)
 		}
-		r.arrivalPlan = plan
+		r.arrivalPlan = plan.Segment(r.opts.Segment)
 		return nil
 	}
 	phases := r.s.Load.Phases
@@ -390,7 +432,7 @@ func (r *run) sleepUntil(timer *time.Timer, stop context.Context, at time.Durati
 func (r *run) spawn() {
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
-	cur := r.closed.Cursor()
+	cur := r.closed.SegmentCursor(r.opts.Segment)
 	for sp, ok := cur.Next(); ok; sp, ok = cur.Next() {
 		if !r.sleepUntil(timer, r.stopSpawning, sp.At) {
 			return
@@ -443,7 +485,7 @@ func (r *run) arrive() {
 			continue
 		}
 		a.Started++
-		r.start(k+1, spawnPlan{}, 1, r.origin.Add(at), r.interrupt)
+		r.start(plan.Index(k)+1, spawnPlan{}, 1, r.origin.Add(at), r.interrupt)
 	}
 }
 
@@ -661,4 +703,23 @@ func (b *userBinding) source(bind netip.Addr) (netip.Addr, func(), error) {
 		return a, func() { b.pool.Release(a) }, nil
 	}
 	return b.held, noop, nil
+}
+
+// waitUntil returns at t, or earlier with an error when ctx ends or
+// abort closes.
+func waitUntil(ctx context.Context, abort <-chan struct{}, t time.Time) error {
+	d := time.Until(t)
+	if d <= 0 {
+		return ctx.Err()
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-abort:
+		return errors.New("aborted")
+	}
 }
