@@ -17,7 +17,7 @@ import (
 // value placed at pos (where `scenario` is assigned). FromStarlarkFile
 // places each value where the file writes it.
 func FromStarlark(file string, pos Pos, v starlark.Value) (*Scenario, error) {
-	return fromStarlark(file, pos, nil, nil, v)
+	return fromStarlark(file, pos, nil, nil, nil, v)
 }
 
 // FromStarlarkFile decodes the `scenario` dict v of the .star file f. The
@@ -30,11 +30,25 @@ func FromStarlark(file string, pos Pos, v starlark.Value) (*Scenario, error) {
 func FromStarlarkFile(file string, f *syntax.File, v starlark.Value) (*Scenario, error) {
 	pos := Pos{File: file, Line: 1, Col: 1}
 	defs := map[string]syntax.Expr{}
+	sets := map[syntax.Expr]map[string][2]syntax.Expr{}
 	var rhs syntax.Expr
 	if f != nil {
 		for _, stmt := range f.Stmts {
 			a, ok := stmt.(*syntax.AssignStmt)
 			if !ok {
+				continue
+			}
+			if ix, ok := a.LHS.(*syntax.IndexExpr); ok && a.Op == syntax.EQ {
+				// NAME["key"] = value: an entry of the dict NAME holds.
+				id, isID := ix.X.(*syntax.Ident)
+				k, isLit := ix.Y.(*syntax.Literal)
+				if isID && isLit && k.Token == syntax.STRING && defs[id.Name] != nil {
+					d := defs[id.Name]
+					if sets[d] == nil {
+						sets[d] = map[string][2]syntax.Expr{}
+					}
+					sets[d][k.Value.(string)] = [2]syntax.Expr{ix.Y, a.RHS}
+				}
 				continue
 			}
 			id, ok := a.LHS.(*syntax.Ident)
@@ -52,13 +66,13 @@ func FromStarlarkFile(file string, f *syntax.File, v starlark.Value) (*Scenario,
 			}
 		}
 	}
-	return fromStarlark(file, pos, rhs, defs, v)
+	return fromStarlark(file, pos, rhs, defs, sets, v)
 }
 
-func fromStarlark(file string, pos Pos, rhs syntax.Expr, defs map[string]syntax.Expr, v starlark.Value) (*Scenario, error) {
+func fromStarlark(file string, pos Pos, rhs syntax.Expr, defs map[string]syntax.Expr, sets map[syntax.Expr]map[string][2]syntax.Expr, v starlark.Value) (*Scenario, error) {
 	d := &decoder{file: file}
 	s := &Scenario{File: file}
-	t := &toNoder{d: d, pos: pos, defs: defs, open: map[starlark.Value]bool{}}
+	t := &toNoder{d: d, pos: pos, defs: defs, sets: sets, open: map[starlark.Value]bool{}}
 	n, err := t.node(v, rhs, pos, "", 1)
 	if err != nil {
 		d.errs.Add(pos, "scenario: %v", err)
@@ -91,9 +105,12 @@ func fromStarlark(file string, pos Pos, rhs syntax.Expr, defs map[string]syntax.
 // and values shared many times over (a = [x] * 9; b = [a] * 9; ...)
 // would expand like a YAML alias bomb.
 type toNoder struct {
-	d     *decoder
-	pos   Pos
-	defs  map[string]syntax.Expr  // top-level assignments, by name
+	d    *decoder
+	pos  Pos
+	defs map[string]syntax.Expr // top-level assignments, by name
+	// sets holds the NAME["key"] = value statements of the top level, by
+	// the expression NAME was assigned when they ran.
+	sets  map[syntax.Expr]map[string][2]syntax.Expr
 	open  map[starlark.Value]bool // lists and dicts being converted
 	nodes int
 }
@@ -127,7 +144,13 @@ func (t *toNoder) literal(e syntax.Expr) syntax.Expr {
 // by key.
 func (t *toNoder) entries(e syntax.Expr) map[string][2]syntax.Expr {
 	out := map[string][2]syntax.Expr{}
-	switch x := t.literal(e).(type) {
+	lit := t.literal(e)
+	defer func() {
+		for k, en := range t.sets[lit] {
+			out[k] = en
+		}
+	}()
+	switch x := lit.(type) {
 	case *syntax.DictExpr:
 		for _, it := range x.List {
 			en, ok := it.(*syntax.DictEntry)

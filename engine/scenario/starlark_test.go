@@ -100,3 +100,15 @@ def flow(user):
 		t.Errorf("want 2 errors, got %v", errs)
 	}
 }
+
+// TestStarlarkDictSetLater checks that an entry set after the dict is
+// written (scenario["load"] = ...) is reported where it is set.
+func TestStarlarkDictSetLater(t *testing.T) {
+	_, err := fromStar(t, `
+scenario = {"name": "later"}
+scenario["load"] = {"duration": "soon"}
+`)
+	if err == nil || !strings.HasPrefix(err.Error(), `s.star:3:33: duration: "soon" is not a duration`) {
+		t.Errorf("got %v", err)
+	}
+}
