@@ -430,3 +430,24 @@ func TestInvalidHeaderIsNotSent(t *testing.T) {
 		}
 	}
 }
+
+// TestRetriesOfNetworkErrors: each attempt against a closed port is an
+// exchange of its own, and the last one's error is the call's.
+func TestRetriesOfNetworkErrors(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	src := newTransport(t, transport.Options{}).Source(unbound)
+	r := src.Do(context.Background(), &transport.Request{URL: mustURL(t, "http://"+addr+"/"), Retries: 2, Timeout: 10 * time.Second})
+	if got := kinds(r); got != "refused refused refused" {
+		t.Errorf("exchanges = %q, want three refused attempts", got)
+	}
+	for _, x := range exchanges(r) {
+		if x.Start.IsZero() || x.Latency <= 0 {
+			t.Errorf("an attempt without its own timing: %+v", x)
+		}
+	}
+}
