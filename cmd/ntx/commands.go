@@ -304,13 +304,16 @@ func cmdCompile(args []string, stdout, stderr io.Writer) int {
 
 func cmdServe(args []string, stdout, stderr io.Writer) int {
 	def := target.DefaultConfig()
-	fs := newFlags("serve", "[flags]", "Starts the built-in demo target on loopback until interrupted: HTTP (and h2c), HTTPS\n(HTTP/1.1, HTTP/2, and HTTP/3 on the same port over UDP), a TCP line echo, a UDP echo and\na DNS server for the zone ntx.test.\n\n"+strings.TrimSuffix(target.Help, "\n"), stderr)
+	fs := newFlags("serve", "[flags]", "Starts the built-in demo target on loopback until interrupted: HTTP (and h2c), HTTPS\n(HTTP/1.1, HTTP/2, and HTTP/3 on the same port over UDP), a TCP line echo, a UDP echo, a\nDNS server for the zone ntx.test (also over TLS) and an HTTP proxy.\n\n"+strings.TrimSuffix(target.Help, "\n"), stderr)
 	httpAddr := fs.String("http", def.HTTP, "HTTP listen address (empty to disable)")
 	httpsAddr := fs.String("https", def.HTTPS, "HTTPS listen address, TCP; HTTP/3 on the same port over UDP (empty to disable)")
 	http3 := fs.Bool("http3", def.HTTP3, "serve HTTP/3 on the HTTPS port over UDP")
 	tcpAddr := fs.String("tcp", def.TCP, "TCP line-echo listen address (empty to disable)")
 	udpAddr := fs.String("udp", def.UDP, "UDP echo listen address (empty to disable)")
 	dnsAddr := fs.String("dns", def.DNS, "DNS listen address, UDP and TCP (empty to disable)")
+	dotAddr := fs.String("dot", def.DoT, "DNS over TLS listen address (empty to disable)")
+	proxyAddr := fs.String("proxy", def.Proxy, "HTTP proxy listen address, CONNECT and absolute-form, to loopback only (empty to disable)")
+	proxyAuth := fs.String("proxy-auth", "", "require these Basic proxy credentials, `USER:PASSWORD`")
 	cert := fs.String("cert", "", "HTTPS certificate `FILE` (PEM) instead of one made at start; needs --key")
 	key := fs.String("key", "", "HTTPS private key `FILE` (PEM)")
 	caOut := fs.String("ca-out", "", "write the CA of the certificate made at start to `FILE` (PEM), for clients to trust")
@@ -326,7 +329,7 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 		return exitInvalid
 	}
 	cfg := target.Config{HTTP: *httpAddr, HTTPS: *httpsAddr, HTTP3: *http3, TCP: *tcpAddr, UDP: *udpAddr, DNS: *dnsAddr,
-		CertFile: *cert, KeyFile: *key, CAOut: *caOut, ClientCAFile: *clientCA, ClientCertOptional: *optional}
+		DoT: *dotAddr, Proxy: *proxyAddr, ProxyAuth: *proxyAuth, CertFile: *cert, KeyFile: *key, CAOut: *caOut, ClientCAFile: *clientCA, ClientCertOptional: *optional}
 	var err error
 	if cfg.TLSMinVersion, err = target.ParseTLSVersion(*tlsMin); err == nil {
 		cfg.TLSMaxVersion, err = target.ParseTLSVersion(*tlsMax)
@@ -345,8 +348,9 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 	// reads the line and interrupts at once must stop it, not kill it.
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
-	fmt.Fprintf(stdout, "ntx target: http %s, https %s, http/3 %s, tcp echo %s, udp echo %s, dns %s\n",
-		orOff(srv.HTTPAddr()), orOff(srv.HTTPSAddr()), orOff(srv.HTTP3Addr()), orOff(srv.TCPAddr()), orOff(srv.UDPAddr()), orOff(srv.DNSAddr()))
+	fmt.Fprintf(stdout, "ntx target: http %s, https %s, http/3 %s, tcp echo %s, udp echo %s, dns %s, dns over tls %s, proxy %s\n",
+		orOff(srv.HTTPAddr()), orOff(srv.HTTPSAddr()), orOff(srv.HTTP3Addr()), orOff(srv.TCPAddr()), orOff(srv.UDPAddr()),
+		orOff(srv.DNSAddr()), orOff(srv.DoTAddr()), orOff(srv.ProxyAddr()))
 	if cfg.CAOut != "" {
 		fmt.Fprintf(stdout, "ntx target: CA written to %s\n", cfg.CAOut)
 	}

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -26,7 +27,8 @@ func TestServeHelpListsEveryEndpointAndPort(t *testing.T) {
 		"/health", "/asset", "/status/CODE", "/delay/MS", "/ip", "/reset", "/garbage", "/redirect/N", "/redirect-to",
 		"/cookies", "/cookies/set", "/cookies/delete", "/ws", "h2c", "HTTP/3", "ntx.test", "tc.*", "big.*", "_http._tcp",
 		"127.0.0.1:18080", "127.0.0.1:18081", "127.0.0.1:18082", "127.0.0.1:18443", "127.0.0.1:18053",
-		"--cert", "--key", "--client-ca", "--ca-out", "--tls-min",
+		"--cert", "--key", "--client-ca", "--ca-out", "--tls-min", "--dot", "--proxy", "127.0.0.1:18853", "127.0.0.1:18088",
+		"/gzip", "/basic-auth/USER/PASSWORD", "/bearer", "/multipart",
 	} {
 		if !strings.Contains(stderr, want) {
 			t.Errorf("ntx serve --help does not mention %s", want)
@@ -47,7 +49,7 @@ func TestServeHelpListsEveryEndpointAndPort(t *testing.T) {
 func TestServeRunsUntilInterrupted(t *testing.T) {
 	ca := filepath.Join(t.TempDir(), "ca.pem")
 	cmd := exec.Command(os.Args[0], "serve", "--http", "127.0.0.1:0", "--https", "127.0.0.1:0", "--tcp", "", "--udp", "",
-		"--dns", "127.0.0.1:0", "--ca-out", ca)
+		"--dns", "127.0.0.1:0", "--dot", "", "--proxy", "127.0.0.1:0", "--ca-out", ca)
 	cmd.Env = append(os.Environ(), "NTX_TEST_AS_MAIN=1")
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -61,8 +63,8 @@ func TestServeRunsUntilInterrupted(t *testing.T) {
 	if !lines.Scan() {
 		t.Fatalf("no output: %v", lines.Err())
 	}
-	m := regexp.MustCompile(`https (\S+), http/3 (\S+), .* dns (\S+)$`).FindStringSubmatch(lines.Text())
-	if m == nil || m[2] != m[1] {
+	m := regexp.MustCompile(`https (\S+), http/3 (\S+), .* dns (\S+), dns over tls (\S+), proxy (\S+)$`).FindStringSubmatch(lines.Text())
+	if m == nil || m[2] != m[1] || m[4] != "off" || m[5] == "off" {
 		t.Fatalf("first line %q", lines.Text())
 	}
 	pemBytes, err := os.ReadFile(ca)
@@ -86,6 +88,18 @@ func TestServeRunsUntilInterrupted(t *testing.T) {
 	r, _, err := (&dns.Client{Timeout: 5 * time.Second}).Exchange(q, m[3])
 	if err != nil || len(r.Answer) != 1 {
 		t.Fatalf("DNS: %v %v", err, r)
+	}
+	// The same HTTPS request through the proxy, as a CONNECT tunnel.
+	proxy, _ := url.Parse("http://" + m[5])
+	ptr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}, Proxy: http.ProxyURL(proxy)}
+	defer ptr.CloseIdleConnections()
+	resp, err = (&http.Client{Transport: ptr, Timeout: 10 * time.Second}).Get("https://www.ntx.test:" + m[1][strings.LastIndex(m[1], ":")+1:] + "/health")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("GET /health through the proxy: %d", resp.StatusCode)
 	}
 	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
 		t.Fatal(err)

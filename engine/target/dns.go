@@ -1,6 +1,7 @@
 package target
 
 import (
+	"crypto/tls"
 	"fmt"
 	"net"
 	"strconv"
@@ -24,11 +25,11 @@ const (
 
 // startDNS answers the zone on cfg.DNS over UDP and TCP (the same port).
 func (s *Server) startDNS() error {
+	s.initDNS()
 	ln, pc, err := listenSamePort(s.cfg.DNS, true)
 	if err != nil {
 		return fmt.Errorf("target: dns listener: %w", err)
 	}
-	s.dnsDone = make(chan struct{})
 	h := dns.HandlerFunc(s.serveDNS)
 	s.dnsTCP = &dns.Server{Listener: ln, Handler: h}
 	s.dnsUDP = &dns.Server{PacketConn: pc, Handler: h}
@@ -48,13 +49,52 @@ func (s *Server) startDNS() error {
 	return nil
 }
 
-// closeDNS stops both DNS servers, cutting short any delayed answer.
+// startDoT answers the zone over TLS (DNS over TLS, RFC 7858) on cfg.DoT,
+// with the HTTPS certificate.
+func (s *Server) startDoT() error {
+	s.initDNS()
+	conf, err := s.serverTLS()
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", s.cfg.DoT)
+	if err != nil {
+		return fmt.Errorf("target: dns over tls listener: %w", err)
+	}
+	conf = conf.Clone()
+	conf.NextProtos = []string{"dot"}
+	s.dotLn = ln
+	s.dnsTLS = &dns.Server{Net: "tcp-tls", Listener: tls.NewListener(ln, conf), Handler: dns.HandlerFunc(s.serveDNS)}
+	started := make(chan struct{})
+	s.dnsTLS.NotifyStartedFunc = func() { close(started) }
+	failed := make(chan error, 1)
+	s.wg.Add(1)
+	go func() { defer s.wg.Done(); failed <- s.dnsTLS.ActivateAndServe() }()
+	select {
+	case <-started:
+		return nil
+	case err := <-failed:
+		return fmt.Errorf("target: dns over tls server: %w", err)
+	}
+}
+
+// DoTAddr returns the DNS over TLS address, or "" if off.
+func (s *Server) DoTAddr() string { return addrOf(s.dotLn) }
+
+// initDNS makes the channel that cuts delayed answers short at Close.
+func (s *Server) initDNS() {
+	if s.dnsDone == nil {
+		s.dnsDone = make(chan struct{})
+	}
+}
+
+// closeDNS stops the DNS servers, cutting short any delayed answer.
 func (s *Server) closeDNS() {
 	s.dnsClose.Do(func() {
 		if s.dnsDone != nil {
 			close(s.dnsDone)
 		}
-		for _, srv := range []*dns.Server{s.dnsTCP, s.dnsUDP} {
+		for _, srv := range []*dns.Server{s.dnsTCP, s.dnsUDP, s.dnsTLS} {
 			if srv != nil {
 				_ = srv.Shutdown()
 			}
@@ -112,9 +152,15 @@ func (s *Server) serveDNS(w dns.ResponseWriter, req *dns.Msg) {
 		}
 	}
 	addr := w.RemoteAddr().String()
-	s.record(Seen{Proto: "dns", Network: network, Method: dns.TypeToString[q.Qtype],
+	rec := Seen{Proto: "dns", Network: network, Method: dns.TypeToString[q.Qtype],
 		Path: strings.TrimSuffix(name, "."), Source: hostOf(addr), Addr: addr,
-		Body: dns.RcodeToString[m.Rcode], Truncated: m.Truncated})
+		Body: dns.RcodeToString[m.Rcode], Truncated: m.Truncated}
+	if st, ok := w.(dns.ConnectionStater); ok {
+		if cs := st.ConnectionState(); cs != nil {
+			addTLS(&rec, cs)
+		}
+	}
+	s.record(rec)
 	if delay > 0 {
 		select {
 		case <-time.After(delay):

@@ -1,6 +1,7 @@
 package target
 
 import (
+	"crypto/tls"
 	"fmt"
 	"net"
 	"sort"
@@ -204,5 +205,33 @@ func TestDNSDelayAndClose(t *testing.T) {
 	case <-closed:
 	case <-time.After(4 * time.Second):
 		t.Fatal("Close waits for a delayed DNS answer")
+	}
+}
+
+func TestDNSOverTLS(t *testing.T) {
+	srv := start(t, nil)
+	c := &dns.Client{Net: "tcp-tls", Timeout: 5 * time.Second,
+		TLSConfig: &tls.Config{RootCAs: srv.CAPool(), ServerName: "ns.ntx.test"},
+		Dialer:    &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.2")}}}
+	m := new(dns.Msg)
+	m.SetQuestion("www.ntx.test.", dns.TypeAAAA)
+	conn, err := c.Dial(srv.DoTAddr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	r, _, err := c.ExchangeWithConn(m, conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(answers(r), "|"); got != "AAAA 60 ::1" {
+		t.Errorf("answer %q", got)
+	}
+	v := only(t, srv, "dns", 1)[0]
+	if v.Network != "tcp" || v.SNI != "ns.ntx.test" || v.TLSVersion != "1.3" || v.ALPN != "" || v.Addr != conn.LocalAddr().String() {
+		t.Errorf("recorded %+v", v)
+	}
+	if n := srv.DNSQueries("www.ntx.test", "AAAA"); n != 1 {
+		t.Errorf("%d queries counted", n)
 	}
 }

@@ -21,7 +21,7 @@ func TestDocIsCurrent(t *testing.T) {
 // DefaultConfig.
 func TestHelpNamesTheDefaultPorts(t *testing.T) {
 	d := DefaultConfig()
-	for _, addr := range []string{d.HTTP, d.HTTPS, d.TCP, d.UDP, d.DNS} {
+	for _, addr := range []string{d.HTTP, d.HTTPS, d.TCP, d.UDP, d.DNS, d.DoT, d.Proxy} {
 		if !strings.Contains(Help, addr) {
 			t.Errorf("Help does not name %s", addr)
 		}

@@ -40,7 +40,7 @@ query, WebSocket message and failed TLS handshake, with:
 
 | field | meaning |
 |---|---|
-| ` + "`Proto`" + ` | ` + "`http`" + ` (any version, plain or TLS), ` + "`tcp`, `udp`, `dns`, `ws`, `tls`" + ` (a failed handshake; ` + "`Body`" + ` is the reason) |
+| ` + "`Proto`" + ` | ` + "`http`" + ` (any version, plain or TLS), ` + "`tcp`, `udp`, `dns`, `ws`, `proxy`" + ` (Method CONNECT or the method, Path the destination), ` + "`tls`" + ` (a failed handshake; ` + "`Body`" + ` is the reason) |
 | ` + "`Version`" + ` | ` + "`HTTP/1.1`, `HTTP/2.0`, `HTTP/3.0`" + ` |
 | ` + "`Network`" + ` | ` + "`tcp`" + ` or ` + "`udp`" + ` (HTTP/3 and DNS over UDP) |
 | ` + "`Source`, `Addr`" + ` | the sender's IP, and IP:port, of the TCP connection, UDP datagram or QUIC flow |

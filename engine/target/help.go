@@ -8,6 +8,9 @@ const Help = `Listeners (defaults below; an empty address turns one off):
   --tcp   127.0.0.1:18081  TCP line echo: each line sent comes back
   --udp   127.0.0.1:18082  UDP echo: each datagram comes back to its sender
   --dns   127.0.0.1:18053  DNS over UDP and TCP (the same port) for the zone ntx.test
+  --dot   127.0.0.1:18853  DNS over TLS (RFC 7858) for the same zone, with the HTTPS certificate
+  --proxy 127.0.0.1:18088  HTTP proxy: CONNECT tunnels and absolute-form requests, to loopback,
+                           localhost and *.ntx.test only (--proxy-auth USER:PASSWORD asks for them)
 
 HTTPS uses a certificate made at start, signed by a throwaway CA (ECDSA P-256),
 valid for 127.0.0.1, ::1, localhost, ntx.test and *.ntx.test; --ca-out writes

@@ -62,8 +62,13 @@ type Config struct {
 	// HTTP/3 on the same port number over UDP.
 	HTTPS string
 	HTTP3 bool
-	// DNS answers the zone ntx.test over UDP and TCP on the same port.
-	DNS string
+	// DNS answers the zone ntx.test over UDP and TCP on the same port;
+	// DoT answers it over TLS (DNS over TLS), with the HTTPS certificate.
+	DNS, DoT string
+	// Proxy is an HTTP proxy (CONNECT and absolute-form) that reaches
+	// loopback only; ProxyAuth ("user:password") makes it ask for Basic
+	// proxy credentials.
+	Proxy, ProxyAuth string
 	// CertFile and KeyFile are the HTTPS certificate and key (PEM); when
 	// empty the target makes a CA and a certificate for DefaultHosts at
 	// start, and writes the CA to CAOut when that is set.
@@ -84,7 +89,7 @@ type Config struct {
 // DefaultConfig listens on the ports the demo scenarios use.
 func DefaultConfig() Config {
 	return Config{HTTP: "127.0.0.1:18080", TCP: "127.0.0.1:18081", UDP: "127.0.0.1:18082",
-		HTTPS: "127.0.0.1:18443", HTTP3: true, DNS: "127.0.0.1:18053", Record: true}
+		HTTPS: "127.0.0.1:18443", HTTP3: true, DNS: "127.0.0.1:18053", DoT: "127.0.0.1:18853", Proxy: "127.0.0.1:18088", Record: true}
 }
 
 // EphemeralConfig is the configuration StartEphemeral uses: every
@@ -92,7 +97,7 @@ func DefaultConfig() Config {
 // client CA, CAOut) and pass it to Start.
 func EphemeralConfig() Config {
 	return Config{HTTP: "127.0.0.1:0", TCP: "127.0.0.1:0", UDP: "127.0.0.1:0",
-		HTTPS: "127.0.0.1:0", HTTP3: true, DNS: "127.0.0.1:0", Record: true}
+		HTTPS: "127.0.0.1:0", HTTP3: true, DNS: "127.0.0.1:0", DoT: "127.0.0.1:0", Proxy: "127.0.0.1:0", Record: true}
 }
 
 // Seen is one request the target received.
@@ -141,8 +146,15 @@ type Server struct {
 	h3srv    *http3.Server
 	dnsUDP   *dns.Server
 	dnsTCP   *dns.Server
+	dnsTLS   *dns.Server
+	dotLn    net.Listener
 	dnsDone  chan struct{}
 	dnsClose sync.Once
+	proxyLn  net.Listener
+	proxySrv *http.Server
+	proxyTr  *http.Transport
+	tunnelMu sync.Mutex
+	tunnels  map[net.Conn]struct{}
 
 	mu   sync.Mutex
 	seen []Seen
@@ -190,6 +202,18 @@ func Start(cfg Config) (*Server, error) {
 			return nil, err
 		}
 	}
+	if cfg.DoT != "" {
+		if err := s.startDoT(); err != nil {
+			s.Close()
+			return nil, err
+		}
+	}
+	if cfg.Proxy != "" {
+		if err := s.startProxy(); err != nil {
+			s.Close()
+			return nil, err
+		}
+	}
 	return s, nil
 }
 
@@ -201,11 +225,12 @@ func StartEphemeral() (*Server, error) {
 
 // Env names the target's addresses in the environment variables the
 // scenarios under testdata/ read: NTX_TARGET_HTTP, _TCP, _UDP, _HTTPS
-// (HTTP/3 on the same port over UDP), _DNS, and NTX_TARGET_CA, the
+// (HTTP/3 on the same port over UDP), _DNS, _DOT, _PROXY, and NTX_TARGET_CA, the
 // file the CA was written to (when Config.CAOut is set).
 func (s *Server) Env() map[string]string {
 	env := map[string]string{"NTX_TARGET_HTTP": s.HTTPAddr(), "NTX_TARGET_TCP": s.TCPAddr(), "NTX_TARGET_UDP": s.UDPAddr(),
-		"NTX_TARGET_HTTPS": s.HTTPSAddr(), "NTX_TARGET_DNS": s.DNSAddr()}
+		"NTX_TARGET_HTTPS": s.HTTPSAddr(), "NTX_TARGET_DNS": s.DNSAddr(), "NTX_TARGET_DOT": s.DoTAddr(),
+		"NTX_TARGET_PROXY": s.ProxyAddr()}
 	if s.cfg.CAOut != "" && s.ca != nil {
 		env["NTX_TARGET_CA"] = s.cfg.CAOut
 	}
@@ -249,6 +274,7 @@ func (s *Server) Close() {
 	}
 	s.closeHTTPS()
 	s.closeDNS()
+	s.closeProxy()
 	s.wg.Wait()
 }
 

@@ -40,6 +40,19 @@ func versionName(v uint16) string {
 	return fmt.Sprintf("0x%04x", v)
 }
 
+// serverTLS returns the TLS configuration HTTPS and DNS over TLS share,
+// making it on first use.
+func (s *Server) serverTLS() (*tls.Config, error) {
+	if s.tlsConf == nil {
+		conf, err := s.tlsConfig()
+		if err != nil {
+			return nil, err
+		}
+		s.tlsConf = conf
+	}
+	return s.tlsConf, nil
+}
+
 // tlsConfig builds the server's TLS configuration: the certificate from
 // cfg.CertFile/KeyFile, or one signed by a CA made now (written to
 // cfg.CAOut when set); client certificates asked for when a client CA
@@ -113,11 +126,10 @@ func (s *Server) tlsConfig() (*tls.Config, error) {
 // startHTTPS starts the TLS listener (HTTP/2 and HTTP/1.1 by ALPN) and,
 // when cfg.HTTP3 is set, HTTP/3 on the same port number over UDP.
 func (s *Server) startHTTPS() error {
-	conf, err := s.tlsConfig()
+	conf, err := s.serverTLS()
 	if err != nil {
 		return err
 	}
-	s.tlsConf = conf
 	if s.httpsLn, s.h3conn, err = listenSamePort(s.cfg.HTTPS, s.cfg.HTTP3); err != nil {
 		return fmt.Errorf("target: https listener: %w", err)
 	}
