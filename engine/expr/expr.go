@@ -20,6 +20,12 @@ import (
 	"github.com/ntx-dev/ntx/engine/internal/suggest"
 )
 
+// Dialect is the Starlark dialect of every scenario program and template:
+// while loops, recursion, sets and top-level control flow are allowed,
+// because flows are programs users write, bounded by the step limit
+// rather than by the language.
+var Dialect = &syntax.FileOptions{Set: true, While: true, TopLevelControl: true, Recursion: true}
+
 // Part is one piece of a template: literal text, or the source of one
 // {{ }} expression. Off is the byte offset of the piece in the template,
 // so that errors can point into the string.
@@ -173,7 +179,7 @@ func Rewrite(src string, sc *Scope, refs func(kind Kind, id string)) (string, er
 		}
 	}
 	rewritten := strings.TrimSpace(out.String())
-	if _, err := syntax.ParseExpr("template", rewritten, 0); err != nil {
+	if _, err := Dialect.ParseExpr("template", rewritten, 0); err != nil {
 		msg := err.Error()
 		if se, ok := err.(syntax.Error); ok {
 			msg = se.Msg

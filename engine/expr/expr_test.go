@@ -101,7 +101,7 @@ func TestConditionsEvaluate(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Condition(%q): %v", tc.cond, err)
 		}
-		v, err := starlark.Eval(&starlark.Thread{}, "cond", src, env)
+		v, err := starlark.EvalOptions(Dialect, &starlark.Thread{}, "cond", src, env)
 		if err != nil {
 			t.Fatalf("eval %s: %v", src, err)
 		}
@@ -135,7 +135,7 @@ func FuzzTemplate(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if _, err := starlark.Eval(&starlark.Thread{}, "fuzz", "None if True else ("+out+")", nil); err != nil &&
+		if _, err := starlark.EvalOptions(Dialect, &starlark.Thread{}, "fuzz", "None if True else ("+out+")", nil); err != nil &&
 			strings.Contains(err.Error(), "syntax") {
 			t.Fatalf("Template(%q) produced invalid Starlark %q: %v", s, out, err)
 		}

@@ -148,7 +148,7 @@ func BenchmarkTemplateRender(b *testing.B) {
 		"scheme": starlark.String("http"), "host": starlark.String("127.0.0.1"), "port": starlark.MakeInt(18090),
 	})
 	env := starlark.StringDict{"target": target, "user": stdlib.NewUser(7, nil)}
-	fn, err := starlark.ExprFunc("t.star", code, env)
+	fn, err := starlark.ExprFuncOptions(runtime.FileOptions, "t.star", code, env)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -16,15 +16,14 @@ import (
 
 	"github.com/ntx-dev/ntx/engine/compile"
 	"github.com/ntx-dev/ntx/engine/data"
+	"github.com/ntx-dev/ntx/engine/expr"
 	"github.com/ntx-dev/ntx/engine/scenario"
 	"github.com/ntx-dev/ntx/stdlib"
 )
 
-// FileOptions is the Starlark dialect of scenario programs: while loops,
-// recursion, sets and top-level control flow are allowed, because flows
-// are programs users write, bounded by the step limit rather than by
-// the language.
-var FileOptions = &syntax.FileOptions{Set: true, While: true, TopLevelControl: true, Recursion: true}
+// FileOptions is the Starlark dialect of scenario programs, stated once
+// in engine/expr so that templates and flows parse alike.
+var FileOptions = expr.Dialect
 
 // Program is a loaded scenario: the frozen globals of its Starlark
 // program, its flow function and its run configuration.

@@ -183,7 +183,7 @@ func (v *validator) envRefs(n *yaml.Node, sc *expr.Scope) {
 // unguardedEnv returns the names of the env.NAME reads in the Starlark
 // expression src that have no default.
 func unguardedEnv(src string) []string {
-	x, err := syntax.ParseExpr("template", src, 0)
+	x, err := expr.Dialect.ParseExpr("template", src, 0)
 	if err != nil {
 		return nil
 	}
