@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -81,5 +82,22 @@ def flow(user):
 		if !strings.HasPrefix(a, "ntx/") {
 			t.Errorf("user agent %q", a)
 		}
+	}
+}
+
+// TestHeaderInjectionIsAScriptError: a header value with a line break is
+// refused at the call, with the script's position, and nothing is sent.
+func TestHeaderInjectionIsAScriptError(t *testing.T) {
+	srv := startTarget(t)
+	file := writeFile(t, t.TempDir(), "inject.star", `
+def flow(user):
+    http.get("http://" + env.NTX_TARGET_HTTP + "/health", headers = {"X-A": "a\r\nX-Injected: 1"})
+`)
+	res := runFile(t, file, nil)
+	if res.Iterations.Failed != 1 || !strings.Contains(fmt.Sprint(res.Errors, res.Reasons), "inject.star:3") {
+		t.Errorf("iterations %+v, errors %v, reasons %v: want the call's position", res.Iterations, res.Errors, res.Reasons)
+	}
+	if n := count(srv, func(target.Seen) bool { return true }); n != 0 {
+		t.Errorf("the target saw %d requests", n)
 	}
 }

@@ -191,6 +191,11 @@ func prepare(fn string, a *httpArgs) (*prepared, error) {
 	if p.contentType != "" && p.headers.Get("Content-Type") == "" {
 		p.headers.Set("Content-Type", p.contentType)
 	}
+	// A header that could write headers of its own is the script's
+	// mistake, raised at the call, not a failed request.
+	if err := (&transport.Request{URL: p.url, Header: p.headers, Host: p.host}).Check(); err != nil {
+		return nil, fmt.Errorf("%s: %v", fn, err)
+	}
 	if p.timeout, err = durationArg(fn, "timeout", a.timeout, catalog.DefaultTimeout); err != nil {
 		return nil, err
 	}
