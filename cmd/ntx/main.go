@@ -4,6 +4,7 @@
 //	ntx validate FILE...         check scenarios, run nothing
 //	ntx compile scenario.yaml    print the Starlark program a YAML compiles to
 //	ntx serve                    start the built-in demo target on loopback
+//	ntx merge PART.json...       merge the results of a fleet's segments
 //	ntx schema                   print the JSON Schema of the YAML language
 //	ntx version, ntx --version   print the version
 //
@@ -42,6 +43,7 @@ Usage:
   ntx validate FILE...   check scenarios and print every problem
   ntx compile FILE       print the Starlark program a YAML scenario compiles to
   ntx serve              start the built-in demo target on loopback
+  ntx merge PART.json... merge the results of a fleet's segments into one
   ntx schema             print the JSON Schema of the YAML language, for editors
   ntx version            print the version (also ntx --version)
 
@@ -72,6 +74,8 @@ func run(args []string, stdout, stderr io.Writer) (code int) {
 		return cmdCompile(rest, stdout, stderr)
 	case "serve":
 		return cmdServe(rest, stdout, stderr)
+	case "merge":
+		return cmdMerge(rest, stdout, stderr)
 	case "schema":
 		return cmdSchema(rest, stdout, stderr)
 	case "version", "--version":

@@ -30,6 +30,12 @@ type Result struct {
 	// Interrupted is true when a signal or an abort ended the run before
 	// its planned end: the numbers cover what completed.
 	Interrupted bool `json:"interrupted"`
+	// Fleet is set on the merged result of a fleet's segments (spec §9);
+	// Incomplete is true when some segment's result is missing from it.
+	// Segment is set on the result of one segment of a fleet ("1/4").
+	Segment    string `json:"segment,omitempty"`
+	Fleet      *Fleet `json:"fleet,omitempty"`
+	Incomplete bool   `json:"incomplete,omitempty"`
 	// Passed is the verdict (spec §6.1); Reasons say why it is false,
 	// most important first, and are empty when it is true.
 	Passed  bool     `json:"passed"`

@@ -127,6 +127,7 @@ func (r *Result) WriteSummary(w io.Writer) {
 		}
 	}
 	fmt.Fprintln(w)
+	r.writeFleet(w)
 	if r.Interrupted {
 		fmt.Fprintln(w, "interrupted: the run was stopped before its end; these results cover what completed")
 	}

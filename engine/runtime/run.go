@@ -227,6 +227,9 @@ func (p *Program) Run(ctx context.Context, opts Options) (*report.Result, error)
 	stopProgress()
 	res := r.col.Result(r.s.Name)
 	res.Interrupted = interrupted
+	if !opts.Segment.Whole() {
+		res.Segment = opts.Segment.String()
+	}
 	if fdWarning != "" {
 		res.Warnings = append(res.Warnings, fdWarning)
 	}
