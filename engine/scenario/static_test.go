@@ -1,6 +1,8 @@
 package scenario
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -62,5 +64,26 @@ func TestEndlessFlowWarns(t *testing.T) {
 				t.Errorf("warning at %v, want the start node", s.Warnings)
 			}
 		})
+	}
+}
+
+// TestCustomActionExportsNameFields checks that a custom action's
+// user- and workbook-scoped exports may be read as user.NAME and
+// vars.NAME, as they are set when it runs.
+func TestCustomActionExportsNameFields(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "auth.star"), []byte("def login(ctx):\n    return {\"ok\": True, \"token\": \"t\"}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	src := `modules: {auth: auth.star}
+actions:
+  - id: login
+    call: auth.login
+    export: [{name: token, path: token, scope: user}, {name: shared, path: token, scope: workbook}]
+  - {id: use, call: get, with: {url: "http://127.0.0.1:1/{{user.token}}/{{vars.shared}}"}}
+tasks: [{id: s, action: login, next: [u]}, {id: u, action: use}]
+`
+	if _, err := Parse(filepath.Join(dir, "c.yaml"), []byte(src)); err != nil {
+		t.Error(err)
 	}
 }

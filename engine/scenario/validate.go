@@ -98,21 +98,21 @@ func (s *Scenario) Scope(inResource bool) *expr.Scope {
 	if !inResource {
 		sc.Actions = map[string]map[string]bool{}
 		for _, a := range s.Actions {
-			if a.Kind == catalog.Custom {
-				// A custom action's exports are whatever its function
-				// returns, known only when it runs: any attribute goes.
-				sc.Actions[a.ID] = nil
-				continue
-			}
 			attrs := attrSet(catalog.ResultAttrs)
 			for _, e := range a.Export {
 				attrs[e.Name] = true
 				switch e.Scope {
-				case "user":
+				case ScopeUser:
 					userFields[e.Name] = true
-				case "workbook":
+				case ScopeWorkbook:
 					varFields[e.Name] = true
 				}
+			}
+			if a.Kind == catalog.Custom {
+				// A custom action's result holds whatever its function
+				// returns, known only when it runs: any attribute goes.
+				// Its export: entries still name user and vars fields.
+				attrs = nil
 			}
 			sc.Actions[a.ID] = attrs
 		}
