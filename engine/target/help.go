@@ -32,7 +32,11 @@ HTTP endpoints (the same on every HTTP version, plain or TLS):
   ANY  /cookies        echoes the cookies received, as JSON
   ANY  /cookies/set    ?NAME=VALUE...: sets each cookie (Path=/)
   ANY  /cookies/delete ?NAME...: expires each cookie
-  GET  /ws             WebSocket echo (HTTP/1.1 upgrade): each message comes back
+  ANY  /cookies/set-with  one cookie with attributes: ?name=&value=&path=&domain=&max_age=
+                       &secure=&http_only=&same_site=lax|strict|none
+  ANY  /drip           headers at once, then ?bytes=N (10) spread over ?duration=MS (1000)
+  GET  /ws             WebSocket echo (HTTP/1.1 upgrade): each message comes back; any
+                       subprotocol offered is accepted
   ANY  /gzip           ?size=N bytes of text in JSON (default 4096), gzip-encoded when accepted
   ANY  /basic-auth/USER/PASSWORD   200 with those Basic credentials, else 401
   ANY  /bearer         200 with a bearer token (?token=T: that one), else 401

@@ -23,6 +23,8 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("/cookies", serveCookies)
 	mux.HandleFunc("/cookies/set", serveCookiesSet)
 	mux.HandleFunc("/cookies/delete", serveCookiesDelete)
+	mux.HandleFunc("/cookies/set-with", serveCookieWith)
+	mux.HandleFunc("/drip", serveDrip)
 	mux.HandleFunc("/ws", s.serveWS)
 	mux.HandleFunc("/gzip", serveGzip)
 	mux.HandleFunc("/basic-auth/", serveBasicAuth)
@@ -201,6 +203,91 @@ func serveCookiesSet(w http.ResponseWriter, r *http.Request) {
 	jsonReply(w, 200, map[string]any{"set": set})
 }
 
+// serveCookieWith sets one cookie with the attributes the query gives:
+// name, value, path (default /), domain, max_age (seconds), secure, http_only and
+// same_site (lax, strict or none), for testing a client's cookie jar.
+func serveCookieWith(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	c := &http.Cookie{Name: q.Get("name"), Value: q.Get("value"), Path: q.Get("path"), Domain: q.Get("domain")}
+	if c.Path == "" {
+		c.Path = "/"
+	}
+	if v := q.Get("max_age"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			http.Error(w, "max_age must be whole seconds", http.StatusBadRequest)
+			return
+		}
+		c.MaxAge = n
+		if n <= 0 {
+			c.MaxAge = -1 // "Max-Age=0": delete now
+		}
+	}
+	c.Secure, _ = strconv.ParseBool(q.Get("secure"))
+	c.HttpOnly, _ = strconv.ParseBool(q.Get("http_only"))
+	switch strings.ToLower(q.Get("same_site")) {
+	case "":
+	case "lax":
+		c.SameSite = http.SameSiteLaxMode
+	case "strict":
+		c.SameSite = http.SameSiteStrictMode
+	case "none":
+		c.SameSite = http.SameSiteNoneMode
+	default:
+		http.Error(w, "same_site must be lax, strict or none", http.StatusBadRequest)
+		return
+	}
+	if err := c.Valid(); err != nil || c.Name == "" {
+		http.Error(w, fmt.Sprintf("cookie: %v (name= is required)", err), http.StatusBadRequest)
+		return
+	}
+	http.SetCookie(w, c)
+	jsonReply(w, 200, map[string]any{"set": c.String()})
+}
+
+// serveDrip sends its headers at once, then ?bytes=N bytes (default 10)
+// spread evenly over ?duration=MS (default 1000): time to first byte is
+// short and the body takes the duration, for a client's receive timing.
+func serveDrip(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	n, ms := 10, 1000
+	var err error
+	if v := q.Get("bytes"); v != "" {
+		if n, err = strconv.Atoi(v); err != nil || n < 1 || n > 10<<20 {
+			http.Error(w, "bytes must be 1-10485760", http.StatusBadRequest)
+			return
+		}
+	}
+	if v := q.Get("duration"); v != "" {
+		if ms, err = strconv.Atoi(v); err != nil || ms < 0 || ms > 600_000 {
+			http.Error(w, "duration must be 0-600000 ms", http.StatusBadRequest)
+			return
+		}
+	}
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("Content-Length", strconv.Itoa(n))
+	w.WriteHeader(http.StatusOK)
+	rc := http.NewResponseController(w)
+	_ = rc.Flush()
+	// At most 100 writes, so that a large body is not a syscall a byte.
+	steps := min(n, 100)
+	pause := time.Duration(ms) * time.Millisecond / time.Duration(steps)
+	sent := 0
+	for i := 1; i <= steps; i++ {
+		select {
+		case <-time.After(pause):
+		case <-r.Context().Done():
+			return
+		}
+		upto := n * i / steps
+		if _, err := w.Write([]byte(strings.Repeat("*", upto-sent))); err != nil {
+			return
+		}
+		sent = upto
+		_ = rc.Flush()
+	}
+}
+
 // serveCookiesDelete expires the cookies named in the query.
 func serveCookiesDelete(w http.ResponseWriter, r *http.Request) {
 	names := sortedKeys(r.URL.Query())
@@ -235,7 +322,14 @@ func (v Seen) Cookies() map[string]string { return cookieMap(v.Header) }
 // each one as Seen{Proto: "ws"}. It needs HTTP/1.1 (an upgrade); over
 // HTTP/2 or HTTP/3 it answers an error.
 func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
-	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
+	// Any subprotocol the client offers is accepted (its first).
+	var protos []string
+	for _, h := range r.Header.Values("Sec-WebSocket-Protocol") {
+		for _, p := range strings.Split(h, ",") {
+			protos = append(protos, strings.TrimSpace(p))
+		}
+	}
+	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true, Subprotocols: protos})
 	if err != nil {
 		return // Accept has answered the request
 	}

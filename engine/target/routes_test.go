@@ -234,3 +234,71 @@ func TestGzipAuthAndMultipart(t *testing.T) {
 		t.Errorf("multipart with a text body: %d", resp.StatusCode)
 	}
 }
+
+func TestCookieAttributesAndDrip(t *testing.T) {
+	srv := start(t, nil)
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := client(&dialRecorder{}, nil, true, false, false)
+	c.Jar = jar
+	base := "http://" + srv.HTTPAddr()
+	for _, set := range []struct{ query, header string }{
+		{"name=scoped&value=1&path=/inner", "scoped=1; Path=/inner"},
+		{"name=gone&value=1&max_age=0", "gone=1; Path=/; Max-Age=0"},
+		{"name=kept&value=1&max_age=60&http_only=true&same_site=lax", "kept=1; Path=/; Max-Age=60; HttpOnly; SameSite=Lax"},
+		{"name=safe&value=1&domain=ntx.test&secure=true&same_site=none", "safe=1; Path=/; Domain=ntx.test; Secure; SameSite=None"},
+	} {
+		resp, body := get(t, c, base+"/cookies/set-with?"+set.query)
+		if got := resp.Header.Get("Set-Cookie"); resp.StatusCode != 200 || got != set.header {
+			t.Errorf("%s: %d %q (%s); want %q", set.query, resp.StatusCode, got, body, set.header)
+		}
+	}
+	get(t, c, base+"/cookies")
+	get(t, c, base+"/inner/x")
+	seen := only(t, srv, "http", 6)
+	// The jar drops the expired cookie and the one for another domain,
+	// and sends the scoped one only under /inner.
+	if got := seen[4].Cookies(); len(got) != 1 || got["kept"] != "1" {
+		t.Errorf("/cookies carried %v; want kept only", got)
+	}
+	if got := seen[5].Cookies(); len(got) != 2 || got["kept"] != "1" || got["scoped"] != "1" {
+		t.Errorf("/inner/x carried %v; want kept and scoped", got)
+	}
+	for _, bad := range []string{"value=1", "name=a&max_age=x", "name=a&same_site=odd"} {
+		if resp, _ := get(t, c, base+"/cookies/set-with?"+bad); resp.StatusCode != 400 {
+			t.Errorf("%s: %d, want 400", bad, resp.StatusCode)
+		}
+	}
+
+	// /drip: the headers come at once, the body over the duration.
+	began := time.Now()
+	resp, err := c.Get(base + "/drip?bytes=10&duration=200")
+	if err != nil {
+		t.Fatal(err)
+	}
+	headers := time.Since(began)
+	b, err := readAll(resp)
+	body := time.Since(began)
+	if err != nil || string(b) != "**********" || body < 200*time.Millisecond {
+		t.Errorf("drip: %q %v after %v; want 10 bytes over 200ms", b, err, body)
+	}
+	if headers >= body {
+		t.Errorf("drip: headers after %v, body after %v", headers, body)
+	}
+}
+
+func TestWebSocketSubprotocol(t *testing.T) {
+	srv := start(t, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, "ws://"+srv.HTTPAddr()+"/ws", &websocket.DialOptions{Subprotocols: []string{"chat.v2", "chat.v1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	if c.Subprotocol() != "chat.v2" {
+		t.Errorf("subprotocol %q, want chat.v2", c.Subprotocol())
+	}
+}
