@@ -305,3 +305,22 @@ func TestModuleErrorsAtTheirCause(t *testing.T) {
 		}
 	}
 }
+
+// TestStarEnvWarning checks that a .star file reading an env variable
+// that will not be set, with no default, is warned about at the read,
+// while a read the file tests is not.
+func TestStarEnvWarning(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "env.star")
+	src := "TOKEN = env.NTX_DECODE_TEST_UNSET\ndef flow(user):\n    if env.NTX_DECODE_TEST_OTHER:\n        print(env.NTX_DECODE_TEST_OTHER)\n"
+	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"validate", path}, &stdout, &stderr); code != exitPassed {
+		t.Fatalf("exit %d:\n%s", code, stderr.String())
+	}
+	want := path + ":1:13: warning: env.NTX_DECODE_TEST_UNSET is not set"
+	if got := strings.TrimSpace(stderr.String()); !strings.HasPrefix(got, want) || strings.Count(got, "\n") != 0 {
+		t.Errorf("stderr %q, want one warning starting %q", got, want)
+	}
+}

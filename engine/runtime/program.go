@@ -151,7 +151,11 @@ func loadStarlark(file, src string, opts LoadOptions) (*Program, error) {
 	if errs := scenario.CheckFlow(file, f, mods, p.Scenario); len(errs) > 0 {
 		return nil, errs.Err()
 	}
-	p.Warnings = p.Scenario.Warnings
+	env, err := envOf(file, opts)
+	if err != nil {
+		return nil, err
+	}
+	p.Warnings = append(p.Scenario.Warnings, scenario.EnvWarnings(file, f, envSet(env))...)
 	return p, nil
 }
 
