@@ -83,6 +83,8 @@ func cmdExec(args []string, stdout, stderr io.Writer) int {
 	cpuProfile := fs.String("cpuprofile", "", "write a Go CPU profile of the run to `FILE` (for performance work)")
 	segFlag := fs.String("segment", "", "run segment `I/N` of a fleet of N (I from 0); \"/N\" takes I from JOB_COMPLETION_INDEX")
 	startAt := fs.String("start-at", "", "hold the schedule until `TIME`: RFC 3339, or +30s from now")
+	coordinator := fs.String("coordinator", "", "run as a segment of a fleet coordinated at `HOST:PORT`: segment 0 listens there, the others connect")
+	joinTimeout := fs.Duration("join-timeout", 2*time.Minute, "with --coordinator: how long to wait for the coordinator, and for every segment to join")
 	if ok, code := parse(fs, args, stderr); !ok {
 		return code
 	}
@@ -104,13 +106,19 @@ func cmdExec(args []string, stdout, stderr io.Writer) int {
 		return exitInvalid
 	}
 	opts.Segment = seg
+	var startTime time.Time
 	if *startAt != "" {
 		at, err := startAtFlag(*startAt, time.Now())
 		if err != nil {
 			fmt.Fprintf(stderr, "ntx exec: %v\n", err)
 			return exitInvalid
 		}
+		startTime = at
 		opts.Start = func(context.Context) (time.Time, error) { return at, nil }
+	}
+	if *coordinator != "" && *segFlag == "" {
+		fmt.Fprintln(stderr, "ntx exec: --coordinator needs --segment I/N")
+		return exitInvalid
 	}
 	if *rateFlag != "" {
 		r, err := catalog.ParseRate(*rateFlag)
@@ -161,9 +169,24 @@ func cmdExec(args []string, stdout, stderr io.Writer) int {
 		}
 		defer stop()
 	}
+	var fr *fleetRun
+	if *coordinator != "" {
+		fr, err = startFleet(*coordinator, seg, file, prog, &opts, startTime, *joinTimeout, *quiet, cancel, stderr)
+		if err != nil {
+			fmt.Fprintf(stderr, "ntx exec: --coordinator: %v\n", err)
+			return exitDied
+		}
+		defer fr.close()
+	}
 	res, err := prog.Run(ctx, opts.Options)
 	if err != nil {
+		if fr != nil {
+			fr.failed(err)
+		}
 		return reportErr(stderr, err)
+	}
+	if fr != nil {
+		return fr.finish(res, *out, *htmlOut, stdout, stderr)
 	}
 	res.WriteSummary(stdout)
 	code := exitPassed

@@ -2,9 +2,13 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"strings"
 	"time"
@@ -118,4 +122,108 @@ func readResult(file string) (*report.Result, error) {
 		return nil, fmt.Errorf("%s: not a result of ntx exec --out: %v", file, err)
 	}
 	return &r, nil
+}
+
+// fleetRun is a segment's part in a fleet run with a coordinator; in
+// segment 0 it also runs the coordinator.
+type fleetRun struct {
+	coord  *fleet.Coordinator
+	member *fleet.Member
+	seg    schedule.Segment
+}
+
+// startFleet joins (and for segment 0, first starts) the coordinator at
+// addr, and wires the run to it: the run waits at the ready barrier,
+// sends a snapshot a second, and stops when the fleet is told to.
+func startFleet(addr string, seg schedule.Segment, file string, prog *engine.Program, opts *engine.Options,
+	startAt time.Time, joinTimeout time.Duration, quiet bool, stop func(), stderr io.Writer) (*fleetRun, error) {
+	if seg.Whole() && seg.N != 1 {
+		return nil, fmt.Errorf("--coordinator needs --segment I/N")
+	}
+	src, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(src)
+	digest := hex.EncodeToString(sum[:])
+	fr := &fleetRun{seg: seg}
+	connect := addr
+	if seg.I == 0 {
+		cfg := fleet.Config{Segments: seg.N, Digest: digest, StartAt: startAt, JoinTimeout: joinTimeout, Abort: abortRules(prog)}
+		if !quiet {
+			cfg.Progress = stderr
+		}
+		c, err := fleet.Listen(addr, cfg)
+		if err != nil {
+			return nil, err
+		}
+		fr.coord = c
+		_, port, _ := net.SplitHostPort(c.Addr())
+		connect = net.JoinHostPort("127.0.0.1", port)
+		if !quiet {
+			fmt.Fprintf(stderr, "ntx: coordinating %d segments on %s\n", seg.N, c.Addr())
+		}
+	}
+	fr.member = fleet.NewMember(fleet.MemberConfig{Coordinator: connect, Segment: seg, Digest: digest, JoinTimeout: joinTimeout})
+	opts.Start = fr.member.Start
+	opts.Snapshot = fr.member.Snapshot
+	go func() {
+		<-fr.member.Stop()
+		fmt.Fprintf(stderr, "ntx: segment %s stopping: %s\n", seg, fr.member.StopReason())
+		stop()
+	}()
+	return fr, nil
+}
+
+// failed tells the fleet that this segment could not run.
+func (fr *fleetRun) failed(err error) {
+	if fr.coord != nil {
+		fr.coord.Fail(fmt.Sprintf("segment %s could not start: %v", fr.seg, err))
+	}
+}
+
+func (fr *fleetRun) close() {
+	if fr.coord != nil {
+		fr.coord.Close()
+	}
+}
+
+// finish sends the segment's result and returns the fleet's exit code.
+// Segment 0 writes the merged result and prints its summary; the others
+// print their own summary and the fleet's verdict.
+func (fr *fleetRun) finish(res *report.Result, out, htmlOut string, stdout, stderr io.Writer) int {
+	ctx := context.Background()
+	code, msg, err := fr.member.Finish(ctx, res)
+	if fr.coord == nil {
+		res.WriteSummary(stdout)
+		if err != nil {
+			fmt.Fprintf(stderr, "ntx exec: segment %s: %v\n", fr.seg, err)
+			return exitDied
+		}
+		fmt.Fprintf(stdout, "fleet: %s\n", msg)
+		return code
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "ntx exec: segment %s: %v\n", fr.seg, err)
+	}
+	m, err := fr.coord.Wait(ctx)
+	if err != nil {
+		fmt.Fprintf(stderr, "ntx exec: the fleet: %v\n", err)
+		if m == nil {
+			return exitDied
+		}
+	}
+	return finishFleet(m, out, htmlOut, "exec", stdout, stderr)
+}
+
+// abortRules are the scenario's abort_on_fail thresholds, which the
+// coordinator judges on the fleet's numbers.
+func abortRules(prog *engine.Program) []fleet.AbortRule {
+	var rules []fleet.AbortRule
+	for _, t := range prog.Scenario.Thresholds {
+		if t.AbortOnFail {
+			rules = append(rules, fleet.AbortRule{Threshold: t.Parsed, Delay: t.Delay})
+		}
+	}
+	return rules
 }

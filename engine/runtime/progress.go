@@ -28,6 +28,13 @@ func (r *run) startProgress() (stop func()) {
 	finished := make(chan struct{})
 	report := func(now time.Time, final bool) {
 		p := r.col.Tick(now, final)
+		if r.opts.Snapshot != nil && !final {
+			res := r.col.Result(r.s.Name)
+			if !r.opts.Segment.Whole() {
+				res.Segment = r.opts.Segment.String()
+			}
+			r.opts.Snapshot(res)
+		}
 		if r.opts.Progress == nil {
 			return
 		}

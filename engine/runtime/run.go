@@ -70,6 +70,10 @@ type Options struct {
 	// then. --start-at and a fleet's coordinator set it; an error ends
 	// the run before any load is sent.
 	Start func(ctx context.Context) (time.Time, error)
+	// Snapshot, if set, is given the result so far about once a second
+	// while the run goes on (a fleet's segment sends it to the
+	// coordinator). It must not block.
+	Snapshot func(*report.Result)
 }
 
 // StartError is a run that could not start, such as a source address

@@ -287,6 +287,11 @@ type Threshold struct {
 	// Parsed is the threshold in the form evaluation needs, set by
 	// validation.
 	Parsed metrics.Threshold
+	// AbortOnFail stops the run when the threshold fails, judged every
+	// second once Delay has passed (spec §6); a fleet's coordinator judges
+	// it on the fleet's numbers.
+	AbortOnFail bool
+	Delay       time.Duration
 }
 
 // EndNode is the id of the implicit node that ends an iteration as passed.

@@ -1,0 +1,140 @@
+package fleet
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ntx-dev/ntx/engine/metrics"
+	"github.com/ntx-dev/ntx/engine/report"
+	"github.com/ntx-dev/ntx/engine/schedule"
+)
+
+// partResult is what a segment that made calls calls of "get" reports.
+func partResult(seg schedule.Segment, calls int) *report.Result {
+	c := metrics.New(metrics.Config{})
+	for i := 0; i < calls; i++ {
+		c.Record(&metrics.Sample{Name: "get", Kind: "http", Latency: time.Duration(i+1) * time.Millisecond, OK: true, Status: 200})
+	}
+	r := c.Result("s")
+	r.Segment = seg.String()
+	r.Judge()
+	return r
+}
+
+// TestCoordinatorSurvivesAStalledSegment: one segment of three joins and
+// then hangs (it never reads its stream nor sends a word). The other two
+// start, finish and get the verdict: the stalled one is named lost, the
+// result is incomplete (3). Segments that do not belong are refused.
+func TestCoordinatorSurvivesAStalledSegment(t *testing.T) {
+	c, err := Listen("127.0.0.1:0", Config{Segments: 3, Digest: "d", Lead: 50 * time.Millisecond, LostAfter: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	base := "http://" + c.Addr()
+	ctx := context.Background()
+
+	// Refusals: another scenario, another fleet size.
+	for _, req := range []joinRequest{{Segment: "1/3", Digest: "other"}, {Segment: "1/4", Digest: "d"}} {
+		b, _ := json.Marshal(req)
+		resp, err := http.Post(base+"/v1/join", "application/json", bytes.NewReader(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusConflict {
+			t.Errorf("join %+v: status %d, want 409", req, resp.StatusCode)
+		}
+	}
+
+	// The stalled segment: joins, opens its stream, then nothing.
+	b, _ := json.Marshal(joinRequest{Segment: "2/3", Digest: "d"})
+	resp, err := http.Post(base+"/v1/join", "application/json", bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var jr joinResponse
+	_ = json.NewDecoder(resp.Body).Decode(&jr)
+	resp.Body.Close()
+	stalled, err := http.Get(base + "/v1/control?" + url.Values{"segment": {"2/3"}, "token": {jr.Token}}.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stalled.Body.Close()
+
+	type outcome struct {
+		code int
+		msg  string
+		err  error
+	}
+	results := make(chan outcome, 2)
+	for i := 0; i < 2; i++ {
+		seg := schedule.Segment{I: i, N: 3}
+		m := NewMember(MemberConfig{Coordinator: c.Addr(), Segment: seg, Digest: "d", JoinTimeout: 5 * time.Second})
+		go func() {
+			if _, err := m.Start(ctx); err != nil {
+				results <- outcome{err: err}
+				return
+			}
+			m.Snapshot(partResult(seg, 10))
+			code, msg, err := m.Finish(ctx, partResult(seg, 100))
+			results <- outcome{code, msg, err}
+		}()
+	}
+	for i := 0; i < 2; i++ {
+		select {
+		case o := <-results:
+			if o.err != nil || o.code != 3 {
+				t.Errorf("a live segment: verdict %d %q, error %v; want 3", o.code, o.msg, o.err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatal("the live segments got no verdict: the stalled one stalls the fleet")
+		}
+	}
+	res, err := c.Wait(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Incomplete || len(res.Fleet.Lost) != 1 || res.Fleet.Lost[0].Segment != "2/3" || res.Actions["get"].Count != 200 {
+		t.Errorf("fleet %+v, incomplete %v, get %+v", res.Fleet, res.Incomplete, res.Actions["get"])
+	}
+	// After the start, a (re-created) segment is told the run is under way.
+	m := NewMember(MemberConfig{Coordinator: c.Addr(), Segment: schedule.Segment{I: 1, N: 3}, Digest: "d", JoinTimeout: time.Second})
+	if _, err := m.Start(ctx); err == nil || !strings.Contains(err.Error(), "under way") {
+		t.Errorf("a late join: %v", err)
+	}
+}
+
+// TestMemberGivesUpAfterJoinTimeout: no coordinator answers; the segment
+// says so after --join-timeout.
+func TestMemberGivesUpAfterJoinTimeout(t *testing.T) {
+	m := NewMember(MemberConfig{Coordinator: "127.0.0.1:1", Segment: schedule.Segment{I: 1, N: 2}, JoinTimeout: 700 * time.Millisecond})
+	_, err := m.Start(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "did not answer within 700ms (--join-timeout)") {
+		t.Errorf("got %v", err)
+	}
+}
+
+// TestCoordinatorJoinTimeout: a segment that never joins fails the
+// fleet before the start, naming it, and the joined segments are told.
+func TestCoordinatorJoinTimeout(t *testing.T) {
+	c, err := Listen("127.0.0.1:0", Config{Segments: 2, JoinTimeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	m := NewMember(MemberConfig{Coordinator: c.Addr(), Segment: schedule.Segment{I: 0, N: 2}, JoinTimeout: 5 * time.Second})
+	_, err = m.Start(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "segments 1/2 did not join within 1s") {
+		t.Errorf("the joined segment: %v", err)
+	}
+	if _, err := c.Wait(context.Background()); err == nil {
+		t.Error("the coordinator's Wait: no error")
+	}
+}
