@@ -101,3 +101,33 @@ def flow(user):
 		t.Errorf("the target saw %d requests", n)
 	}
 }
+
+// TestConnectionsAreNotPassedBetweenUsers: two users take turns on one
+// address; each keeps its own connection alive across its requests, and
+// the second never gets the first one's.
+func TestConnectionsAreNotPassedBetweenUsers(t *testing.T) {
+	srv := startTarget(t)
+	file := writeFile(t, t.TempDir(), "turns.yaml", `
+name: turns
+ip_pools: [{id: one, ips: [127.0.13.1]}]
+load:
+  ramp_up: {phases: [{at_second: 0, spawn_users: 2}]}
+  user_resources:
+    ip_binding: {pool_id: one}
+    capacity_management: {wait_on_exhaustion: true, wait_timeout: 10s}
+actions: [{id: get, call: get, with: {url: "http://{{env.NTX_TARGET_HTTP}}/health"}}]
+tasks: [{id: start, action: get, next: [again]}, {id: again, action: get}]
+`)
+	res := runFile(t, file, nil)
+	if res.Actions["get"] == nil || res.Actions["get"].OK != 4 {
+		t.Fatalf("get = %+v", res.Actions["get"])
+	}
+	settle(srv)
+	var addrs []string
+	for _, s := range srv.Seen() {
+		addrs = append(addrs, s.Addr)
+	}
+	if len(addrs) != 4 || addrs[0] != addrs[1] || addrs[2] != addrs[3] || addrs[1] == addrs[2] {
+		t.Errorf("connections (source address and port) of the 4 requests: %v; want 2 per user, one each", addrs)
+	}
+}

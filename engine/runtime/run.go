@@ -686,6 +686,10 @@ func (b *userBinding) acquire(ctx context.Context) error {
 
 func (b *userBinding) release() {
 	if b.held.IsValid() {
+		// The user's kept-alive connections go with it: a connection is
+		// never shared between users, and a churning run over a large
+		// pool would otherwise keep one idle per address it went through.
+		b.run.net.Source(b.held).CloseIdle()
 		b.from.Release(b.held)
 		b.held = netip.Addr{}
 		b.user.AllocatedIP = ""

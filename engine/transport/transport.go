@@ -275,6 +275,9 @@ func (s *Source) put(c *conn) {
 	}
 }
 
+// CloseIdle closes the source's idle connections: its user is gone.
+func (s *Source) CloseIdle() { s.closeIdle(time.Time{}) }
+
 // closeIdle closes the idle connections put aside before cutoff; the
 // zero cutoff closes them all.
 func (s *Source) closeIdle(cutoff time.Time) {
