@@ -2,14 +2,15 @@ package target
 
 // Help describes every listener and endpoint of the target, for
 // `ntx serve --help` and the reference docs.
-const Help = `Listeners (defaults below; an empty address turns one off):
+const Help = `Listeners (defaults below; an empty address turns one off; --dot and --proxy are off
+unless given, usually on the ports shown):
   --http  127.0.0.1:18080  HTTP/1.1, and HTTP/2 with prior knowledge (h2c)
   --https 127.0.0.1:18443  HTTPS: HTTP/1.1 and HTTP/2 by ALPN; HTTP/3 (QUIC) on the same port over UDP
   --tcp   127.0.0.1:18081  TCP line echo: each line sent comes back
   --udp   127.0.0.1:18082  UDP echo: each datagram comes back to its sender
   --dns   127.0.0.1:18053  DNS over UDP and TCP (the same port) for the zone ntx.test
-  --dot   127.0.0.1:18853  DNS over TLS (RFC 7858) for the same zone, with the HTTPS certificate
-  --proxy 127.0.0.1:18088  HTTP proxy: CONNECT tunnels and absolute-form requests, to loopback,
+  --dot   127.0.0.1:18853  (off unless given) DNS over TLS (RFC 7858) for the same zone, with the HTTPS certificate
+  --proxy 127.0.0.1:18088  (off unless given) HTTP proxy: CONNECT tunnels and absolute-form requests, to loopback,
                            localhost and *.ntx.test only (--proxy-auth USER:PASSWORD asks for them)
 
 HTTPS uses a certificate made at start, signed by a throwaway CA (ECDSA P-256),

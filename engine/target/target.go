@@ -86,10 +86,12 @@ type Config struct {
 	Record bool
 }
 
-// DefaultConfig listens on the ports the demo scenarios use.
+// DefaultConfig listens on the ports the demo scenarios use. DNS over TLS
+// and the proxy are off: callers that turn off the listeners they know
+// must not get new ones on fixed ports (see Help for their usual ports).
 func DefaultConfig() Config {
 	return Config{HTTP: "127.0.0.1:18080", TCP: "127.0.0.1:18081", UDP: "127.0.0.1:18082",
-		HTTPS: "127.0.0.1:18443", HTTP3: true, DNS: "127.0.0.1:18053", DoT: "127.0.0.1:18853", Proxy: "127.0.0.1:18088", Record: true}
+		HTTPS: "127.0.0.1:18443", HTTP3: true, DNS: "127.0.0.1:18053", Record: true}
 }
 
 // EphemeralConfig is the configuration StartEphemeral uses: every
