@@ -124,20 +124,20 @@ func (s *Source) TCP(ctx context.Context, req *SocketRequest) *SocketReply {
 // failing as soon as the reply grows past limit without it.
 func readUntil(r *bufio.Reader, delim string, limit int64) ([]byte, error) {
 	last := delim[len(delim)-1]
-	var reply []byte
+	var reply chunked
 	for {
 		chunk, err := r.ReadSlice(last)
-		if int64(len(reply)+len(chunk)) > limit {
+		if reply.n+int64(len(chunk)) > limit {
 			return nil, &TooLargeError{What: "reply", Limit: limit}
 		}
-		reply = append(reply, chunk...)
+		reply.write(chunk)
 		switch {
-		case err == nil && bytes.HasSuffix(reply, []byte(delim)):
-			return reply, nil
+		case err == nil && reply.hasSuffix(delim):
+			return reply.bytes(), nil
 		case err == nil, err == bufio.ErrBufferFull:
 			continue
 		}
-		return reply, err
+		return reply.bytes(), err
 	}
 }
 

@@ -347,26 +347,90 @@ func readAllFrom(r io.Reader, limit int64, keep bool, what string, size int64) (
 			}
 		}
 	}
-	b := make([]byte, 0, min(size, limit+1))
+	c := chunked{first: size}
 	for {
-		if len(b) == cap(b) {
-			b = append(b, 0)[:len(b)]
-			if int64(cap(b)) > limit+1 {
-				b = b[: len(b) : limit+1]
-			}
-		}
-		m, err := r.Read(b[len(b):cap(b)])
-		b = b[:len(b)+m]
-		if int64(len(b)) > limit {
-			return nil, int64(len(b)), &TooLargeError{What: what, Limit: limit}
+		free := c.space(limit + 1 - c.n)
+		m, err := r.Read(free)
+		c.grew(m)
+		if c.n > limit {
+			return nil, c.n, &TooLargeError{What: what, Limit: limit}
 		}
 		if err == io.EOF {
-			return b, int64(len(b)), nil
+			return c.bytes(), c.n, nil
 		}
 		if err != nil {
-			return nil, int64(len(b)), bodyEOF(err)
+			return nil, c.n, bodyEOF(err)
 		}
 	}
+}
+
+// chunked holds kept bytes in chunks that double up to 1 MiB, joined
+// once at the end: growing never copies what came before, so an answer
+// cut at its limit never held more than the limit, and one that fits is
+// returned at its own size.
+type chunked struct {
+	full  [][]byte
+	cur   []byte
+	n     int64
+	first int64 // the first chunk's size (0: 4 KiB)
+}
+
+// space returns the free room of the current chunk, starting a new one
+// of at most most bytes (most > 0) when it is full.
+func (c *chunked) space(most int64) []byte {
+	if len(c.cur) == cap(c.cur) {
+		size := c.first
+		if c.cur != nil {
+			c.full = append(c.full, c.cur)
+			size = int64(cap(c.cur)) * 2
+		}
+		if size <= 0 {
+			size = 4096
+		}
+		c.cur = make([]byte, 0, max(1, min(size, 1<<20, most)))
+	}
+	return c.cur[len(c.cur):cap(c.cur)]
+}
+
+// grew records m bytes written into the room space returned.
+func (c *chunked) grew(m int) {
+	c.cur = c.cur[:len(c.cur)+m]
+	c.n += int64(m)
+}
+
+// write copies p in.
+func (c *chunked) write(p []byte) {
+	for len(p) > 0 {
+		k := copy(c.space(int64(len(p))), p)
+		c.grew(k)
+		p = p[k:]
+	}
+}
+
+// hasSuffix reports whether the bytes so far end with s, for s no longer
+// than a chunk.
+func (c *chunked) hasSuffix(s string) bool {
+	if len(c.cur) >= len(s) {
+		return string(c.cur[len(c.cur)-len(s):]) == s
+	}
+	need := len(s) - len(c.cur)
+	if len(c.full) == 0 || len(c.full[len(c.full)-1]) < need {
+		return false
+	}
+	prev := c.full[len(c.full)-1]
+	return string(prev[len(prev)-need:]) == s[:need] && string(c.cur) == s[need:]
+}
+
+// bytes returns everything written, in one slice.
+func (c *chunked) bytes() []byte {
+	if len(c.full) == 0 {
+		return c.cur
+	}
+	out := make([]byte, 0, c.n)
+	for _, b := range c.full {
+		out = append(out, b...)
+	}
+	return append(out, c.cur...)
 }
 
 // bodyEOF reports a body cut short as an unexpected end of file.
