@@ -711,7 +711,11 @@ func (b *userBinding) source(bind netip.Addr) (netip.Addr, func(), error) {
 		if !ok {
 			return netip.Addr{}, noop, fmt.Errorf("ip pool %q has no free address for this action", b.pool.ID)
 		}
-		return a, func() { b.pool.Release(a) }, nil
+		return a, func() {
+			// The action's connection stays with it (see release).
+			b.run.net.Source(a).CloseIdle()
+			b.pool.Release(a)
+		}, nil
 	}
 	return b.held, noop, nil
 }
