@@ -73,6 +73,9 @@ type Config struct {
 	// empty the target makes a CA and a certificate for DefaultHosts at
 	// start, and writes the CA to CAOut when that is set.
 	CertFile, KeyFile, CAOut string
+	// Certificate, when set, is served instead (tests make expired or
+	// mismatched ones with CA.IssueTLS).
+	Certificate *tls.Certificate
 	// ClientCAFile (PEM) or ClientCAs turn on mutual TLS: a client
 	// certificate signed by one of them is required (only verified when
 	// given, with ClientCertOptional).

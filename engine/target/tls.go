@@ -62,6 +62,8 @@ func (s *Server) tlsConfig() (*tls.Config, error) {
 	var cert tls.Certificate
 	var err error
 	switch {
+	case cfg.Certificate != nil:
+		cert = *cfg.Certificate
 	case cfg.CertFile != "" || cfg.KeyFile != "":
 		if cfg.CertFile == "" || cfg.KeyFile == "" {
 			return nil, fmt.Errorf("target: a certificate needs both a cert file and a key file")

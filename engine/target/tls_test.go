@@ -340,3 +340,29 @@ func TestHTTPSRecordsCipherAndResumption(t *testing.T) {
 		}
 	}
 }
+
+// TestHTTPSWithACertificateFromCode serves an expired certificate made in
+// the test: the client's verification fails, and the target records the
+// handshake it lost.
+func TestHTTPSWithACertificateFromCode(t *testing.T) {
+	ca, err := NewCA("test CA")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := ca.IssueTLS(Leaf{CommonName: "old", Hosts: []string{"127.0.0.1"},
+		NotBefore: time.Now().Add(-48 * time.Hour), NotAfter: time.Now().Add(-24 * time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := EphemeralConfig()
+	cfg.Certificate = &cert
+	srv := start(t, &cfg)
+	_, err = client(&dialRecorder{}, &tls.Config{RootCAs: ca.Pool()}, true, true, false).Get("https://" + srv.HTTPSAddr() + "/health")
+	if err == nil || !strings.Contains(err.Error(), "expired") {
+		t.Fatalf("want an expired certificate error, got %v", err)
+	}
+	waitSeen(t, srv, func(v Seen) bool { return v.Proto == "tls" && strings.Contains(v.Body, "bad certificate") })
+	if srv.CAPEM() != nil {
+		t.Error("CAPEM with a certificate given")
+	}
+}
