@@ -324,3 +324,18 @@ func TestStarEnvWarning(t *testing.T) {
 		t.Errorf("stderr %q, want one warning starting %q", got, want)
 	}
 }
+
+// TestStartErrorAtThePool checks that a pool this host cannot send from
+// stops the run before it starts (exit 3) with the pool's position.
+func TestStartErrorAtThePool(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "foreign.yaml")
+	src := "name: foreign\nip_pools:\n  - {id: p, ips: [192.0.2.9]}\nactions: [{id: a, call: sleep, with: {duration: 1ms}}]\ntasks: [{id: s, action: a}]\n"
+	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"exec", "-q", path}, &stdout, &stderr)
+	if want := path + `:3:5: ip pool "p": `; code != exitDied || !strings.HasPrefix(stderr.String(), want) {
+		t.Errorf("exit %d, stderr %q; want 3 and a line starting %q", code, stderr.String(), want)
+	}
+}

@@ -315,8 +315,8 @@ func (r *run) setup() error {
 		if !seg.Whole() {
 			lo, hi := seg.Range(len(addrs))
 			if lo == hi {
-				return &StartError{Msg: fmt.Sprintf("ip pool %q has %d addresses, fewer than the %d segments: segment %s gets none (give the pool at least %d addresses, or run fewer segments)",
-					sp.ID, len(addrs), seg.N, seg, seg.N)}
+				return &StartError{Msg: fmt.Sprintf("%s: ip pool %q has %d addresses, fewer than the %d segments: segment %s gets none (give the pool at least %d addresses, or run fewer segments)",
+					sp.Pos, sp.ID, len(addrs), seg.N, seg, seg.N)}
 			}
 			addrs = addrs[lo:hi]
 		}
@@ -326,7 +326,9 @@ func (r *run) setup() error {
 	// pool's address.
 	for _, sp := range r.s.Pools {
 		if err := Preflight(r.pools[sp.ID].Addrs()); err != nil {
-			return &StartError{Msg: fmt.Sprintf("ip pool %q: %v", sp.ID, err)}
+			// At the pool in the user's file: the scenario is valid, but
+			// this host cannot send from what the pool lists.
+			return &StartError{Msg: fmt.Sprintf("%s: ip pool %q: %v", sp.Pos, sp.ID, err)}
 		}
 	}
 	return nil
