@@ -324,3 +324,37 @@ func TestFleetLosesAKilledSegment(t *testing.T) {
 		t.Errorf("merged: incomplete %v, fleet %+v", m.Incomplete, m.Fleet)
 	}
 }
+
+// TestFleetAbortOnFailStopsEverySegment: a failing abort_on_fail
+// threshold, judged by the coordinator on the fleet's numbers, stops all
+// four segments of a 60 s run. The bound is generous for a busy 2-core
+// machine: every process exits within 10 s of the coordinator saying it
+// stops the fleet (in practice well under 2 s: a snapshot's answer or
+// the control stream carries the stop within a second).
+func TestFleetAbortOnFailStopsEverySegment(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs four processes for a few seconds")
+	}
+	startTarget(t)
+	file := writeFleetScenario(t, "40/s", "60s", `  - {expr: "get.error_rate < 10%", abort_on_fail: true, delay: 1s}`)
+	src, _ := os.ReadFile(file)
+	if err := os.WriteFile(file, bytes.Replace(src, []byte("/asset"), []byte("/status/500"), 1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	addr := freeAddr(t)
+	var procs []*segmentProc
+	for i := 0; i < 4; i++ {
+		procs = append(procs, startSegment(t, i, 4, "--coordinator", addr, file))
+	}
+	procs[0].waitFor(t, "fleet: stopping every segment", 60*time.Second)
+	stopped := time.Now()
+	for _, p := range procs {
+		if code := p.wait(t, 10*time.Second-time.Since(stopped)); code != exitFailed {
+			t.Errorf("segment %d: exit %d, want 1\n%s\n%s", p.i, code, p.stdout.String(), p.stderr.String())
+		}
+	}
+	t.Logf("all four segments exited %s after the stop", time.Since(stopped).Round(time.Millisecond))
+	if s := procs[0].stdout.String(); !strings.Contains(s, "abort_on_fail: threshold get.error_rate < 10% failed on the fleet") {
+		t.Errorf("the coordinator's summary:\n%s", s)
+	}
+}

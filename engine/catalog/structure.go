@@ -27,6 +27,13 @@ var Pool = &Obj{Name: "an ip pool", Doc: "a set of source addresses users send f
 			Doc: "which free address is handed out next: the one after the last (round_robin), the lowest (sequential), or any (random, reproducible with --seed)"},
 	}}
 
+// Threshold is the mapping form of an entry of thresholds.
+var Threshold = &Obj{Name: "a threshold", Doc: "a threshold that can stop the run when it fails", Keys: []Key{
+	{Name: "expr", Value: vText, Required: true, Doc: "the threshold, such as \"api.error_rate < 1%\""},
+	{Name: "abort_on_fail", Value: Value{Type: Bool}, Default: "false", Doc: "judge it every second and stop the run when it fails (a fleet judges it on the fleet's numbers)"},
+	{Name: "delay", Value: vPlainDur, Default: "0", Doc: "with abort_on_fail, how long after the start it begins to be judged"},
+}}
+
 // Resource is an entry of resources.
 var Resource = &Obj{Name: "a resource", Doc: "named properties, readable as RESOURCE.PROP in templates", Keys: []Key{
 	{Name: "id", Value: vID, Required: true, Doc: "the resource's id"},
@@ -217,7 +224,7 @@ var Scenario = &Obj{Name: "the scenario", Doc: "the top level of a YAML file, bo
 	{Name: "modules", Value: Value{Type: Map, Elem: &Value{Type: String}}, Doc: "MODULE: path/to/file.star, whose functions custom actions call as MODULE.FUNCTION"},
 	{Name: "data", Value: listOf(obj(Dataset)), Run: true, Doc: "test data: datasets read from CSV and JSON files, readable as data.ID.COLUMN"},
 	{Name: "load", Value: obj(Load), Run: true, Doc: "users, phases, limits (default: one user, one iteration)"},
-	{Name: "thresholds", Value: listOf(vText), Run: true, Doc: "pass/fail criteria such as \"get-status.p95 < 200ms\""},
+	{Name: "thresholds", Value: listOf(Value{OneOf: []Value{vText, obj(Threshold)}}), Run: true, Doc: "pass/fail criteria such as \"get-status.p95 < 200ms\", or {expr, abort_on_fail, delay}"},
 	{Name: "actions", Value: Value{OneOf: []Value{listOf(obj(Action)), obj(ActionsSection)}}, Doc: "the steps users can take"},
 	{Name: "tasks", Value: listOf(obj(Task)), Doc: "the flat dialect's graph"},
 	{Name: "workflows", Value: obj(Workflows), Doc: "the workbook dialect's graph"},
@@ -242,5 +249,5 @@ func RunKeys() []string {
 func Objects() []*Obj {
 	return []*Obj{Scenario, Workbook, Pool, Resource, Tenant, Dataset, Load, RampUp, Phase, Lifetime, ThinkTime,
 		UserResources, Binding, Capacity, Concurrency, Arrival, ActionsSection, Action, Export, ReadMode,
-		Task, Next, Workflows, Node, Edge, Trigger}
+		Task, Next, Workflows, Node, Edge, Trigger, Threshold}
 }

@@ -203,6 +203,7 @@ func (p *Program) Run(ctx context.Context, opts Options) (*report.Result, error)
 
 	done := make(chan struct{})
 	stopProgress := r.startProgress()
+	abortOnFail := r.watchAbort(interrupt)
 	go func() {
 		if r.arrival != nil {
 			r.arrive()
@@ -251,6 +252,7 @@ func (p *Program) Run(ctx context.Context, opts Options) (*report.Result, error)
 	}
 	res.Thresholds = r.col.Evaluate(ts, res)
 	res.Judge()
+	abortOnFail.end(res) // after the verdict, which it overrules
 	return res, nil
 }
 

@@ -39,6 +39,7 @@ var where = map[*catalog.Obj]string{
 	catalog.Node:           "{workflows: {nodes: [{id: s, KEY: null}]}}",
 	catalog.Edge:           "{workflows: {nodes: [{id: s, edges: [{to: end, KEY: null}]}]}}",
 	catalog.Trigger:        "{workflows: {nodes: [{id: s, edges: [{to: end, trigger: {KEY: null}}]}]}}",
+	catalog.Threshold:      "{thresholds: [{expr: 'iterations.failed < 1', KEY: null}], tasks: [{id: s}]}",
 }
 
 // unknownKey returns the "unknown key" error Parse gives for src, or "".

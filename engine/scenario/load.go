@@ -194,9 +194,31 @@ func (d *decoder) config(s *Scenario, f map[string]field) {
 	}
 	if v, ok := f["thresholds"]; ok {
 		for _, n := range d.list(v.value, "thresholds") {
-			s.Thresholds = append(s.Thresholds, Threshold{Expr: d.str(n, "a threshold"), Pos: d.pos(n)})
+			s.Thresholds = append(s.Thresholds, d.threshold(n))
 		}
 	}
+}
+
+// threshold decodes an entry of thresholds: a string, or a mapping
+// {expr, abort_on_fail, delay}.
+func (d *decoder) threshold(n *yaml.Node) Threshold {
+	if m := deref(n); m == nil || m.Kind != yaml.MappingNode {
+		return Threshold{Expr: d.str(n, "a threshold"), Pos: d.pos(n)}
+	}
+	f := d.fields(n, "a threshold", catalog.Threshold.Names()...)
+	t := Threshold{Pos: d.pos(n)}
+	if x, ok := f["expr"]; ok {
+		t.Expr, t.Pos = d.str(x.value, "a threshold's expr"), d.pos(x.value)
+	} else {
+		d.errorf(n, "a threshold given as a mapping needs expr (e.g. {expr: \"api.error_rate < 1%%\", abort_on_fail: true})")
+	}
+	if x, ok := f["abort_on_fail"]; ok {
+		t.AbortOnFail = d.boolean(x.value, "abort_on_fail")
+	}
+	if x, ok := f["delay"]; ok {
+		t.Delay = d.duration(x.value, "delay")
+	}
+	return t
 }
 
 // named decodes an entry made of an id, properties and the extra keys
