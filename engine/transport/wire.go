@@ -308,8 +308,16 @@ func readSized(r io.Reader, n int64, keep bool) ([]byte, int64, error) {
 		got, err := io.CopyN(io.Discard, r, n)
 		return nil, got, bodyEOF(err)
 	}
-	// The buffer grows with what arrives: a length announced is not
-	// memory spent until the bytes come.
+	if n <= 256<<10 { // the common case: one buffer of the announced size
+		b := make([]byte, n)
+		got, err := io.ReadFull(r, b)
+		if err != nil {
+			return nil, int64(got), bodyEOF(err)
+		}
+		return b, n, nil
+	}
+	// A large body's buffer grows with what arrives: a length announced
+	// is not memory spent until the bytes come.
 	b, got, err := readAllFrom(io.LimitReader(r, n), n, true, "response body", min(n, 256<<10))
 	if err == nil && got < n {
 		err = io.ErrUnexpectedEOF
