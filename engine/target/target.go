@@ -167,6 +167,9 @@ type Server struct {
 
 // Start starts the listeners cfg names.
 func Start(cfg Config) (*Server, error) {
+	if err := checkTLSConfig(cfg); err != nil {
+		return nil, err
+	}
 	s := &Server{cfg: cfg}
 	var err error
 	if cfg.HTTP != "" {

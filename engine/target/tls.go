@@ -40,6 +40,28 @@ func versionName(v uint16) string {
 	return fmt.Sprintf("0x%04x", v)
 }
 
+// checkTLSConfig refuses TLS settings that nothing would use, rather than
+// ignoring them: a CA to write, a certificate or a client CA without an
+// HTTPS or DNS-over-TLS listener.
+func checkTLSConfig(cfg Config) error {
+	if cfg.HTTPS != "" || cfg.DoT != "" {
+		return nil
+	}
+	for _, f := range []struct {
+		set  bool
+		name string
+	}{
+		{cfg.CAOut != "", "a CA to write"},
+		{cfg.CertFile != "" || cfg.KeyFile != "" || cfg.Certificate != nil, "a certificate"},
+		{cfg.ClientCAFile != "" || cfg.ClientCAs != nil, "a client CA"},
+	} {
+		if f.set {
+			return fmt.Errorf("target: %s, but no HTTPS or DNS over TLS listener to use it", f.name)
+		}
+	}
+	return nil
+}
+
 // serverTLS returns the TLS configuration HTTPS and DNS over TLS share,
 // making it on first use.
 func (s *Server) serverTLS() (*tls.Config, error) {

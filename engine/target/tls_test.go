@@ -366,3 +366,24 @@ func TestHTTPSWithACertificateFromCode(t *testing.T) {
 		t.Error("CAPEM with a certificate given")
 	}
 }
+
+func TestTLSSettingsWithoutATLSListener(t *testing.T) {
+	for _, cfg := range []Config{
+		{HTTP: "127.0.0.1:0", CAOut: filepath.Join(t.TempDir(), "ca.pem")},
+		{HTTP: "127.0.0.1:0", CertFile: "c.pem", KeyFile: "k.pem"},
+		{HTTP: "127.0.0.1:0", ClientCAFile: "ca.pem"},
+	} {
+		if srv, err := Start(cfg); err == nil || !strings.Contains(err.Error(), "no HTTPS or DNS over TLS listener") {
+			if srv != nil {
+				srv.Close()
+			}
+			t.Errorf("%+v: %v", cfg, err)
+		}
+	}
+	// DNS over TLS alone makes (and writes) the CA.
+	cfg := Config{DoT: "127.0.0.1:0", CAOut: filepath.Join(t.TempDir(), "ca.pem")}
+	srv := start(t, &cfg)
+	if b, err := os.ReadFile(cfg.CAOut); err != nil || string(b) != string(srv.CAPEM()) {
+		t.Errorf("CA written with DNS over TLS only: %v", err)
+	}
+}
