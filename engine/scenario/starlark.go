@@ -1,6 +1,7 @@
 package scenario
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -75,7 +76,12 @@ func fromStarlark(file string, pos Pos, rhs syntax.Expr, defs map[string]syntax.
 	t := &toNoder{d: d, pos: pos, defs: defs, sets: sets, open: map[starlark.Value]bool{}}
 	n, err := t.node(v, rhs, pos, "", 1)
 	if err != nil {
-		d.errs.Add(pos, "scenario: %v", err)
+		at := pos
+		var be *budgetError
+		if errors.As(err, &be) {
+			at = be.pos
+		}
+		d.errs.Add(at, "scenario: %v", err)
 		return nil, d.errs.Err()
 	}
 	top := d.fields(n, "the scenario dict", append(slices.Clone(RunKeys), "workbook")...)
@@ -99,6 +105,15 @@ func fromStarlark(file string, pos Pos, rhs syntax.Expr, defs map[string]syntax.
 	val.thresholds(false)
 	return s, d.errs.Err()
 }
+
+// budgetError is a value over the budgets, at the position of the
+// expression that wrote it.
+type budgetError struct {
+	pos Pos
+	err error
+}
+
+func (e *budgetError) Error() string { return e.err.Error() }
 
 // toNoder converts a Starlark value into YAML nodes within the budgets a
 // YAML file has: a list or dict that contains itself would be endless,
@@ -196,15 +211,16 @@ func (t *toNoder) elems(e syntax.Expr, n int) []syntax.Expr {
 func (t *toNoder) node(v starlark.Value, e syntax.Expr, def Pos, path string, level int) (*yaml.Node, error) {
 	pos := t.at(t.literal(e), t.at(e, def))
 	if t.nodes++; t.nodes > MaxAliasNodes {
-		return nil, fmt.Errorf("the scenario dict expands to more than %d values (a value shared too many times?)", MaxAliasNodes)
+		return nil, &budgetError{pos, fmt.Errorf("the scenario dict expands to more than %d values (a value shared too many times?)", MaxAliasNodes)}
 	}
 	if level > MaxDepth {
-		return nil, fmt.Errorf("the value nests deeper than %d levels", MaxDepth)
+		return nil, &budgetError{pos, fmt.Errorf("the value nests deeper than %d levels", MaxDepth)}
 	}
 	switch v.(type) {
 	case *starlark.Dict, *starlark.List, *starlark.Set:
 		if t.open[v] {
-			return nil, fmt.Errorf("the %s contains itself (a cycle): the value would be endless", v.Type())
+			// At the reference that closes the cycle, not the definition.
+			return nil, &budgetError{t.at(e, def), fmt.Errorf("the %s contains itself (a cycle): the value would be endless", v.Type())}
 		}
 		t.open[v] = true
 		defer delete(t.open, v)
