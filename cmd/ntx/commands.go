@@ -70,7 +70,7 @@ func reportErr(stderr io.Writer, err error) int {
 func cmdExec(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("exec", "[flags] FILE", "Runs a scenario (.yaml/.yml or .star) and prints a summary of what happened.", stderr)
 	out := fs.String("out", "", "write the result as JSON to `FILE.json`")
-	seed := fs.Uint64("seed", 1, "seed for random address allocation and think times")
+	seed := fs.Uint64("seed", 1, "seed for every random choice: addresses, think times, random.*, data rows in random order")
 	maxSteps := fs.Uint64("max-steps", 0, "Starlark steps one iteration may take (default 10000000)")
 	users := fs.Int("users", 0, "start this many users at once instead of the ramp-up phases")
 	iterations := fs.Int("iterations", 0, "iterations per user, overriding user_lifetime")

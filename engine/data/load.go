@@ -1,6 +1,7 @@
 package data
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
@@ -11,6 +12,7 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -106,12 +108,19 @@ func Open(dir, name string) (*Table, error) {
 	if !st.Mode().IsRegular() {
 		return fail("data file %q is not a regular file", name)
 	}
+	if ext == ".csv" {
+		// Streamed: the file's bytes are never all held at once beside
+		// the rows made of them.
+		f, err := os.Open(real)
+		if err != nil {
+			return fail("data file %q: %v", name, unwrapPath(err))
+		}
+		defer f.Close()
+		return parseCSV(shown, bufio.NewReaderSize(f, 64<<10))
+	}
 	src, err := os.ReadFile(real)
 	if err != nil {
 		return fail("data file %q: %v", name, unwrapPath(err))
-	}
-	if ext == ".csv" {
-		return ParseCSV(shown, src)
 	}
 	return ParseJSON(shown, src)
 }
@@ -129,9 +138,18 @@ func unwrapPath(err error) error {
 // ParseCSV reads a CSV table with a header row. Every value is a string.
 // file names the table in messages.
 func ParseCSV(file string, src []byte) (*Table, error) {
-	src = bytes.TrimPrefix(src, []byte("\uFEFF")) // a BOM some spreadsheets write
-	r := csv.NewReader(bytes.NewReader(src))
+	return parseCSV(file, bufio.NewReader(bytes.NewReader(src)))
+}
+
+func parseCSV(file string, in *bufio.Reader) (*Table, error) {
+	if bom, err := in.Peek(3); err == nil && string(bom) == "\uFEFF" {
+		in.Discard(3) // a BOM some spreadsheets write
+	}
+	r := csv.NewReader(in)
 	r.FieldsPerRecord = -1 // ragged rows are reported here, with both counts
+	// Each record's fields share one string per line, which the table
+	// keeps; the slice of them is reused.
+	r.ReuseRecord = true
 	var errs Errors
 	add := func(line, col int, format string, args ...any) bool {
 		errs = append(errs, &Error{File: file, Line: line, Col: col, Msg: fmt.Sprintf(format, args...)})
@@ -146,6 +164,7 @@ func ParseCSV(file string, src []byte) (*Table, error) {
 		csvError(file, err, add)
 		return nil, errs
 	}
+	header = slices.Clone(header) // the reader reuses its slice
 	seen := map[string]int{}
 	for i, h := range header {
 		line, col := r.FieldPos(i)
@@ -176,11 +195,7 @@ func ParseCSV(file string, src []byte) (*Table, error) {
 			}
 			continue
 		}
-		vals := make([]starlark.Value, len(rec))
-		for i, v := range rec {
-			vals[i] = starlark.String(v)
-		}
-		t.add(vals)
+		t.addStrings(rec)
 	}
 	if len(errs) == 0 && t.Len() == 0 {
 		add(1, 1, "the file has a header but no rows")
@@ -327,7 +342,7 @@ func (p *jsonParser) table() (*Table, *Error) {
 		for _, f := range obj {
 			vals[index[f.k]] = f.v
 		}
-		t.add(vals)
+		t.addValues(vals)
 	}
 	return t, nil
 }

@@ -26,6 +26,12 @@ import (
 // Table is the parsed content of one data file: named columns and rows
 // of frozen Starlark values. It is never modified after it is built, so
 // any number of users may read it at once.
+//
+// The rows of a CSV file are kept as Go strings (two words each, sharing
+// one allocation per line) and become Starlark strings when read; rows
+// of a JSON file are kept as the frozen Starlark values they decode to.
+// Both are stored in blocks of a fixed number of rows, so that a large
+// file is never copied to grow a slice while it loads.
 type Table struct {
 	// File is the data file's name as messages show it.
 	File string
@@ -38,24 +44,34 @@ type Table struct {
 	Columns []string
 
 	index map[string]int
-	rows  []Row
+	strs  cells[string]         // a CSV file's rows
+	vals  cells[starlark.Value] // a JSON file's rows
+	isCSV bool
 }
 
-// newTable builds a table over columns; rows are added with add.
+// newTable builds a table over columns; rows are added with addStrings
+// (CSV) or addValues (JSON), not both.
 func newTable(file string, columns []string) *Table {
 	t := &Table{File: file, Columns: columns, index: make(map[string]int, len(columns))}
 	for i, c := range columns {
 		t.index[c] = i
 	}
+	t.strs.width, t.vals.width = len(columns), len(columns)
 	return t
 }
 
-// add appends a row of values, one per column, freezing them.
-func (t *Table) add(vals []starlark.Value) {
-	for _, v := range vals {
+// addStrings appends a CSV row, one string per column.
+func (t *Table) addStrings(row []string) {
+	t.isCSV = true
+	t.strs.add(row)
+}
+
+// addValues appends a JSON row, one value per column, freezing them.
+func (t *Table) addValues(row []starlark.Value) {
+	for _, v := range row {
 		v.Freeze()
 	}
-	t.rows = append(t.rows, Row{t: t, vals: vals})
+	t.vals.add(row)
 }
 
 // what names the table in messages.
@@ -67,10 +83,23 @@ func (t *Table) what() string {
 }
 
 // Len is the number of rows.
-func (t *Table) Len() int { return len(t.rows) }
+func (t *Table) Len() int {
+	if t.isCSV {
+		return t.strs.rows
+	}
+	return t.vals.rows
+}
 
 // Row returns row i (0-based).
-func (t *Table) Row(i int) *Row { return &t.rows[i] }
+func (t *Table) Row(i int) *Row { return &Row{t: t, i: i} }
+
+// value is column col of row i.
+func (t *Table) value(i, col int) starlark.Value {
+	if t.isCSV {
+		return starlark.String(t.strs.row(i)[col])
+	}
+	return t.vals.row(i)[col]
+}
 
 // HasColumn reports whether the table has the named column.
 func (t *Table) HasColumn(name string) bool {
@@ -78,12 +107,37 @@ func (t *Table) HasColumn(name string) bool {
 	return ok
 }
 
+// blockRows is how many rows a block of cells holds.
+const blockRows = 4096
+
+// cells holds rows of width values each, in blocks of blockRows rows.
+type cells[T any] struct {
+	width  int
+	rows   int
+	blocks [][]T
+}
+
+func (c *cells[T]) add(row []T) {
+	if c.rows%blockRows == 0 {
+		c.blocks = append(c.blocks, make([]T, 0, blockRows*c.width))
+	}
+	last := len(c.blocks) - 1
+	c.blocks[last] = append(c.blocks[last], row...)
+	c.rows++
+}
+
+func (c *cells[T]) row(i int) []T {
+	b := c.blocks[i/blockRows]
+	off := (i % blockRows) * c.width
+	return b[off : off+c.width : off+c.width]
+}
+
 // Row is one row of a table, as scripts see it: its columns are its
 // attributes (row.username) and its keys (row["username"]). Rows are
 // immutable; a script that wants to change one copies it with dict(row).
 type Row struct {
-	t    *Table
-	vals []starlark.Value
+	t *Table
+	i int
 }
 
 var (
@@ -102,7 +156,7 @@ func (r *Row) String() string {
 		}
 		b.WriteString(starlark.String(c).String())
 		b.WriteString(": ")
-		b.WriteString(r.vals[i].String())
+		b.WriteString(r.t.value(r.i, i).String())
 	}
 	b.WriteByte('}')
 	return b.String()
@@ -122,8 +176,8 @@ func (r *Row) Hash() (uint32, error) { return 0, fmt.Errorf("unhashable type: ro
 
 // Attr returns the value of column name.
 func (r *Row) Attr(name string) (starlark.Value, error) {
-	if i, ok := r.t.index[name]; ok {
-		return r.vals[i], nil
+	if col, ok := r.t.index[name]; ok {
+		return r.t.value(r.i, col), nil
 	}
 	return nil, starlark.NoSuchAttrError(fmt.Sprintf("%s has no column %q", r.t.what(), name))
 }
@@ -141,17 +195,17 @@ func (r *Row) Get(k starlark.Value) (starlark.Value, bool, error) {
 	if !ok {
 		return nil, false, fmt.Errorf("a row is indexed by column name (a string), not %s", k.Type())
 	}
-	if i, ok := r.t.index[string(name)]; ok {
-		return r.vals[i], true, nil
+	if col, ok := r.t.index[string(name)]; ok {
+		return r.t.value(r.i, col), true, nil
 	}
 	return nil, false, fmt.Errorf("%s has no column %q%s", r.t.what(), string(name), didYouMean(string(name), r.t.Columns))
 }
 
 // Items returns the (column, value) pairs in column order.
 func (r *Row) Items() []starlark.Tuple {
-	out := make([]starlark.Tuple, len(r.vals))
+	out := make([]starlark.Tuple, len(r.t.Columns))
 	for i, c := range r.t.Columns {
-		out[i] = starlark.Tuple{starlark.String(c), r.vals[i]}
+		out[i] = starlark.Tuple{starlark.String(c), r.t.value(r.i, i)}
 	}
 	return out
 }
@@ -160,7 +214,7 @@ func (r *Row) Items() []starlark.Tuple {
 func (r *Row) Iterate() starlark.Iterator { return &columnIter{cols: r.t.Columns} }
 
 // Len is the number of columns.
-func (r *Row) Len() int { return len(r.vals) }
+func (r *Row) Len() int { return len(r.t.Columns) }
 
 type columnIter struct {
 	cols []string
