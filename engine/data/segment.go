@@ -32,10 +32,3 @@ func SegmentSources(sources []Source, seg schedule.Segment) ([]Source, error) {
 	}
 	return out, nil
 }
-
-// slice is a table of rows [lo, hi) of t, sharing them.
-func (t *Table) slice(lo, hi int) *Table {
-	cp := *t
-	cp.rows = t.rows[lo:hi:hi]
-	return &cp
-}

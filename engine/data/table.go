@@ -47,6 +47,9 @@ type Table struct {
 	strs  cells[string]         // a CSV file's rows
 	vals  cells[starlark.Value] // a JSON file's rows
 	isCSV bool
+	// The table's rows are rows [first, first+count) of the cells: a
+	// slice (a fleet segment's share) views part of another's.
+	first, count int
 }
 
 // newTable builds a table over columns; rows are added with addStrings
@@ -64,6 +67,7 @@ func newTable(file string, columns []string) *Table {
 func (t *Table) addStrings(row []string) {
 	t.isCSV = true
 	t.strs.add(row)
+	t.count++
 }
 
 // addValues appends a JSON row, one value per column, freezing them.
@@ -72,6 +76,7 @@ func (t *Table) addValues(row []starlark.Value) {
 		v.Freeze()
 	}
 	t.vals.add(row)
+	t.count++
 }
 
 // what names the table in messages.
@@ -83,12 +88,7 @@ func (t *Table) what() string {
 }
 
 // Len is the number of rows.
-func (t *Table) Len() int {
-	if t.isCSV {
-		return t.strs.rows
-	}
-	return t.vals.rows
-}
+func (t *Table) Len() int { return t.count }
 
 // Row returns row i (0-based).
 func (t *Table) Row(i int) *Row { return &Row{t: t, i: i} }
@@ -96,9 +96,16 @@ func (t *Table) Row(i int) *Row { return &Row{t: t, i: i} }
 // value is column col of row i.
 func (t *Table) value(i, col int) starlark.Value {
 	if t.isCSV {
-		return starlark.String(t.strs.row(i)[col])
+		return starlark.String(t.strs.row(t.first + i)[col])
 	}
-	return t.vals.row(i)[col]
+	return t.vals.row(t.first + i)[col]
+}
+
+// slice is a table of rows [lo, hi) of t, sharing them.
+func (t *Table) slice(lo, hi int) *Table {
+	cp := *t
+	cp.first, cp.count = t.first+lo, hi-lo
+	return &cp
 }
 
 // HasColumn reports whether the table has the named column.
