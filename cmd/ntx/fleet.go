@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -226,4 +228,111 @@ func abortRules(prog *engine.Program) []fleet.AbortRule {
 		}
 	}
 	return rules
+}
+
+func cmdKube(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("kube", "FILE --segments N --image IMAGE [flags]", "Prints the Kubernetes manifests that run a scenario as a fleet of N segments:\na ConfigMap with the scenario and every file it loads, a headless Service for\nthe coordinator, and an Indexed Job whose pod I runs segment I. Apply them with\n'ntx kube ... | kubectl apply -f -'; see docs/fleet.md.", stderr)
+	segments := fs.Int("segments", 0, "how many segments (pods) the fleet runs")
+	image := fs.String("image", "", "the container `IMAGE` holding ntx (built from the Dockerfile)")
+	namespace := fs.String("namespace", "", "the Kubernetes `NAMESPACE` (default: kubectl's)")
+	port := fs.Int("coordinator-port", fleet.DefaultCoordinatorPort, "the port segment 0 coordinates on")
+	name := fs.String("name", "", "the name of the Job, Service and ConfigMap (default: ntx- and the scenario's name)")
+	addrImage := fs.String("address-image", fleet.DefaultAddressImage, "the image that adds pool addresses to pods (needs sh and ip), when a pool has addresses beyond loopback")
+	env := envFlag(fs)
+	if ok, code := parse(fs, args, stderr); !ok {
+		return code
+	}
+	file, ok := oneFile(fs, stderr)
+	if !ok {
+		return exitInvalid
+	}
+	prog, err := engine.Load(file, nil, engine.Options{Env: *env})
+	if err != nil {
+		return reportErr(stderr, err)
+	}
+	paths, err := prog.Files()
+	if err != nil {
+		fmt.Fprintf(stderr, "ntx kube: %v\n", err)
+		return exitInvalid
+	}
+	o := fleet.KubeOptions{Name: *name, Namespace: *namespace, Segments: *segments, Image: *image, Port: *port,
+		Scenario: paths[0], AddressImage: *addrImage}
+	if o.Name == "" {
+		o.Name = fleet.KubeName(prog.Scenario.Name)
+	}
+	for _, e := range *env {
+		o.Args = append(o.Args, "-e", e)
+	}
+	dir := filepath.Dir(file)
+	for _, p := range paths {
+		b, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(p)))
+		if err != nil {
+			fmt.Fprintf(stderr, "ntx kube: %v\n", err)
+			return exitInvalid
+		}
+		o.Files = append(o.Files, fleet.KubeFile{Path: p, Content: b})
+	}
+	for _, pl := range prog.Scenario.Pools {
+		if len(foreignAddrs(pl.Addrs)) > 0 {
+			o.AddAddresses = true
+		}
+	}
+	out, err := fleet.Manifests(o)
+	if err != nil {
+		fmt.Fprintf(stderr, "ntx kube: %v\n", err)
+		return exitInvalid
+	}
+	_, _ = stdout.Write(out)
+	return exitPassed
+}
+
+// foreignAddrs are the addresses a pod must be given: all but loopback,
+// which every host has.
+func foreignAddrs(addrs []netip.Addr) []netip.Addr {
+	var out []netip.Addr
+	for _, a := range addrs {
+		if !a.IsLoopback() {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+func cmdAddresses(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("addresses", "FILE --segment I/N [--out FILE]", "Prints the addresses segment I of N sends from that a host must be given (every\npool's slice, loopback left out), one prefix a line (A/32, A/128), for\n'ip addr add'. The init container of 'ntx kube' runs it.", stderr)
+	segFlag := fs.String("segment", "", "the segment `I/N` (\"/N\" takes I from JOB_COMPLETION_INDEX)")
+	out := fs.String("out", "", "write the list to `FILE` instead of standard output")
+	env := envFlag(fs)
+	if ok, code := parse(fs, args, stderr); !ok {
+		return code
+	}
+	file, ok := oneFile(fs, stderr)
+	if !ok {
+		return exitInvalid
+	}
+	seg, err := segmentFlag(*segFlag)
+	if err != nil {
+		fmt.Fprintf(stderr, "ntx addresses: --segment: %v\n", err)
+		return exitInvalid
+	}
+	prog, err := engine.Load(file, nil, engine.Options{Env: *env})
+	if err != nil {
+		return reportErr(stderr, err)
+	}
+	var b strings.Builder
+	for _, pl := range prog.Scenario.Pools {
+		lo, hi := seg.Range(len(pl.Addrs))
+		for _, a := range foreignAddrs(pl.Addrs[lo:hi]) {
+			fmt.Fprintf(&b, "%s/%d\n", a, a.BitLen())
+		}
+	}
+	if *out == "" {
+		fmt.Fprint(stdout, b.String())
+		return exitPassed
+	}
+	if err := engine.WriteFile(*out, func(w io.Writer) error { _, err := io.WriteString(w, b.String()); return err }); err != nil {
+		fmt.Fprintf(stderr, "ntx addresses: %v\n", err)
+		return exitDied
+	}
+	return exitPassed
 }

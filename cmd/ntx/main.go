@@ -5,6 +5,7 @@
 //	ntx compile scenario.yaml    print the Starlark program a YAML compiles to
 //	ntx serve                    start the built-in demo target on loopback
 //	ntx merge PART.json...       merge the results of a fleet's segments
+//	ntx kube FILE --segments N   print the Kubernetes manifests of a fleet
 //	ntx schema                   print the JSON Schema of the YAML language
 //	ntx version, ntx --version   print the version
 //
@@ -44,6 +45,8 @@ Usage:
   ntx compile FILE       print the Starlark program a YAML scenario compiles to
   ntx serve              start the built-in demo target on loopback
   ntx merge PART.json... merge the results of a fleet's segments into one
+  ntx kube FILE          print the Kubernetes manifests that run FILE as a fleet
+  ntx addresses FILE     print the pool addresses a segment's host must be given
   ntx schema             print the JSON Schema of the YAML language, for editors
   ntx version            print the version (also ntx --version)
 
@@ -76,6 +79,10 @@ func run(args []string, stdout, stderr io.Writer) (code int) {
 		return cmdServe(rest, stdout, stderr)
 	case "merge":
 		return cmdMerge(rest, stdout, stderr)
+	case "kube":
+		return cmdKube(rest, stdout, stderr)
+	case "addresses":
+		return cmdAddresses(rest, stdout, stderr)
 	case "schema":
 		return cmdSchema(rest, stdout, stderr)
 	case "version", "--version":

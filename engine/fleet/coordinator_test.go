@@ -138,3 +138,67 @@ func TestCoordinatorJoinTimeout(t *testing.T) {
 		t.Error("the coordinator's Wait: no error")
 	}
 }
+
+// TestSnapshotSize measures what a segment sends the coordinator each
+// second, for docs/fleet.md: per action of HTTP calls with latencies
+// spread over four orders of magnitude (so the histograms are full),
+// with its six timing phases.
+func TestSnapshotSize(t *testing.T) {
+	for _, names := range []int{1, 10, 100} {
+		c := metrics.New(metrics.Config{})
+		for i := 0; i < 200_000; i++ {
+			s := &metrics.Sample{Name: "action-" + string(rune('a'+i%26)) + strings.Repeat("x", (i/26)%(names/26+1)),
+				Kind: "http", OK: i%50 != 0, Status: 200, Timed: true,
+				Latency: time.Duration(100+(i*7919)%5_000_000) * time.Microsecond / 10}
+			if names == 1 {
+				s.Name = "get"
+			} else {
+				s.Name = "action-" + strings.Repeat("x", i%names)
+			}
+			if !s.OK {
+				s.ErrKind = metrics.KindTimeout
+			}
+			for p := range s.Timings {
+				s.Timings[p] = s.Latency / time.Duration(p+2)
+			}
+			c.Record(s)
+		}
+		r := c.Result("s")
+		n := SnapshotBytes(r)
+		t.Logf("%d names: snapshot %d bytes (%d per name)", len(r.Actions), n, n/len(r.Actions))
+		if per := n / len(r.Actions); per > 64<<10 {
+			t.Errorf("%d names: %d bytes per name, more than 64 KiB", len(r.Actions), per)
+		}
+	}
+}
+
+// BenchmarkFleetSecond is the coordinator's work for one second of a
+// fleet of 100 segments of one full action each: decoding their
+// snapshots and merging them into the fleet's numbers.
+func BenchmarkFleetSecond(b *testing.B) {
+	c := metrics.New(metrics.Config{})
+	for i := 0; i < 200_000; i++ {
+		s := &metrics.Sample{Name: "get", Kind: "http", OK: true, Status: 200, Timed: true,
+			Latency: time.Duration(100+(i*7919)%5_000_000) * time.Microsecond / 10}
+		for p := range s.Timings {
+			s.Timings[p] = s.Latency / time.Duration(p+2)
+		}
+		c.Record(s)
+	}
+	body, _ := json.Marshal(snapshot{Segment: "0/100", Result: c.Result("s")})
+	b.SetBytes(int64(len(body)) * 100)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		parts := make([]*report.Result, 100)
+		for k := range parts {
+			var s snapshot
+			if err := json.Unmarshal(body, &s); err != nil {
+				b.Fatal(err)
+			}
+			parts[k] = s.Result
+		}
+		if _, err := metrics.Merge(parts, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
