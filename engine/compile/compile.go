@@ -10,6 +10,7 @@ package compile
 import (
 	"fmt"
 	"math"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -231,7 +232,7 @@ func mapping(n *yaml.Node) []*yaml.Node {
 
 func (c *compiler) action(a *scenario.Action) {
 	kind := a.Kind
-	c.printf("%sdef %s(user, r):\n", c.mark(a.Pos, nil), c.actionFn[a.ID])
+	c.printf("%sdef %s(user, r):%s\n", c.mark(a.Pos, nil), c.actionFn[a.ID], c.from(a.Pos))
 	c.printf("    \"\"\"Action %s: %s.\"\"\"\n", strings.ReplaceAll(a.ID, `"`, `'`), a.Call)
 	var args []string
 	argPos := map[string]scenario.Pos{}
@@ -349,7 +350,7 @@ func (c *compiler) exports(es []*scenario.Export) string {
 }
 
 func (c *compiler) node(n *scenario.Node) {
-	c.printf("%sdef %s(user, r):\n", c.mark(c.nodePos(n), nil), c.nodeFn[n.ID])
+	c.printf("%sdef %s(user, r):%s\n", c.mark(c.nodePos(n), nil), c.nodeFn[n.ID], c.from(c.nodePos(n)))
 	if n.Action != "" {
 		if c.s.Action(n.Action).Kind == catalog.Sleep {
 			c.printf("    %s(user, r)\n", c.actionFn[n.Action])
@@ -449,6 +450,15 @@ func (c *compiler) pos(n *yaml.Node) scenario.Pos {
 		return scenario.Pos{File: c.s.File}
 	}
 	return scenario.Pos{File: c.s.File, Line: n.Line, Col: n.Column}
+}
+
+// from is a comment saying where in the YAML a function comes from, for
+// a reader of the printed program.
+func (c *compiler) from(p scenario.Pos) string {
+	if p.Line == 0 {
+		return ""
+	}
+	return fmt.Sprintf("  # %s:%d:%d", filepath.Base(p.File), p.Line, p.Col)
 }
 
 // nodePos is where a node of the graph was written: its id.
