@@ -156,6 +156,8 @@ func loadStarlark(file, src string, opts LoadOptions) (*Program, error) {
 		return nil, err
 	}
 	p.Warnings = append(p.Scenario.Warnings, scenario.EnvWarnings(file, f, envSet(env))...)
+	p.Warnings = append(p.Warnings, scenario.EndlessLoops(file, f)...)
+	p.Warnings.Sort()
 	return p, nil
 }
 

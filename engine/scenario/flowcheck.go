@@ -214,3 +214,41 @@ func EnvWarnings(file string, f *syntax.File, set func(name string) bool) ErrorL
 	}
 	return warns
 }
+
+// EndlessLoops warns about each `while True:` loop of a .star file whose
+// body has no break, return or fail(): an iteration that enters it can
+// only end at the step limit, as failed.
+func EndlessLoops(file string, f *syntax.File) ErrorList {
+	var warns ErrorList
+	syntax.Walk(f, func(n syntax.Node) bool {
+		w, ok := n.(*syntax.WhileStmt)
+		if !ok {
+			return true
+		}
+		if id, ok := unparen(w.Cond).(*syntax.Ident); !ok || id.Name != "True" {
+			return true
+		}
+		exits := false
+		for _, stmt := range w.Body {
+			syntax.Walk(stmt, func(m syntax.Node) bool {
+				switch m := m.(type) {
+				case *syntax.BranchStmt:
+					exits = exits || m.Token == syntax.BREAK
+				case *syntax.ReturnStmt:
+					exits = true
+				case *syntax.CallExpr:
+					if id, ok := m.Fn.(*syntax.Ident); ok && id.Name == "fail" {
+						exits = true
+					}
+				}
+				return !exits
+			})
+		}
+		if !exits {
+			warns.Add(Pos{File: file, Line: int(w.While.Line), Col: int(w.While.Col)},
+				"this loop has no break, return or fail(): an iteration that enters it runs until the step limit and fails")
+		}
+		return true
+	})
+	return warns
+}

@@ -112,3 +112,27 @@ scenario["load"] = {"duration": "soon"}
 		t.Errorf("got %v", err)
 	}
 }
+
+func TestEndlessLoops(t *testing.T) {
+	src := `
+def flow(user):
+    while True:
+        sleep("1ms")
+    while True:
+        for x in range(3):
+            if x == user.id:
+                break
+    while True:
+        fail("no", reason = "x")
+    while user.id:
+        pass
+`
+	f, err := (&syntax.FileOptions{While: true}).Parse("l.star", src, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := EndlessLoops("l.star", f)
+	if len(w) != 1 || w[0].Pos.String() != "l.star:3:5" {
+		t.Errorf("got %v, want one warning at l.star:3:5", w)
+	}
+}
