@@ -19,7 +19,7 @@ func ntx(t *testing.T, args ...string) (code int, stdout, stderr string) {
 }
 
 func TestHelpOnEveryCommand(t *testing.T) {
-	for _, cmd := range []string{"exec", "validate", "compile", "serve", "version"} {
+	for _, cmd := range []string{"exec", "validate", "compile", "serve", "version", "report"} {
 		code, _, stderr := ntx(t, cmd, "--help")
 		if code != exitPassed || !strings.Contains(stderr, "Usage: ntx "+cmd) {
 			t.Errorf("ntx %s --help: exit %d, output:\n%s", cmd, code, stderr)

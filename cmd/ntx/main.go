@@ -6,6 +6,7 @@
 //	ntx serve                    start the built-in demo target on loopback
 //	ntx merge PART.json...       merge the results of a fleet's segments
 //	ntx kube FILE --segments N   print the Kubernetes manifests of a fleet
+//	ntx report R.json --html F   render a saved result as the HTML report
 //	ntx schema                   print the JSON Schema of the YAML language
 //	ntx version, ntx --version   print the version
 //
@@ -47,6 +48,8 @@ Usage:
   ntx merge PART.json... merge the results of a fleet's segments into one
   ntx kube FILE          print the Kubernetes manifests that run FILE as a fleet
   ntx addresses FILE     print the pool addresses a segment's host must be given
+  ntx report RESULT.json --html FILE.html
+                         render a saved result (a run or a merge) as the HTML report
   ntx schema             print the JSON Schema of the YAML language, for editors
   ntx version            print the version (also ntx --version)
 
@@ -83,6 +86,8 @@ func run(args []string, stdout, stderr io.Writer) (code int) {
 		return cmdKube(rest, stdout, stderr)
 	case "addresses":
 		return cmdAddresses(rest, stdout, stderr)
+	case "report":
+		return cmdReport(rest, stdout, stderr)
 	case "schema":
 		return cmdSchema(rest, stdout, stderr)
 	case "version", "--version":
