@@ -409,3 +409,123 @@ def flow(user):
 		}
 	}
 }
+
+func TestSetupAndTeardownInStarlark(t *testing.T) {
+	srv := startTarget(t)
+	dir := t.TempDir()
+	writeFile(t, dir, "lib/auth.star", `
+def bearer():
+    return "Bearer " + setup["token"]
+`)
+	file := writeFile(t, dir, "s.star", `
+load("lib/auth.star", "bearer")
+scenario = {
+    "load": {"ramp_up": {"phases": [{"at_second": 0, "spawn_users": 4}]},
+             "user_lifetime": {"mode": "loop", "iterations": 2}},
+}
+base = "http://" + env.NTX_TARGET_HTTP
+
+def setup():
+    r = http.post(base + "/asset", body = "login", name = "login")
+    if not r.ok:
+        fail("login failed")
+    return {"token": "t-%d" % user_or_zero(), "ids": [1, 2]}
+
+def user_or_zero():
+    return 42
+
+def flow(user):
+    http.post(base + "/asset", body = "u%d %s %s" % (user.id, setup["token"], bearer()))
+
+def teardown(data):
+    http.post(base + "/asset", body = "logout " + data["token"], name = "logout")
+`)
+	res := runFile(t, file, nil)
+	settle(srv)
+	var bodies []string
+	for _, s := range srv.Seen() {
+		if s.Method == "POST" {
+			bodies = append(bodies, s.Body)
+		}
+	}
+	if len(bodies) != 10 || bodies[0] != "login" || bodies[9] != "logout t-42" {
+		t.Fatalf("the target saw %q: want login first, 8 user posts, logout last", bodies)
+	}
+	for _, b := range bodies[1:9] {
+		if !strings.HasSuffix(b, " t-42 Bearer t-42") {
+			t.Errorf("a user's post lacks setup's token: %q", b)
+		}
+	}
+	if !res.Passed || res.Actions["login"] == nil || res.Actions["login"].Count != 1 || res.Actions["logout"] == nil || res.Iterations.Total != 8 {
+		t.Errorf("passed %v, reasons %v, actions %v, iterations %+v", res.Passed, res.Reasons, keysOf(res.Actions), res.Iterations)
+	}
+}
+
+func keysOf[V any](m map[string]V) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func TestFailingSetupSendsNoLoad(t *testing.T) {
+	srv := startTarget(t)
+	dir := t.TempDir()
+	file := writeFile(t, dir, "s.star", `
+scenario = {"load": {"ramp_up": {"phases": [{"at_second": 0, "spawn_users": 3}]}}}
+base = "http://" + env.NTX_TARGET_HTTP
+
+def setup():
+    r = http.get(base + "/status/401", name = "login")
+    if not r.ok:
+        fail("login answered", r.status_code)
+    return r.status_code
+
+def flow(user):
+    http.post(base + "/asset", body = "load")
+
+def teardown():
+    http.post(base + "/asset", body = "teardown")
+`)
+	res := runFile(t, file, nil)
+	settle(srv)
+	for _, s := range srv.Seen() {
+		if s.Method == "POST" {
+			t.Errorf("the target saw %s %s %q after setup failed", s.Method, s.Path, s.Body)
+		}
+	}
+	if res.Passed || len(res.Reasons) == 0 || res.Reasons[0].What != "setup" || res.Users.Spawned != 0 ||
+		!strings.Contains(res.SetupError, "s.star:8:13: login answered 401") {
+		t.Errorf("passed %v, reasons %+v, setup error %q, users %+v", res.Passed, res.Reasons, res.SetupError, res.Users)
+	}
+	if a := res.Actions["login"]; a == nil || a.Count != 1 {
+		t.Errorf("setup's call is measured: %v", keysOf(res.Actions))
+	}
+}
+
+func TestSetupValueIsFrozenAndHooksAreChecked(t *testing.T) {
+	dir := t.TempDir()
+	file := writeFile(t, dir, "s.star", `
+def setup():
+    return {"n": 1}
+
+def flow(user):
+    setup["n"] = 2
+`)
+	res := runFile(t, file, nil)
+	if res.Iterations.Failures["error"] != 1 || !strings.Contains(fmt.Sprint(res.Reasons), "frozen") {
+		t.Errorf("a user changed setup's value: %+v %v", res.Iterations, res.Reasons)
+	}
+	for src, want := range map[string]string{
+		"def setup(x):\n    pass\ndef flow(user):\n    pass\n":       "s.star:1:1: setup takes 1 parameters; it must take none",
+		"setup = 3\ndef flow(user):\n    pass\n":                     "setup is a int; a scenario's setup is a function",
+		"def teardown(a, b):\n    pass\ndef flow(user):\n    pass\n": "s.star:1:1: teardown takes 2 parameters",
+	} {
+		file := writeFile(t, dir, "s.star", src)
+		if _, err := engine.Load(file, nil, engine.Options{}); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: got %v, want %q", src, err, want)
+		}
+	}
+}

@@ -262,6 +262,8 @@ var Predeclared = func() []Name {
 		{Name: "vars", Kind: Variable, PerRun: true, Doc: "the run-wide variables: the scenario's variables and workbook-scoped exports, shared by every user"},
 		{Name: "random", Kind: Module, Members: randomMembers(), InTemplates: true,
 			Doc: "random choices from a stream per user, seeded by --seed and the user's id: the same seed gives each user the same choices"},
+		{Name: "setup", Kind: Variable, PerRun: true,
+			Doc: "the frozen value the scenario's def setup(): returned, run once before any user starts (None without one); def teardown(data): runs once after the last user, given it"},
 		{Name: "data", Kind: Variable, PerRun: true,
 			Doc: "the datasets of the scenario's data: section: data.ID is the row this user holds in this iteration, its columns read as data.ID.COLUMN or data.ID[\"COLUMN\"]"},
 	}

@@ -297,3 +297,36 @@ func TestSourceProgramErrors(t *testing.T) {
 		t.Fatalf("resolve error: %v", err)
 	}
 }
+
+func TestSourceProgramReadsSetupsValue(t *testing.T) {
+	predeclared := starlark.StringDict{"data": Builtin, SetupName: starlark.None, SetupBuiltinName: SetupBuiltin}
+	_, prog, err := SourceProgram(&syntax.FileOptions{}, "t.star", `
+def setup():
+    return "never called here"
+
+def shadow(setup):
+    return setup
+
+def flow():
+    return [setup, shadow("local"), (lambda: setup)(), type(setup)]
+`, predeclared.Has)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := prog.Init(&starlark.Thread{}, predeclared)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := g["setup"].(*starlark.Function); !ok {
+		t.Fatalf("the global setup must stay the function, for the runtime to call: %v", g["setup"])
+	}
+	th := &starlark.Thread{}
+	AttachSetup(th, starlark.String("tok"))
+	v, err := starlark.Call(th, g["flow"], nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := v.String(); got != `["tok", "local", "tok", "string"]` {
+		t.Errorf("got %s", got)
+	}
+}

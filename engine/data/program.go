@@ -11,14 +11,49 @@ import (
 // Name is the predeclared name scripts read datasets through.
 const Name = "data"
 
+// SetupName is the name of the setup function and of the value it
+// returned; setupBuiltin is the name of the builtin that returns the
+// value (predeclared as SetupBuiltin), which references to setup call.
+const (
+	SetupName    = "setup"
+	setupBuiltin = "_ntx_setup"
+)
+
+// setupKey is the thread-local key of the value setup returned.
+const setupKey = "ntx.setup"
+
+// SetupBuiltin returns the value the scenario's setup returned, or None.
+var SetupBuiltin = starlark.NewBuiltin("setup", func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	if len(args) > 0 || len(kwargs) > 0 {
+		return nil, fmt.Errorf("setup is run once by ntx before any user starts; read its result as setup")
+	}
+	if v, ok := thread.Local(setupKey).(starlark.Value); ok && v != nil {
+		return v, nil
+	}
+	return starlark.None, nil
+})
+
+// SetupBuiltinName is the name SetupBuiltin is to be predeclared under.
+const SetupBuiltinName = setupBuiltin
+
+// AttachSetup gives thread the (frozen) value setup returned.
+func AttachSetup(thread *starlark.Thread, v starlark.Value) { thread.SetLocal(setupKey, v) }
+
 // SourceProgram parses, resolves and compiles a Starlark file, as
-// starlark.SourceProgramOptions does, with one change: every reference to
-// the predeclared `data` (not a local or global of that name, not an
-// attribute such as user.data) is compiled as the call data(). The
-// predeclared value is Builtin, whose call returns the View of the user
-// whose thread runs it. That is how one program, loaded once and shared
-// by every user, reads each user's own row: an attribute lookup in
-// Starlark cannot see the thread it runs in, but a call can.
+// starlark.SourceProgramOptions does, with two changes that let one
+// program, loaded once and shared by every user, give each user a value
+// of its own: an attribute lookup in Starlark cannot see the thread it
+// runs in, but a call can.
+//
+//   - Every reference to the predeclared `data` (not a local or global of
+//     that name, not an attribute such as user.data) is compiled as the
+//     call data(). The predeclared value is Builtin, whose call returns
+//     the View of the user whose thread runs it.
+//   - Every reference to `setup` is compiled as a call of SetupBuiltin,
+//     which returns the frozen value the scenario's setup function
+//     returned (spec §4.3): the predeclared `setup`, and, in a file that
+//     defines `def setup():`, every use of that global but the def
+//     itself. The runtime finds the function under its own name.
 //
 // src is a string or a []byte. Positions in the program are those of the
 // source; a call is placed where the name was written.
@@ -32,22 +67,33 @@ func SourceProgram(opts *syntax.FileOptions, file string, src any, isPredeclared
 	if err != nil {
 		return nil, nil, err
 	}
-	if !isPredeclared(Name) || !mentions(f, Name) {
+	if !mentions(f, Name) && !mentions(f, SetupName) {
 		prog, err := starlark.FileProgram(f, isPredeclared)
 		return f, prog, err
 	}
-	// Resolve a first parse to learn which uses of the name are the
-	// predeclared one, then rewrite those in a second parse: a syntax tree
-	// may be resolved only once.
+	// Resolve a first parse to learn which uses of the names are to be
+	// rewritten, then rewrite those in a second parse: a syntax tree may
+	// be resolved only once.
 	if err := resolve.File(f, isPredeclared, starlark.Universe.Has); err != nil {
 		return f, nil, err
 	}
-	uses := map[spot]bool{}
+	setupDef := definesSetup(f)
+	uses := map[spot]string{}
 	syntax.Walk(f, func(n syntax.Node) bool {
-		if id, ok := n.(*syntax.Ident); ok && id.Name == Name {
-			if b, ok := id.Binding.(*resolve.Binding); ok && b.Scope == resolve.Predeclared {
-				uses[spot{id.NamePos.Line, id.NamePos.Col}] = true
-			}
+		id, ok := n.(*syntax.Ident)
+		if !ok || (id.Name != Name && id.Name != SetupName) || id == setupDef {
+			return true
+		}
+		b, ok := id.Binding.(*resolve.Binding)
+		if !ok {
+			return true
+		}
+		switch {
+		case id.Name == Name && b.Scope == resolve.Predeclared:
+			uses[spot{id.NamePos.Line, id.NamePos.Col}] = Name
+		case id.Name == SetupName && isPredeclared(setupBuiltin) &&
+			(b.Scope == resolve.Predeclared || (b.Scope == resolve.Global && setupDef != nil)):
+			uses[spot{id.NamePos.Line, id.NamePos.Col}] = setupBuiltin
 		}
 		return true
 	})
@@ -61,6 +107,16 @@ func SourceProgram(opts *syntax.FileOptions, file string, src any, isPredeclared
 	}
 	prog, err := starlark.FileProgram(f, isPredeclared)
 	return f, prog, err
+}
+
+// definesSetup returns the name of a top-level `def setup():`, or nil.
+func definesSetup(f *syntax.File) *syntax.Ident {
+	for _, s := range f.Stmts {
+		if d, ok := s.(*syntax.DefStmt); ok && d.Name.Name == SetupName {
+			return d.Name
+		}
+	}
+	return nil
 }
 
 // mentions reports whether any identifier in f is name.
@@ -77,7 +133,7 @@ func mentions(f *syntax.File, name string) bool {
 
 // rewriter replaces the identifiers at uses with calls of themselves.
 type rewriter struct {
-	uses map[spot]bool
+	uses map[spot]string // the name of the builtin each use calls
 }
 
 // spot is where a name was written. Positions of two parses of one
@@ -128,8 +184,8 @@ func (rw rewriter) expr(p *syntax.Expr) {
 	switch e := (*p).(type) {
 	case nil:
 	case *syntax.Ident:
-		if rw.uses[spot{e.NamePos.Line, e.NamePos.Col}] {
-			*p = &syntax.CallExpr{Fn: e, Lparen: e.NamePos, Rparen: e.NamePos}
+		if fn, ok := rw.uses[spot{e.NamePos.Line, e.NamePos.Col}]; ok {
+			*p = &syntax.CallExpr{Fn: &syntax.Ident{NamePos: e.NamePos, Name: fn}, Lparen: e.NamePos, Rparen: e.NamePos}
 		}
 	case *syntax.Literal:
 	case *syntax.ParenExpr:

@@ -36,6 +36,10 @@ type Result struct {
 	Segment    string `json:"segment,omitempty"`
 	Fleet      *Fleet `json:"fleet,omitempty"`
 	Incomplete bool   `json:"incomplete,omitempty"`
+	// SetupError and TeardownError say why the scenario's setup or
+	// teardown failed (spec §4.3); a failed setup means no load was sent.
+	SetupError    string `json:"setup_error,omitempty"`
+	TeardownError string `json:"teardown_error,omitempty"`
 	// Passed is the verdict (spec §6.1); Reasons say why it is false,
 	// most important first, and are empty when it is true.
 	Passed  bool     `json:"passed"`

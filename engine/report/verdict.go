@@ -8,8 +8,9 @@ import (
 
 // Reason is one reason a run failed.
 type Reason struct {
-	// What kind of reason: threshold, check, script_error,
-	// iterations_failed, users_failed_to_start or arrivals_dropped.
+	// What kind of reason: setup, teardown, threshold, check,
+	// script_error, iterations_failed, users_failed_to_start or
+	// arrivals_dropped.
 	What string `json:"what"`
 	// Count is how many times it happened (1 for a threshold).
 	Count int64 `json:"count"`
@@ -27,6 +28,8 @@ const (
 	ReasonIterations    = "iterations_failed"
 	ReasonFailedToStart = "users_failed_to_start"
 	ReasonDropped       = "arrivals_dropped"
+	ReasonSetup         = "setup"
+	ReasonTeardown      = "teardown"
 )
 
 // scriptErrorReasons are the iteration failures that are errors in the
@@ -45,6 +48,12 @@ var scriptErrorReasons = []string{"error", "step-limit"}
 // own; Interrupted says the run was cut.
 func (r *Result) Judge() {
 	var rs []Reason
+	if r.SetupError != "" {
+		rs = append(rs, Reason{ReasonSetup, 1, r.SetupError + " (no load was sent)"})
+	}
+	if r.TeardownError != "" {
+		rs = append(rs, Reason{ReasonTeardown, 1, r.TeardownError})
+	}
 	for _, t := range r.Thresholds {
 		if t.OK {
 			continue

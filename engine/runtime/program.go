@@ -41,6 +41,9 @@ type Program struct {
 
 	globals starlark.StringDict
 	flow    starlark.Callable
+	// setupFn and teardownFn are the program's setup and teardown, if
+	// it defines them.
+	setupFn, teardownFn *starlark.Function
 	vars    *stdlib.Vars
 	// lines leads from the compiled program of a YAML scenario back to
 	// the YAML; nil for a .star scenario, whose positions are its own.
@@ -174,6 +177,8 @@ func initProgram(file, src string, opts LoadOptions, lines *compile.SourceMap) (
 	}
 	predeclared["env"] = env
 	predeclared[data.Name] = data.Builtin
+	predeclared[data.SetupName] = starlark.None // read through the builtin: see data.SourceProgram
+	predeclared[data.SetupBuiltinName] = data.SetupBuiltin
 	for k, v := range opts.Predeclared {
 		predeclared[k] = v
 	}
@@ -210,6 +215,9 @@ func initProgram(file, src string, opts LoadOptions, lines *compile.SourceMap) (
 		return nil, nil, scenario.ErrorList{{Pos: scenario.Pos{File: file, Line: 1, Col: 1}, Msg: msg}}
 	}
 	p.flow = fn
+	if err := p.hooks(f); err != nil {
+		return nil, nil, err
+	}
 	return p, f, nil
 }
 

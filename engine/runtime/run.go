@@ -92,6 +92,9 @@ type run struct {
 	pools   map[string]*pool.Pool
 	tenants map[string]starlark.Value
 	feeds   *data.Feeds // the datasets' rows, handed out with this run's cursors
+	// setupValue is what the scenario's setup returned, frozen; nil
+	// without a setup.
+	setupValue starlark.Value
 	logMu   sync.Mutex
 
 	// interrupt ends when the run is stopped from outside (a signal, an
@@ -171,6 +174,21 @@ func (p *Program) Run(ctx context.Context, opts Options) (*report.Result, error)
 	}
 	// The collector's clock starts with the plan.
 	r.col = metrics.New(metrics.Config{MaxNames: opts.MaxNames})
+	if p.setupFn != nil {
+		v, err := r.hook(ctx, "setup", p.setupFn, nil)
+		if err != nil {
+			// No user starts: the run ends here, failed (exit 1).
+			res := r.col.Result(r.s.Name)
+			res.SetupError = err.Error()
+			res.Interrupted = ctx.Err() != nil
+			res.Judge()
+			return res, nil
+		}
+		r.setupValue = v
+		if opts.Start == nil {
+			r.origin = time.Now() // the users' schedule starts after setup
+		}
+	}
 	if r.actionLimit != nil {
 		r.actionLimit.origin = r.origin
 	}
@@ -229,9 +247,33 @@ func (p *Program) Run(ctx context.Context, opts Options) (*report.Result, error)
 	// A run the caller cancelled or aborted is interrupted; one that
 	// reached its own end is not, whatever happened after.
 	interrupted := ctx.Err() != nil || aborted.Load()
+	teardownErr := ""
+	if p.teardownFn != nil && !aborted.Load() {
+		args := starlark.Tuple{}
+		if p.teardownFn.NumParams() == 1 {
+			v := r.setupValue
+			if v == nil {
+				v = starlark.None
+			}
+			args = starlark.Tuple{v}
+		}
+		// Its own context: the users' may have ended with the run.
+		tctx, cancelT := context.WithCancel(context.Background())
+		stopT := context.AfterFunc(r.interrupt, func() {
+			if aborted.Load() {
+				cancelT()
+			}
+		})
+		if _, err := r.hook(tctx, "teardown", p.teardownFn, args); err != nil {
+			teardownErr = err.Error()
+		}
+		stopT()
+		cancelT()
+	}
 	stopProgress()
 	res := r.col.Result(r.s.Name)
 	res.Interrupted = interrupted
+	res.TeardownError = teardownErr
 	if !opts.Segment.Whole() {
 		res.Segment = opts.Segment.String()
 	}
@@ -593,6 +635,12 @@ func (r *run) outcome(err error, maxSteps uint64) (reason, msg string) {
 		// cancelled calls, the iteration did not run its course.
 		return "interrupted", ""
 	}
+	return r.describe(err, maxSteps)
+}
+
+// describe classifies a script's error: "" for none, else a reason and
+// a message that starts with its position in the user's file.
+func (r *run) describe(err error, maxSteps uint64) (reason, msg string) {
 	if err == nil {
 		return "", ""
 	}

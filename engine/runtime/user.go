@@ -60,6 +60,7 @@ func (r *run) newUser(b *userBinding, n int, intended time.Time, stop context.Co
 	stdlib.NewRandom(r.opts.Seed, id).Attach(u.thread)
 	u.view = r.feeds.View(id)
 	data.Attach(u.thread, u.view)
+	r.attachSetup(u.thread)
 	u.rng = rand.New(rand.NewPCG(r.opts.Seed, uint64(id)))
 	return u
 }
