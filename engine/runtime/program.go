@@ -44,7 +44,7 @@ type Program struct {
 	// setupFn and teardownFn are the program's setup and teardown, if
 	// it defines them.
 	setupFn, teardownFn *starlark.Function
-	vars    *stdlib.Vars
+	vars                *stdlib.Vars
 	// lines leads from the compiled program of a YAML scenario back to
 	// the YAML; nil for a .star scenario, whose positions are its own.
 	lines *compile.SourceMap

@@ -95,7 +95,7 @@ type run struct {
 	// setupValue is what the scenario's setup returned, frozen; nil
 	// without a setup.
 	setupValue starlark.Value
-	logMu   sync.Mutex
+	logMu      sync.Mutex
 
 	// interrupt ends when the run is stopped from outside (a signal, an
 	// abort) before its plan is done; stopSpawning ends then too, or when
