@@ -48,6 +48,9 @@ var httpFields = map[string]func(*httpArgs) any{
 	"max_response":  func(a *httpArgs) any { return &a.maxResponse },
 	"redirects":     func(a *httpArgs) any { return &a.redirects },
 	"discard_body":  func(a *httpArgs) any { return &a.discardBody },
+	"tls":           func(a *httpArgs) any { return &a.tls },
+	"keep_alive":    func(a *httpArgs) any { return &a.keepAlive },
+	"user_agent":    func(a *httpArgs) any { return &a.userAgent },
 }
 
 // httpParams are the parameters of each HTTP function, by its name.
@@ -73,27 +76,34 @@ type httpArgs struct {
 	timeout, bindIP, expect starlark.Value
 	export, maxResponse     starlark.Value
 	retries, redirects      int
-	tlsVerify, discardBody  bool
+	tlsVerify, tls          starlark.Value
+	keepAlive               bool
+	userAgent               string
+	discardBody             bool
+	// conf is the run's http: section the call's arguments override.
+	conf *HTTPConfig
 }
 
 func httpBuiltin(fixedMethod string, p *params[httpArgs]) func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error) {
 	return func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-		// TODO(http section): spec §4.1's top-level `http:` section is not
-		// in the model yet. When it is, its redirects, max_response and
-		// timeout become these defaults (an action's own keys still win),
-		// and its idle_timeout goes to the run's transport.Options.
-		a := httpArgs{method: fixedMethod, tlsVerify: true, redirects: transport.DefaultRedirects}
+		// The run's http: section gives the defaults; the call's own
+		// arguments override them (tls merges key by key in prepare).
+		sess, serr := session(thread, b.Name())
+		conf := DefaultHTTP()
+		if serr == nil && sess.HTTP != nil {
+			conf = sess.HTTP
+		}
+		a := httpArgs{method: fixedMethod, redirects: conf.Redirects, keepAlive: conf.KeepAlive, userAgent: conf.UserAgent, conf: conf}
 		if err := starlark.UnpackArgs(b.Name(), args, kwargs, p.pairs(&a)...); err != nil {
 			return nil, err
+		}
+		if serr != nil {
+			return nil, serr
 		}
 		if a.method == "" {
 			a.method = "GET"
 		}
 		a.method = strings.ToUpper(a.method)
-		sess, err := session(thread, b.Name())
-		if err != nil {
-			return nil, err
-		}
 		return doHTTP(sess, b.Name(), &a)
 	}
 }
@@ -110,6 +120,8 @@ type prepared struct {
 	expect      []int
 	exports     []exportSpec
 	maxResponse int64
+	tls         *transport.TLSProfile
+	insecure    bool
 }
 
 func prepare(fn string, a *httpArgs) (*prepared, error) {
@@ -196,7 +208,11 @@ func prepare(fn string, a *httpArgs) (*prepared, error) {
 	if err := (&transport.Request{URL: p.url, Header: p.headers, Host: p.host}).Check(); err != nil {
 		return nil, fmt.Errorf("%s: %v", fn, err)
 	}
-	if p.timeout, err = durationArg(fn, "timeout", a.timeout, catalog.DefaultTimeout); err != nil {
+	defTimeout := catalog.DefaultTimeout
+	if a.conf != nil && a.conf.Timeout > 0 {
+		defTimeout = a.conf.Timeout
+	}
+	if p.timeout, err = durationArg(fn, "timeout", a.timeout, defTimeout); err != nil {
 		return nil, err
 	}
 	if p.bind, err = bindArg(fn, a.bindIP); err != nil {
@@ -216,6 +232,31 @@ func prepare(fn string, a *httpArgs) (*prepared, error) {
 	}
 	if p.maxResponse, err = sizeArg(fn, "max_response", a.maxResponse); err != nil {
 		return nil, err
+	}
+	conf := a.conf
+	if conf == nil {
+		conf = DefaultHTTP()
+	}
+	if p.maxResponse == 0 {
+		p.maxResponse = conf.MaxResponse
+	}
+	own, err := tlsArg(fn, a.tls)
+	if err != nil {
+		return nil, err
+	}
+	settings := conf.TLS.Merge(own)
+	if a.tlsVerify != nil && a.tlsVerify != starlark.None {
+		b, ok := a.tlsVerify.(starlark.Bool)
+		if !ok {
+			return nil, fmt.Errorf("%s: tls_verify must be True or False, not %s", fn, a.tlsVerify.Type())
+		}
+		verify := bool(b)
+		settings.Verify = &verify
+	}
+	p.insecure = settings.Insecure()
+	// Made for http:// too: a redirect may lead to https://.
+	if p.tls, err = conf.profile(settings); err != nil {
+		return nil, fmt.Errorf("%s: %v", fn, err)
 	}
 	return p, nil
 }
@@ -318,7 +359,8 @@ func doHTTP(sess *Session, fn string, a *httpArgs) (starlark.Value, error) {
 	resp := sess.source(src).Do(sess.Ctx, &transport.Request{
 		Method: a.method, URL: p.url, Header: p.headers, Host: p.host, Body: p.body,
 		Timeout: p.timeout, Start: sess.startClock(), MaxResponse: p.maxResponse,
-		Redirects: a.redirects, Retries: a.retries, Insecure: !a.tlsVerify, DiscardBody: a.discardBody,
+		Redirects: a.redirects, Retries: a.retries, Insecure: p.insecure, DiscardBody: a.discardBody,
+		TLS: p.tls, NoKeepAlive: !a.keepAlive, UserAgent: a.userAgent,
 	})
 	// Redirect hops and retried attempts are requests of their own,
 	// measured under the same name.

@@ -32,6 +32,8 @@ type Session struct {
 	User *User
 	// Net sends the user's traffic from its source addresses.
 	Net *transport.Transport
+	// HTTP is the run's http: section; nil is the defaults.
+	HTTP *HTTPConfig
 	// Vars is the run-wide `vars` namespace.
 	Vars *Vars
 	// Sink receives one Sample per measured call.

@@ -92,7 +92,13 @@ func httpKeys(withMethod bool) []Key {
 		Key{Name: "retries", Value: Value{Type: Int, Min: 0, HasMin: true, Template: true}, Default: "0",
 			Doc: "how many times to try again after a connection error, a 429 or a 5xx (but 501); each attempt is measured on its own"},
 		Key{Name: "tls_verify", Value: vBool, Default: "true",
-			Doc: "whether an https:// server's certificate must be valid for its name"},
+			Doc: "whether an https:// server's certificate must be valid for its name (a shorthand for tls: {verify})"},
+		Key{Name: "tls", Value: Value{Type: Object, Obj: TLS},
+			Doc: "TLS settings for this call (see tls); merged key by key over the http: section's"},
+		Key{Name: "keep_alive", Value: vBool, Default: "true",
+			Doc: "whether the connection is kept for the user's next request; false opens a new connection (and TLS handshake) for every request"},
+		Key{Name: "user_agent", Value: vString, Default: "ntx/VERSION",
+			Doc: "the User-Agent sent when headers give none"},
 		Key{Name: "expect_status", Value: Value{OneOf: []Value{vStatus, {Type: List, Elem: &vStatus, Template: true}}, Template: true},
 			Default: "any status below 400", Doc: "the status code, or the list of codes, that count as success"},
 		Key{Name: "redirects", Value: Value{Type: Int, Min: 0, HasMin: true, Template: true}, Default: "10",
@@ -104,6 +110,53 @@ func httpKeys(withMethod bool) []Key {
 		keyExport,
 	)
 }
+
+// TLSVersions are the TLS versions min_version and max_version name.
+var TLSVersions = []string{"1.0", "1.1", "1.2", "1.3"}
+
+// TLS is the tls mapping of the http: section and of an HTTP call
+// (spec §4.1). Its file paths are read when the scenario loads,
+// relative to the scenario file.
+var TLS = &Obj{Name: "tls", Doc: "how HTTPS connections are made: verification, trusted CAs, a client certificate, the name sent, versions, ciphers, resumption", Keys: []Key{
+	{Name: "verify", Value: Value{Type: Bool}, Default: "true",
+		Doc: "whether the server's certificate must be valid for its name (tls_verify is a shorthand)"},
+	{Name: "ca", Value: Value{Type: String},
+		Doc: "a PEM file of CA certificates trusted besides the system's, relative to the scenario file"},
+	{Name: "cert", Value: Value{Type: String},
+		Doc: "a PEM client certificate (mutual TLS), relative to the scenario file; give key too"},
+	{Name: "key", Value: Value{Type: String},
+		Doc: "the PEM private key of cert, relative to the scenario file"},
+	{Name: "server_name", Value: Value{Type: String},
+		Doc: "the name sent as SNI and verified in the certificate, when it differs from the URL's host"},
+	{Name: "min_version", Value: Value{Type: Enum, Values: TLSVersions}, Default: "1.2",
+		Doc: "the lowest TLS version offered"},
+	{Name: "max_version", Value: Value{Type: Enum, Values: TLSVersions}, Default: "1.3",
+		Doc: "the highest TLS version offered"},
+	{Name: "ciphers", Value: Value{Type: List, Elem: &Value{Type: String}},
+		Doc: "the TLS 1.2 and older cipher suites offered, by Go's names (TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256...); TLS 1.3's are fixed"},
+	{Name: "resumption", Value: Value{Type: Bool}, Default: "true",
+		Doc: "whether session tickets are kept (per source address) to resume later handshakes"},
+}}
+
+// HTTPSection is the top-level http: section (spec §4.1): defaults for
+// every HTTP call, which an action's with: (or a call's keyword
+// arguments) override key by key.
+var HTTPSection = &Obj{Name: "http", Doc: "defaults for every HTTP call; the same keys under an action's with: override them for that call, and tls merges key by key", Keys: []Key{
+	{Name: "keep_alive", Value: Value{Type: Bool}, Default: "true",
+		Doc: "false: a new connection (and TLS handshake) for every request"},
+	{Name: "redirects", Value: Value{Type: Int, Min: 0, HasMin: true}, Default: "10",
+		Doc: "how many redirects to follow; 0 returns the 3xx itself"},
+	{Name: "user_agent", Value: Value{Type: String}, Default: "ntx/VERSION",
+		Doc: "the User-Agent sent when a call's headers give none"},
+	{Name: "timeout", Value: Value{Type: Duration}, Default: DefaultTimeout.String(),
+		Doc: "how long a call may take, connecting included"},
+	{Name: "max_response", Value: Value{OneOf: []Value{
+		{Type: Int, Min: 1, HasMin: true},
+		{Type: String, Pattern: SizePattern, Hint: "a size such as 65536, 512KiB or 64MiB"},
+	}}, Default: "64MiB", Doc: "the most a response body may bring in"},
+	{Name: "tls", Value: Value{Type: Object, Obj: TLS}, Doc: "TLS settings (see tls)"},
+	{Name: "tls_verify", Value: Value{Type: Bool}, Default: "true", Doc: "a shorthand for tls: {verify}"},
+}}
 
 // sockKeys returns the keys of tcp.request or udp.request.
 func sockKeys(proto Kind) []Key {

@@ -213,7 +213,7 @@ var Workbook = &Obj{Name: "workbook", Keys: []Key{keyPools, keyResources, keyVar
 // Scenario is the top level of a YAML scenario, both dialects: a file
 // with tasks: is the flat dialect, one with workflows: (or workbook:)
 // the workbook dialect.
-var Scenario = &Obj{Name: "the scenario", Doc: "the top level of a YAML file, both dialects; name, version, description, ip_pools, variables, tenants, load and thresholds may also be keys of a .star file's scenario dict", Keys: []Key{
+var Scenario = &Obj{Name: "the scenario", Doc: "the top level of a YAML file, both dialects; name, version, description, ip_pools, variables, tenants, data, http, load and thresholds may also be keys of a .star file's scenario dict", Keys: []Key{
 	{Name: "name", Value: vText, Run: true, Doc: "the scenario's name, shown in results"},
 	{Name: "version", Value: vText, Run: true, Doc: "the scenario format's version, for readers"},
 	{Name: "description", Value: vText, Run: true, Doc: "a note for readers"},
@@ -223,6 +223,7 @@ var Scenario = &Obj{Name: "the scenario", Doc: "the top level of a YAML file, bo
 	keyTenants,
 	{Name: "modules", Value: Value{Type: Map, Elem: &Value{Type: String}}, Doc: "MODULE: path/to/file.star, whose functions custom actions call as MODULE.FUNCTION"},
 	{Name: "data", Value: listOf(obj(Dataset)), Run: true, Doc: "test data: datasets read from CSV and JSON files, readable as data.ID.COLUMN"},
+	{Name: "http", Value: obj(HTTPSection), Run: true, Doc: "defaults for every HTTP call: keep_alive, redirects, user_agent, timeout, max_response, tls"},
 	{Name: "load", Value: obj(Load), Run: true, Doc: "users, phases, limits (default: one user, one iteration)"},
 	{Name: "thresholds", Value: listOf(Value{OneOf: []Value{vText, obj(Threshold)}}), Run: true, Doc: "pass/fail criteria such as \"get-status.p95 < 200ms\", or {expr, abort_on_fail, delay}"},
 	{Name: "actions", Value: Value{OneOf: []Value{listOf(obj(Action)), obj(ActionsSection)}}, Doc: "the steps users can take"},
@@ -247,7 +248,7 @@ func RunKeys() []string {
 // Objects are all the fixed-key mappings of the language, from the top
 // of a scenario down, for the schema, the reference and the tests.
 func Objects() []*Obj {
-	return []*Obj{Scenario, Workbook, Pool, Resource, Tenant, Dataset, Load, RampUp, Phase, Lifetime, ThinkTime,
+	return []*Obj{Scenario, Workbook, Pool, Resource, Tenant, Dataset, HTTPSection, TLS, Load, RampUp, Phase, Lifetime, ThinkTime,
 		UserResources, Binding, Capacity, Concurrency, Arrival, ActionsSection, Action, Export, ReadMode,
 		Task, Next, Workflows, Node, Edge, Trigger, Threshold}
 }

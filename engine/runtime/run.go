@@ -95,6 +95,7 @@ type run struct {
 	// setupValue is what the scenario's setup returned, frozen; nil
 	// without a setup.
 	setupValue starlark.Value
+	http       *stdlib.HTTPConfig // the http: section
 	logMu      sync.Mutex
 
 	// interrupt ends when the run is stopped from outside (a signal, an
@@ -127,7 +128,7 @@ type run struct {
 // for those in flight, then cancellation. The result is complete either
 // way; an error means the run could not start.
 func (p *Program) Run(ctx context.Context, opts Options) (*report.Result, error) {
-	r := &run{p: p, opts: opts, s: p.Scenario, net: transport.New(transport.Options{})} // TODO(http section): idle_timeout from the scenario's http: section
+	r := &run{p: p, opts: opts, s: p.Scenario, net: transport.New(transport.Options{}), http: httpConfig(p.Scenario)}
 	defer r.net.Close()
 	if err := r.setup(); err != nil {
 		return nil, err
@@ -789,4 +790,20 @@ func waitUntil(ctx context.Context, abort <-chan struct{}, t time.Time) error {
 	case <-abort:
 		return errors.New("aborted")
 	}
+}
+
+// httpConfig turns the scenario's http: section into what the HTTP
+// built-ins read.
+func httpConfig(s *scenario.Scenario) *stdlib.HTTPConfig {
+	c := stdlib.DefaultHTTP()
+	h := &s.HTTP
+	if h.KeepAlive != nil {
+		c.KeepAlive = *h.KeepAlive
+	}
+	if h.Redirects != nil {
+		c.Redirects = *h.Redirects
+	}
+	c.UserAgent, c.Timeout, c.MaxResponse, c.TLS = h.UserAgent, h.Timeout, h.MaxResponse, h.TLS
+	c.ReadFile = s.ReadFile
+	return c
 }

@@ -49,7 +49,7 @@ func (r *run) newUser(b *userBinding, n int, intended time.Time, stop context.Co
 		u.maxSteps = DefaultMaxSteps
 	}
 	id := b.user.ID
-	u.sess = &stdlib.Session{Ctx: r.hard, User: b.user, Net: r.net, Vars: r.p.vars, Sink: r.col,
+	u.sess = &stdlib.Session{Ctx: r.hard, User: b.user, Net: r.net, HTTP: r.http, Vars: r.p.vars, Sink: r.col,
 		Source: b.source, Log: r.logLine, Intended: intended}
 	if r.actionLimit != nil {
 		u.sess.Pace = r.actionLimit.wait

@@ -19,6 +19,8 @@ var where = map[*catalog.Obj]string{
 	catalog.Resource:       "{resources: [{id: r, KEY: null}], tasks: [{id: s}]}",
 	catalog.Tenant:         "{tenants: [{id: t, KEY: null}], tasks: [{id: s}]}",
 	catalog.Dataset:        "{data: [{id: d, file: d.csv, KEY: null}], tasks: [{id: s}]}",
+	catalog.HTTPSection:    "{http: {KEY: null}, tasks: [{id: s}]}",
+	catalog.TLS:            "{http: {tls: {KEY: null}}, tasks: [{id: s}]}",
 	catalog.Load:           "{load: {KEY: null}, tasks: [{id: s}]}",
 	catalog.RampUp:         "{load: {ramp_up: {KEY: null}}, tasks: [{id: s}]}",
 	catalog.Phase:          "{load: {ramp_up: {phases: [{spawn_users: 1, KEY: null}]}}, tasks: [{id: s}]}",

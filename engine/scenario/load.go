@@ -189,6 +189,9 @@ func (d *decoder) config(s *Scenario, f map[string]field) {
 			d.dataset(s, n)
 		}
 	}
+	if v, ok := f["http"]; ok {
+		d.httpSection(s, v.value)
+	}
 	if v, ok := f["load"]; ok {
 		d.load(s, v.value)
 	}

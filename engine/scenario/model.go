@@ -27,6 +27,7 @@ type Scenario struct {
 	Tenants    []*Tenant
 	Modules    []*Module
 	Datasets   []*Dataset
+	HTTP       HTTP // the http: section
 	Load       Load
 	Actions    []*Action
 	Nodes      []*Node

@@ -100,6 +100,7 @@ func fromStarlark(file string, pos Pos, rhs syntax.Expr, defs map[string]syntax.
 	val := &validator{s: s, d: d}
 	val.ids()
 	val.datasets()
+	val.httpTLS()
 	val.pools()
 	val.load()
 	val.thresholds(false)

@@ -173,6 +173,7 @@ func validate(s *Scenario, d *decoder, opts Options) {
 	v.modules()
 	v.resources()
 	v.actions()
+	v.httpTLS()
 	v.graph()
 	v.endless()
 	v.load()

@@ -98,6 +98,9 @@ type conn struct {
 	key       destKey
 	reused    bool
 	idleSince time.Time
+	// certAsked: the server asked for a client certificate and none was
+	// configured (a refusal that follows is explained by it).
+	certAsked bool
 }
 
 // intact reports whether an idle connection may carry a request.

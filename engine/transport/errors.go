@@ -46,6 +46,8 @@ func Classify(err error) metrics.Kind {
 	var hostname x509.HostnameError
 	var tooLarge *TooLargeError
 	var proto *ProtocolError
+	var tlsErr *TLSError
+	var op *net.OpError
 	switch {
 	case err == nil:
 		return metrics.KindNone
@@ -65,6 +67,8 @@ func Classify(err error) metrics.Kind {
 		return metrics.KindBind
 	case errors.As(err, &dns):
 		return metrics.KindDNS
+	case errors.As(err, &tlsErr), errors.As(err, &op) && (op.Op == "remote error" || op.Op == "local error"):
+		return metrics.KindTLS
 	case errors.As(err, &tlsVerify), errors.As(err, &tlsRecord), errors.As(err, &tlsAlert),
 		errors.As(err, &unknownAuth), errors.As(err, &hostname):
 		return metrics.KindTLS

@@ -39,6 +39,16 @@ type Request struct {
 	Retries int
 	// Insecure skips the verification of the server's certificate.
 	Insecure bool
+	// TLS is the TLS profile of an https:// request (CAs, client
+	// certificate, SNI, versions, ciphers, resumption); nil is the
+	// transport's default.
+	TLS *TLSProfile
+	// NoKeepAlive makes a new connection for the request and closes it
+	// after: one connection, and one TLS handshake, per request.
+	NoKeepAlive bool
+	// UserAgent, when set, is sent instead of the transport's when the
+	// header gives none.
+	UserAgent string
 	// DiscardBody reads the response body and counts it without keeping
 	// it: for answers no script reads.
 	DiscardBody bool

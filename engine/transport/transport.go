@@ -204,6 +204,7 @@ type destKey struct {
 	host     string
 	secure   bool
 	insecure bool
+	profile  *TLSProfile // nil: the transport's default
 }
 
 // dest is one destination's idle connections, most recently used last,

@@ -51,10 +51,13 @@ var errSmallBuffer = errors.New("header block larger than the read buffer")
 func (s *Source) attempt(ctx context.Context, req *Request, h *hop, deadline time.Time, resp *Response) {
 	secure := h.url.Scheme == "https"
 	key := destKey{host: h.url.Host, secure: secure, insecure: secure && req.Insecure}
+	if secure {
+		key.profile = req.TLS
+	}
 	for resent := false; ; resent = true {
 		resp.Exchange = Exchange{Method: h.method, URL: h.url, Start: h.start}
 		resp.Proto, resp.RawHeader, resp.Body, resp.BodySize = "", nil, nil, 0
-		c, err := s.conn(ctx, key, h.url, deadline)
+		c, err := s.conn(ctx, key, h.url, deadline, req.NoKeepAlive)
 		if err != nil {
 			if c != nil { // the handshake failed: its bytes crossed the socket
 				resp.Sent, resp.Received = c.sock.sent, c.sock.recv
@@ -72,7 +75,7 @@ func (s *Source) attempt(ctx context.Context, req *Request, h *hop, deadline tim
 		resp.Latency = time.Since(h.start)
 		resp.Sent, resp.Received = c.sock.sent-sent0, c.sock.recv-recv0
 		if err == nil {
-			if reusable {
+			if reusable && !req.NoKeepAlive {
 				c.reused = true
 				s.put(c)
 			} else {
@@ -96,9 +99,11 @@ func (s *Source) attempt(ctx context.Context, req *Request, h *hop, deadline tim
 // conn returns an idle connection to key, or dials one. When a TLS
 // handshake fails the connection is returned with the error, for its
 // byte counts.
-func (s *Source) conn(ctx context.Context, key destKey, u interface{ Hostname() string }, deadline time.Time) (*conn, error) {
-	if c := s.take(key); c != nil {
-		return c, nil
+func (s *Source) conn(ctx context.Context, key destKey, u interface{ Hostname() string }, deadline time.Time, fresh bool) (*conn, error) {
+	if !fresh {
+		if c := s.take(key); c != nil {
+			return c, nil
+		}
 	}
 	addr := key.host
 	if _, _, err := net.SplitHostPort(addr); err != nil {
@@ -126,8 +131,12 @@ func (s *Source) conn(ctx context.Context, key destKey, u interface{ Hostname() 
 	}
 	tc := tls.Client(sock, s.tlsConfig(key, u.Hostname()))
 	_ = sock.SetDeadline(deadline)
-	if err := tc.HandshakeContext(ctx); err != nil {
-		return c, err
+	if err := tc.HandshakeContext(context.WithValue(ctx, certAskedKey{}, &c.certAsked)); err != nil {
+		switch Classify(err) {
+		case metrics.KindTimeout, metrics.KindCancelled, metrics.KindReset, metrics.KindFDLimit:
+			return c, err
+		}
+		return c, &TLSError{Err: err, NoClientCert: c.certAsked}
 	}
 	c.Conn = tc
 	return c, nil
@@ -142,7 +151,10 @@ func (s *Source) tlsConfig(key destKey, serverName string) *tls.Config {
 	d := s.destFor(key)
 	if d.tls == nil {
 		cfg := &tls.Config{}
-		if s.t.opts.TLS != nil {
+		switch {
+		case key.profile != nil:
+			cfg = key.profile.config.Clone()
+		case s.t.opts.TLS != nil:
 			cfg = s.t.opts.TLS.Clone()
 		}
 		if cfg.ServerName == "" {
@@ -150,10 +162,15 @@ func (s *Source) tlsConfig(key destKey, serverName string) *tls.Config {
 		}
 		cfg.NextProtos = []string{"http/1.1"}
 		cfg.InsecureSkipVerify = key.insecure //nolint:gosec // the scenario asked for it
-		if s.sessions == nil {
-			s.sessions = tls.NewLRUClientSessionCache(64)
+		if len(cfg.Certificates) == 0 && cfg.GetClientCertificate == nil {
+			cfg.GetClientCertificate = noClientCert
 		}
-		cfg.ClientSessionCache = s.sessions
+		if key.profile == nil || key.profile.resumption {
+			if s.sessions == nil {
+				s.sessions = tls.NewLRUClientSessionCache(64)
+			}
+			cfg.ClientSessionCache = s.sessions
+		}
 		d.tls = cfg
 	}
 	return d.tls
@@ -170,7 +187,11 @@ func (s *Source) roundTrip(ctx context.Context, c *conn, req *Request, h *hop, d
 	}
 	bw := writers.Get().(*bufio.Writer)
 	bw.Reset(c)
-	err = writeRequest(bw, h, s.t.opts.UserAgent)
+	ua := req.UserAgent
+	if ua == "" {
+		ua = s.t.opts.UserAgent
+	}
+	err = writeRequest(bw, h, ua)
 	if err == nil {
 		err = bw.Flush()
 	}
@@ -592,8 +613,13 @@ func exchangeError(ctx context.Context, c *conn, err error) error {
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 		return fmt.Errorf("%w: the server closed the connection in the middle of its answer", io.ErrUnexpectedEOF)
 	}
-	if k := Classify(err); k != metrics.KindOther {
-		return err // TLS alerts and the like
+	var tlsErr *TLSError
+	if k := Classify(err); k == metrics.KindTLS && !errors.As(err, &tlsErr) {
+		// An alert after the client's side of the handshake (TLS 1.3
+		// sends a refused client certificate's with the first answer).
+		return &TLSError{Err: err, NoClientCert: c.certAsked}
+	} else if k != metrics.KindOther {
+		return err // the like
 	}
 	return &ProtocolError{err}
 }

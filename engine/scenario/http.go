@@ -1,0 +1,200 @@
+package scenario
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/ntx-dev/ntx/engine/catalog"
+	"github.com/ntx-dev/ntx/engine/transport"
+)
+
+// HTTP is the top-level http: section (spec §4.1): defaults for every
+// HTTP call of the run, which a call's own keys override. A nil pointer
+// or zero value is "not given": the built-in default applies.
+type HTTP struct {
+	KeepAlive   *bool
+	Redirects   *int
+	UserAgent   string
+	Timeout     time.Duration
+	MaxResponse int64
+	TLS         transport.TLSSettings
+	Pos         Pos
+	// tlsPos is where each of tls's file keys was written.
+	tlsPos map[string]Pos
+}
+
+// ReadFile reads a file a scenario names (a TLS certificate or key),
+// relative to the scenario file and inside its directory tree, symbolic
+// links resolved. The run reads TLS files through it, as the load did.
+func (s *Scenario) ReadFile(path string) ([]byte, error) {
+	dir := filepath.Dir(s.File)
+	full := path
+	if !filepath.IsAbs(full) {
+		full = filepath.Join(dir, path)
+	}
+	real, err := InsideTree(dir, full)
+	if err != nil {
+		return nil, err
+	}
+	return os.ReadFile(real)
+}
+
+// httpSection decodes the http: section.
+func (d *decoder) httpSection(s *Scenario, n *yaml.Node) {
+	f := d.fields(n, "http", catalog.HTTPSection.Names()...)
+	h := &s.HTTP
+	h.Pos = d.pos(n)
+	if x, ok := f["keep_alive"]; ok {
+		b := d.boolean(x.value, "http.keep_alive")
+		h.KeepAlive = &b
+	}
+	if x, ok := f["redirects"]; ok {
+		r := d.integer(x.value, "http.redirects", 0)
+		h.Redirects = &r
+	}
+	if x, ok := f["user_agent"]; ok {
+		h.UserAgent = d.str(x.value, "http.user_agent")
+	}
+	if x, ok := f["timeout"]; ok {
+		h.Timeout = d.duration(x.value, "http.timeout")
+	}
+	if x, ok := f["max_response"]; ok {
+		v := deref(x.value)
+		if v.Kind == yaml.ScalarNode && v.Tag == "!!int" {
+			h.MaxResponse = int64(d.integer(v, "http.max_response", 1))
+		} else if size, err := catalog.ParseSize(d.str(v, "http.max_response")); err != nil {
+			d.errorf(v, "http.max_response: %v", err)
+		} else {
+			h.MaxResponse = size
+		}
+	}
+	if x, ok := f["tls"]; ok {
+		h.TLS, h.tlsPos = d.tls(x.value, "http.tls")
+	}
+	if x, ok := f["tls_verify"]; ok {
+		b := d.boolean(x.value, "http.tls_verify")
+		if h.TLS.Verify != nil && *h.TLS.Verify != b {
+			d.errorf(x.key, "http.tls_verify says %v and http.tls.verify says %v: give one", b, *h.TLS.Verify)
+		}
+		h.TLS.Verify = &b
+	}
+}
+
+// tls decodes a tls mapping (the http: section's, or an action's), and
+// returns where each file key was written.
+func (d *decoder) tls(n *yaml.Node, what string) (transport.TLSSettings, map[string]Pos) {
+	var t transport.TLSSettings
+	pos := map[string]Pos{}
+	f := d.fields(n, what, catalog.TLS.Names()...)
+	for _, k := range []string{"ca", "cert", "key"} {
+		if x, ok := f[k]; ok {
+			pos[k] = d.pos(x.value)
+		}
+	}
+	for k, x := range f {
+		name := what + "." + k
+		switch k {
+		case "verify", "resumption":
+			b := d.boolean(x.value, name)
+			if k == "verify" {
+				t.Verify = &b
+			} else {
+				t.Resumption = &b
+			}
+		case "ca":
+			t.CA = d.str(x.value, name)
+		case "cert":
+			t.Cert = d.str(x.value, name)
+		case "key":
+			t.Key = d.str(x.value, name)
+		case "server_name":
+			t.ServerName = d.str(x.value, name)
+		case "min_version", "max_version":
+			v := deref(x.value)
+			if v.Kind != yaml.ScalarNode || v.Tag == "!!null" {
+				d.errorf(v, "%s must be one of 1.0, 1.1, 1.2, 1.3, not %s", name, kindName(v))
+				continue
+			}
+			ver, err := transport.ParseTLSVersion(v.Value)
+			if err != nil {
+				d.errorf(v, "%s: %v", name, err)
+				continue
+			}
+			if k == "min_version" {
+				t.MinVersion = ver
+			} else {
+				t.MaxVersion = ver
+			}
+		case "ciphers":
+			t.Ciphers = []uint16{}
+			for _, c := range d.list(x.value, name) {
+				id, err := transport.ParseCipher(d.str(c, name+" entry"))
+				if err != nil {
+					d.errorf(c, "%s: %v", name, err)
+					continue
+				}
+				t.Ciphers = append(t.Ciphers, id)
+			}
+		}
+	}
+	return t, pos
+}
+
+// checkTLS reads and parses the files of t (merged settings), reporting
+// an unusable one at the position its key was written (pos, else at).
+func (v *validator) checkTLS(t transport.TLSSettings, pos map[string]Pos, at Pos) bool {
+	if t.CA == "" && t.Cert == "" && t.Key == "" && t.MinVersion == 0 && t.MaxVersion == 0 {
+		return true
+	}
+	_, err := transport.NewTLSProfile(t, v.s.ReadFile)
+	if err == nil {
+		return true
+	}
+	where := at
+	var fe *transport.TLSFileError
+	if errors.As(err, &fe) {
+		if p, ok := pos[fe.Key]; ok {
+			where = p
+		}
+	}
+	v.errorf(where, "%v", err)
+	return false
+}
+
+// httpTLS checks the TLS files of the http: section, and of each HTTP
+// action's with.tls merged over it, when the scenario loads.
+func (v *validator) httpTLS() {
+	if !v.checkTLS(v.s.HTTP.TLS, v.s.HTTP.tlsPos, v.s.HTTP.Pos) {
+		return // one error for the section's files, not one per action
+	}
+	for _, a := range v.s.Actions {
+		if a.Kind != catalog.HTTP || a.With == nil {
+			continue
+		}
+		w := deref(a.With)
+		if w.Kind != yaml.MappingNode {
+			continue
+		}
+		for i := 0; i+1 < len(w.Content); i += 2 {
+			if w.Content[i].Value != "tls" {
+				continue
+			}
+			sub := &decoder{file: v.d.file} // the value's own errors are the key check's
+			t, pos := sub.tls(w.Content[i+1], "tls")
+			if len(sub.errs) > 0 {
+				continue
+			}
+			merged := v.s.HTTP.TLS.Merge(t)
+			for k, p := range v.s.HTTP.tlsPos {
+				if _, own := pos[k]; !own {
+					pos[k] = p
+				}
+			}
+			v.checkTLS(merged, pos, v.d.pos(w.Content[i]))
+		}
+	}
+}

@@ -1,0 +1,147 @@
+package stdlib
+
+import (
+	"fmt"
+	"sync"
+	"time"
+
+	"go.starlark.net/starlark"
+
+	"github.com/ntx-dev/ntx/engine/catalog"
+	"github.com/ntx-dev/ntx/engine/transport"
+)
+
+// HTTPConfig is the run's http: section (spec §4.1), shared by every
+// user's session: the defaults of every HTTP call, which a call's own
+// keyword arguments override key by key.
+type HTTPConfig struct {
+	KeepAlive   bool
+	Redirects   int
+	UserAgent   string        // "" is the transport's
+	Timeout     time.Duration // 0 is catalog.DefaultTimeout
+	MaxResponse int64         // 0 is the transport's default
+	TLS         transport.TLSSettings
+	// ReadFile reads a TLS file as the scenario names it (relative to
+	// the scenario file, inside its tree).
+	ReadFile func(path string) ([]byte, error)
+
+	profiles sync.Map // TLSSettings.Fingerprint() -> *transport.TLSProfile
+}
+
+// DefaultHTTP is the configuration of a run without an http: section.
+func DefaultHTTP() *HTTPConfig {
+	return &HTTPConfig{KeepAlive: true, Redirects: transport.DefaultRedirects}
+}
+
+var noTLS = transport.TLSSettings{}.Fingerprint()
+
+// profile returns the TLS profile of settings t, built once per run; nil
+// when t asks for nothing beyond the defaults.
+func (c *HTTPConfig) profile(t transport.TLSSettings) (*transport.TLSProfile, error) {
+	key := t.Fingerprint()
+	if key == noTLS {
+		return nil, nil
+	}
+	if p, ok := c.profiles.Load(key); ok {
+		return p.(*transport.TLSProfile), nil
+	}
+	read := c.ReadFile
+	if read == nil {
+		read = func(path string) ([]byte, error) {
+			return nil, fmt.Errorf("no files can be read here")
+		}
+	}
+	p, err := transport.NewTLSProfile(t, read)
+	if err != nil {
+		return nil, err
+	}
+	actual, _ := c.profiles.LoadOrStore(key, p)
+	return actual.(*transport.TLSProfile), nil
+}
+
+// tlsArg reads a call's tls argument, a dict with the keys of
+// catalog.TLS.
+func tlsArg(fn string, v starlark.Value) (transport.TLSSettings, error) {
+	var t transport.TLSSettings
+	if v == nil || v == starlark.None {
+		return t, nil
+	}
+	d, ok := v.(*starlark.Dict)
+	if !ok {
+		return t, fmt.Errorf("%s: tls must be a dict, not %s", fn, v.Type())
+	}
+	for _, kv := range d.Items() {
+		k, ok := starlark.AsString(kv[0])
+		if !ok {
+			return t, fmt.Errorf("%s: tls keys must be strings, not %s", fn, kv[0].Type())
+		}
+		if _, known := catalog.TLS.Key(k); !known {
+			return t, fmt.Errorf("%s: unknown tls key %q (one of %v)", fn, k, catalog.TLS.Names())
+		}
+		val := kv[1]
+		str := func() (string, error) {
+			s, ok := starlark.AsString(val)
+			if !ok {
+				return "", fmt.Errorf("%s: tls %s must be a string, not %s", fn, k, val.Type())
+			}
+			return s, nil
+		}
+		boolean := func() (*bool, error) {
+			b, ok := val.(starlark.Bool)
+			if !ok {
+				return nil, fmt.Errorf("%s: tls %s must be True or False, not %s", fn, k, val.Type())
+			}
+			out := bool(b)
+			return &out, nil
+		}
+		var err error
+		switch k {
+		case "verify":
+			t.Verify, err = boolean()
+		case "resumption":
+			t.Resumption, err = boolean()
+		case "ca":
+			t.CA, err = str()
+		case "cert":
+			t.Cert, err = str()
+		case "key":
+			t.Key, err = str()
+		case "server_name":
+			t.ServerName, err = str()
+		case "min_version", "max_version":
+			s := val.String()
+			if x, ok := starlark.AsString(val); ok {
+				s = x
+			}
+			var ver uint16
+			if ver, err = transport.ParseTLSVersion(s); err != nil {
+				err = fmt.Errorf("%s: tls %s: %v", fn, k, err)
+			} else if k == "min_version" {
+				t.MinVersion = ver
+			} else {
+				t.MaxVersion = ver
+			}
+		case "ciphers":
+			l, ok := val.(starlark.Indexable)
+			if !ok {
+				return t, fmt.Errorf("%s: tls ciphers must be a list of names, not %s", fn, val.Type())
+			}
+			t.Ciphers = []uint16{}
+			for i := 0; i < l.Len(); i++ {
+				name, ok := starlark.AsString(l.Index(i))
+				if !ok {
+					return t, fmt.Errorf("%s: tls ciphers must be a list of names", fn)
+				}
+				id, cerr := transport.ParseCipher(name)
+				if cerr != nil {
+					return t, fmt.Errorf("%s: tls ciphers: %v", fn, cerr)
+				}
+				t.Ciphers = append(t.Ciphers, id)
+			}
+		}
+		if err != nil {
+			return t, err
+		}
+	}
+	return t, nil
+}
