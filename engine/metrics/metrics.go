@@ -89,6 +89,10 @@ type action struct {
 	lat       *dist            // successful calls
 	failedLat *dist            // failed calls that got far enough to be timed
 	phases    [NumPhases]*dist // HTTP timing phases of successful calls; nil until timed
+	// The action's own time series (the first report.SeriesNames names
+	// only; cur is nil for the others): the calls of the current
+	// interval, and of the one before, kept to absorb a short last one.
+	cur, prev intervalStats
 }
 
 type source struct {
@@ -141,6 +145,14 @@ func (c *Collector) Record(s *Sample) {
 		a.failedLat.record(s.Latency)
 	default:
 		a.errors[s.ErrKind]++
+	}
+	if a.cur.lat != nil && measured {
+		a.cur.requests++
+		if s.OK {
+			a.cur.lat.record(s.Latency)
+		} else {
+			a.cur.errors++
+		}
 	}
 	if s.Status != 0 {
 		a.status[s.Status]++
@@ -223,6 +235,9 @@ func (c *Collector) action(name, kind string) *action {
 		}
 	}
 	a = &action{kind: kind, errors: map[Kind]int64{}, status: map[int]int64{}, lat: newDist(), failedLat: newDist()}
+	if len(c.actions) < report.SeriesNames {
+		a.cur.lat, a.prev.lat = newDist(), newDist()
+	}
 	c.actions[name] = a
 	return a
 }
@@ -459,9 +474,11 @@ func (c *Collector) Tick(now time.Time, final bool) report.Point {
 		cur.start = now
 		c.series[len(c.series)-1] = c.point(&c.previous, now)
 		c.seconds[len(c.seconds)-1] = c.previous.lat.encode()
+		c.series[len(c.series)-1].Actions = c.actionPoints(now, true)
 		return c.series[len(c.series)-1]
 	}
 	p := c.point(cur, now)
+	p.Actions = c.actionPoints(now, false)
 	c.series = append(c.series, p)
 	c.seconds = append(c.seconds, cur.lat.encode())
 	// The closed interval becomes the previous one; the old previous,
@@ -471,6 +488,49 @@ func (c *Collector) Tick(now time.Time, final bool) report.Point {
 	c.interval.lat.reset()
 	c.interval.start = now
 	return p
+}
+
+// actionPoints closes each action's interval, as Tick does the run's:
+// with fold, the current interval is added to the one before and that is
+// summarised again. The caller holds globalMu.
+func (c *Collector) actionPoints(now time.Time, fold bool) map[string]report.ActionPoint {
+	var out map[string]report.ActionPoint
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	for name, a := range c.actions {
+		if a.cur.lat == nil {
+			continue
+		}
+		a.mu.Lock()
+		if a.cur.start.IsZero() {
+			a.cur.start = c.start
+		}
+		iv := &a.cur
+		if fold {
+			a.prev.requests += a.cur.requests
+			a.prev.errors += a.cur.errors
+			a.prev.lat.merge(a.cur.lat)
+			iv = &a.prev
+		}
+		if iv.requests > 0 {
+			ap := report.ActionPoint{Requests: iv.requests, Errors: iv.errors}
+			if iv.lat.n > 0 {
+				ap.P50, ap.P95, ap.P99 = round3(iv.lat.quantile(50)), round3(iv.lat.quantile(95)), round3(iv.lat.quantile(99))
+			}
+			if out == nil {
+				out = map[string]report.ActionPoint{}
+			}
+			out[name] = ap
+		}
+		if !fold {
+			a.prev, a.cur = a.cur, a.prev
+		}
+		a.cur.requests, a.cur.errors = 0, 0
+		a.cur.lat.reset()
+		a.cur.start = now
+		a.mu.Unlock()
+	}
+	return out
 }
 
 // point summarises the interval from iv.start to now.

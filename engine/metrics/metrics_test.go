@@ -3,6 +3,7 @@ package metrics
 import (
 	"math"
 	"net/netip"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -228,8 +229,12 @@ func TestShortLastIntervalIsNotExtrapolated(t *testing.T) {
 	}
 	last := c.Tick(t0.Add(1025*time.Millisecond), true)
 	series := c.Result("t").Series
-	if len(series) != 1 || last.Requests != 395 || series[0] != last {
+	if len(series) != 1 || last.Requests != 395 || !reflect.DeepEqual(series[0], last) {
 		t.Fatalf("series %+v, last %+v", series, last)
+	}
+	// The action's own series folds the same way.
+	if a := last.Actions["a"]; a.Requests != 395 || a.P50 != 1 {
+		t.Errorf("action a's last point %+v, want 395 calls at 1 ms", a)
 	}
 	if want := 395 / 1.025; math.Abs(last.RPS-want) > 1e-9 {
 		t.Errorf("rate %v, want %v over the 1.025 s covered", last.RPS, want)

@@ -88,6 +88,24 @@ type Point struct {
 	P99        float64 `json:"p99_ms"`
 	Active     int64   `json:"active_users"`
 	Iterations int64   `json:"iterations"`
+	// Actions is the interval per action, for the actions that made
+	// calls in it (the first SeriesNames measured names only, so that a
+	// result stays small whatever the scenario names).
+	Actions map[string]ActionPoint `json:"actions,omitempty"`
+}
+
+// SeriesNames is how many measured names get a time series of their own.
+const SeriesNames = 50
+
+// ActionPoint is one action's calls in one interval of the series: how
+// many, how many failed, and the latency percentiles of the successful
+// ones, in milliseconds.
+type ActionPoint struct {
+	Requests int64   `json:"requests"`
+	Errors   int64   `json:"errors"`
+	P50      float64 `json:"p50_ms"`
+	P95      float64 `json:"p95_ms"`
+	P99      float64 `json:"p99_ms"`
 }
 
 // Arrivals counts the open model's arrivals.
