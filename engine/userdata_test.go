@@ -529,3 +529,93 @@ def flow(user):
 		}
 	}
 }
+
+func TestSetupAndTeardownInYAML(t *testing.T) {
+	srv := startTarget(t)
+	dir := t.TempDir()
+	file := writeFile(t, dir, "s.yaml", `
+name: hooks
+setup: [login]
+teardown: [logout]
+load:
+  ramp_up: {phases: [{at_second: 0, spawn_users: 3}]}
+actions:
+  - id: login
+    call: post
+    with: {url: "http://{{env.NTX_TARGET_HTTP}}/asset", body: "login"}
+    export: [{type: variable, name: token, scope: workbook, default: "t-{{100 * 2}}"}]
+  - id: get
+    call: post
+    with: {url: "http://{{env.NTX_TARGET_HTTP}}/asset", body: "u{{user.id}} Bearer {{vars.token}}"}
+  - id: logout
+    call: post
+    with: {url: "http://{{env.NTX_TARGET_HTTP}}/asset", body: "logout {{vars.token}}"}
+tasks:
+  - {id: t, action: get}
+`)
+	res := runFile(t, file, nil)
+	settle(srv)
+	var bodies []string
+	for _, s := range srv.Seen() {
+		bodies = append(bodies, s.Body)
+	}
+	if len(bodies) != 5 || bodies[0] != "login" || bodies[4] != "logout t-200" {
+		t.Fatalf("the target saw %q: want login, 3 users' posts, logout", bodies)
+	}
+	for _, b := range bodies[1:4] {
+		if !strings.HasSuffix(b, " Bearer t-200") {
+			t.Errorf("a user's post lacks setup's token: %q", b)
+		}
+	}
+	if !res.Passed || res.Actions["login"].Count != 1 || res.Actions["logout"].Count != 1 || res.Actions["get"].Count != 3 {
+		t.Errorf("passed %v %v, actions %v", res.Passed, res.Reasons, keysOf(res.Actions))
+	}
+
+	// A setup action that fails ends the run before any user starts.
+	srv.Reset()
+	file = writeFile(t, dir, "s.yaml", `
+name: hooks
+setup: [login]
+load:
+  ramp_up: {phases: [{at_second: 0, spawn_users: 3}]}
+actions:
+  - id: login
+    call: get
+    with: {url: "http://{{env.NTX_TARGET_HTTP}}/status/503"}
+  - id: get
+    call: post
+    with: {url: "http://{{env.NTX_TARGET_HTTP}}/asset", body: "load"}
+tasks:
+  - {id: t, action: get}
+`)
+	res = runFile(t, file, nil)
+	if n := count(srv, func(s target.Seen) bool { return s.Method == "POST" }); n != 0 || res.Passed || res.Users.Spawned != 0 ||
+		!strings.Contains(res.SetupError, `s.yaml:3:9: action "login" failed:`) {
+		t.Errorf("posts %d, passed %v, users %+v, setup error %q", n, res.Passed, res.Users, res.SetupError)
+	}
+}
+
+func TestSetupStepsAreChecked(t *testing.T) {
+	dir := t.TempDir()
+	file := writeFile(t, dir, "s.yaml", `
+name: hooks
+setup: [logn]
+teardown: [who]
+actions:
+  - id: login
+    call: get
+    with: {url: "http://127.0.0.1:1/"}
+  - id: who
+    call: get
+    with: {url: "http://127.0.0.1:1/{{user.id}}"}
+tasks:
+  - {id: t, action: login}
+`)
+	_, err := engine.Load(file, nil, engine.Options{})
+	for _, want := range []string{`s.yaml:3:9: setup runs action "logn", which is not defined (did you mean "login"?)`,
+		`s.yaml:11:39: action "who" runs in teardown:, as no user: "user" is not available here (no user exists yet)`} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("want %q in:\n%v", want, err)
+		}
+	}
+}

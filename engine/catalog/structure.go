@@ -226,6 +226,8 @@ var Scenario = &Obj{Name: "the scenario", Doc: "the top level of a YAML file, bo
 	{Name: "http", Value: obj(HTTPSection), Run: true, Doc: "defaults for every HTTP call: keep_alive, redirects, user_agent, timeout, max_response, tls"},
 	{Name: "load", Value: obj(Load), Run: true, Doc: "users, phases, limits (default: one user, one iteration)"},
 	{Name: "thresholds", Value: listOf(Value{OneOf: []Value{vText, obj(Threshold)}}), Run: true, Doc: "pass/fail criteria such as \"get-status.p95 < 200ms\", or {expr, abort_on_fail, delay}"},
+	{Name: "setup", Value: listOf(vText), Doc: "ids of actions run once, in order, before any user starts, as no user; their workbook-scoped exports are read as vars.NAME; if one fails the run ends, failed, before any load is sent"},
+	{Name: "teardown", Value: listOf(vText), Doc: "ids of actions run once, in order, after the last user has finished"},
 	{Name: "actions", Value: Value{OneOf: []Value{listOf(obj(Action)), obj(ActionsSection)}}, Doc: "the steps users can take"},
 	{Name: "tasks", Value: listOf(obj(Task)), Doc: "the flat dialect's graph"},
 	{Name: "workflows", Value: obj(Workflows), Doc: "the workbook dialect's graph"},

@@ -61,6 +61,8 @@ func Build(s *scenario.Scenario) (*Output, error) {
 		c.node(n)
 	}
 	c.flow()
+	c.hook("setup", "setup()", "Runs once before any user starts, as no user; if an action fails, no load is sent.", s.Setup)
+	c.hook("teardown", "teardown(data)", "Runs once after the last user.", s.Teardown)
 	if c.err != nil {
 		return nil, c.err
 	}
@@ -467,6 +469,31 @@ func (c *compiler) nodePos(n *scenario.Node) scenario.Pos {
 		return n.IDPos
 	}
 	return n.Pos
+}
+
+// hook emits the setup or teardown function that runs steps in order
+// (spec §4.3). An action that fails ends it with an error, which the
+// runtime reports as the run's failure.
+func (c *compiler) hook(what, sig, doc string, steps []scenario.Step) {
+	if len(steps) == 0 {
+		return
+	}
+	c.printf("\ndef %s:\n", sig)
+	c.printf("    \"\"\"%s\"\"\"\n", doc)
+	c.printf("    r = results()\n")
+	for _, st := range steps {
+		a := c.s.Action(st.Action)
+		fn := c.actionFn[st.Action]
+		if a.Kind == catalog.Sleep {
+			c.printf("    %s%s(None, r)%s\n", c.mark(st.Pos, nil), fn, c.from(st.Pos))
+			continue
+		}
+		id := expr.Quote(st.Action)
+		c.printf("    %sr[%s] = %s(None, r)%s\n", c.mark(st.Pos, nil), id, fn, c.from(st.Pos))
+		c.printf("    if not r[%s].ok:\n", id)
+		c.printf("        %sfail(%s, r[%s].error)\n", c.mark(st.Pos, nil), expr.Quote(fmt.Sprintf("action %q failed:", st.Action)), id)
+	}
+	c.printf("    return None\n")
 }
 
 // value renders a with value: strings as templates, the rest as literals.

@@ -3,8 +3,12 @@ package scenario
 import (
 	"errors"
 	"path/filepath"
+	"strings"
+
+	"gopkg.in/yaml.v3"
 
 	"github.com/ntx-dev/ntx/engine/data"
+	"github.com/ntx-dev/ntx/engine/expr"
 )
 
 // datasets checks the data: section and reads each dataset's file, once:
@@ -77,4 +81,46 @@ func (s *Scenario) dataColumns() map[string]map[string]bool {
 		out[ds.ID] = cols
 	}
 	return out
+}
+
+// hookSteps checks setup: and teardown:: each names an action, whose
+// templates must not read what only a user has (user, tenant, data).
+func (v *validator) hookSteps() {
+	var ids []string
+	for _, a := range v.s.Actions {
+		ids = append(ids, a.ID)
+	}
+	sc := v.s.Scope(false)
+	sc.NoUser = true
+	for _, h := range []struct {
+		what  string
+		steps []Step
+	}{{"setup", v.s.Setup}, {"teardown", v.s.Teardown}} {
+		checked := map[string]bool{}
+		for _, st := range h.steps {
+			a := v.s.Action(st.Action)
+			if a == nil {
+				if st.Action != "" {
+					v.errorf(st.Pos, "%s runs action %q, which is not defined%s", h.what, st.Action, didYouMean(st.Action, ids))
+				}
+				continue
+			}
+			if checked[a.ID] {
+				continue
+			}
+			checked[a.ID] = true
+			WalkStrings(a.With, func(n *yaml.Node) {
+				if !expr.HasTemplate(n.Value) {
+					return
+				}
+				if _, err := expr.Template(n.Value, sc, nil); err != nil && strings.Contains(err.Error(), "not available here") {
+					off := 0
+					if te, ok := err.(*expr.Error); ok {
+						off = te.Off
+					}
+					v.errorf(TemplatePos(v.d.file, n, off), "action %q runs in %s:, as no user: %v", a.ID, h.what, err)
+				}
+			})
+		}
+	}
 }

@@ -76,6 +76,16 @@ func ParseWith(file string, src []byte, opts Options) (*Scenario, error) {
 	if hasWB {
 		d.workbook(s, top, wb, catalog.Workbook.Names()...)
 	}
+	for _, k := range []string{"setup", "teardown"} {
+		if f, ok := top[k]; ok {
+			steps := d.steps(f.value, k)
+			if k == "setup" {
+				s.Setup = steps
+			} else {
+				s.Teardown = steps
+			}
+		}
+	}
 	if f, ok := top["actions"]; ok {
 		d.actions(s, f.value)
 	}
@@ -237,6 +247,15 @@ func (d *decoder) named(n *yaml.Node, what string, o *catalog.Obj) (id string, p
 		props = d.mapping(x.value, what+" properties")
 	}
 	return id, props, f
+}
+
+// steps decodes setup: or teardown:, a list of action ids.
+func (d *decoder) steps(n *yaml.Node, what string) []Step {
+	var out []Step
+	for _, e := range d.list(n, what) {
+		out = append(out, Step{Action: d.str(e, what+" entry (an action id)"), Pos: d.pos(e)})
+	}
+	return out
 }
 
 // dataset decodes an entry of data:. Its file is read when the scenario

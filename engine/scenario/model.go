@@ -18,20 +18,23 @@ import (
 
 // Scenario is one parsed scenario.
 type Scenario struct {
-	File       string
-	Name       string
-	Version    string
-	Pools      []*Pool
-	Resources  []*Resource
-	Variables  *yaml.Node // a mapping node, or nil
-	Tenants    []*Tenant
-	Modules    []*Module
-	Datasets   []*Dataset
-	HTTP       HTTP // the http: section
-	Load       Load
-	Actions    []*Action
-	Nodes      []*Node
-	Thresholds []Threshold
+	File      string
+	Name      string
+	Version   string
+	Pools     []*Pool
+	Resources []*Resource
+	Variables *yaml.Node // a mapping node, or nil
+	Tenants   []*Tenant
+	Modules   []*Module
+	Datasets  []*Dataset
+	HTTP      HTTP // the http: section
+	// Setup and Teardown are the actions run once before any user
+	// starts and once after the last (spec §4.3).
+	Setup, Teardown []Step
+	Load            Load
+	Actions         []*Action
+	Nodes           []*Node
+	Thresholds      []Threshold
 
 	// Config holds the source nodes of the keys that configure a run
 	// (name, ip_pools, variables, tenants, load, thresholds...), so that
@@ -89,6 +92,12 @@ type Dataset struct {
 	// FilePos is where the file was named, OnExhaustedPos where
 	// on_exhausted was given (zero when it was not).
 	FilePos, OnExhaustedPos Pos
+}
+
+// Step is an entry of setup: or teardown:, an action to run once.
+type Step struct {
+	Action string
+	Pos    Pos
 }
 
 // Sources returns the datasets as a run hands their rows out.

@@ -174,6 +174,7 @@ func validate(s *Scenario, d *decoder, opts Options) {
 	v.resources()
 	v.actions()
 	v.httpTLS()
+	v.hookSteps()
 	v.graph()
 	v.endless()
 	v.load()
