@@ -35,7 +35,8 @@ const hostileDir = "../../testdata/hostile"
 //	# pending: reason                skipped, with the reason, until it lands
 //
 // {outside} in a file or a link stands for a directory outside the
-// scenario's tree that holds secrets (.env and secret.star).
+// scenario's tree that holds secrets (.env, secret.star, users.csv and
+// ca.pem).
 type hostileCase struct {
 	args      []string
 	exit      int
@@ -170,6 +171,8 @@ func TestHostileCorpus(t *testing.T) {
 	for name, content := range map[string]string{
 		".env":        "SECRET = \"hunter2\"\n", // a .env file is valid Starlark
 		"secret.star": "SECRET = \"hunter2\"\n",
+		"users.csv":   "name,password\nroot,hunter2\n",
+		"ca.pem":      "-----BEGIN CERTIFICATE-----\nhunter2\n-----END CERTIFICATE-----\n",
 	} {
 		if err := os.WriteFile(filepath.Join(outside, name), []byte(content), 0o644); err != nil {
 			t.Fatal(err)
