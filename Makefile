@@ -59,10 +59,10 @@ bench: build
 # Runs each fuzz target for FUZZTIME (default 30s).
 FUZZTIME ?= 30s
 fuzz:
-	$(GO) test ./engine/scenario -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME)
-	$(GO) test ./engine/expr -run '^$$' -fuzz FuzzTemplate -fuzztime $(FUZZTIME)
-	$(GO) test ./engine/compile -run '^$$' -fuzz FuzzCompile -fuzztime $(FUZZTIME)
-	$(GO) test ./engine/runtime -run '^$$' -fuzz FuzzStarScenario -fuzztime $(FUZZTIME)
+	$(GO) test ./engine/internal/scenario -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME)
+	$(GO) test ./engine/internal/expr -run '^$$' -fuzz FuzzTemplate -fuzztime $(FUZZTIME)
+	$(GO) test ./engine/internal/compile -run '^$$' -fuzz FuzzCompile -fuzztime $(FUZZTIME)
+	$(GO) test ./engine/internal/runtime -run '^$$' -fuzz FuzzStarScenario -fuzztime $(FUZZTIME)
 	$(GO) test ./engine/transport -run '^$$' -fuzz FuzzHTTPResponse -fuzztime $(FUZZTIME)
 
 clean:

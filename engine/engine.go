@@ -16,10 +16,10 @@ import (
 	"go.starlark.net/starlark"
 	"gopkg.in/yaml.v3"
 
-	"github.com/ntx-dev/ntx/engine/compile"
-	"github.com/ntx-dev/ntx/engine/report"
-	"github.com/ntx-dev/ntx/engine/runtime"
-	"github.com/ntx-dev/ntx/engine/scenario"
+	"github.com/ntx-dev/ntx/engine/internal/compile"
+	"github.com/ntx-dev/ntx/engine/internal/report"
+	"github.com/ntx-dev/ntx/engine/internal/runtime"
+	"github.com/ntx-dev/ntx/engine/internal/scenario"
 )
 
 // Options configure a run.

@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/ntx-dev/ntx/engine"
-	"github.com/ntx-dev/ntx/engine/runtime"
+	"github.com/ntx-dev/ntx/engine/internal/runtime"
 )
 
 func runOpts() runtime.Options { return runtime.Options{Seed: 7} }

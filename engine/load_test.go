@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/ntx-dev/ntx/engine"
-	"github.com/ntx-dev/ntx/engine/runtime"
+	"github.com/ntx-dev/ntx/engine/internal/runtime"
 	"github.com/ntx-dev/ntx/engine/target"
 )
 
@@ -47,7 +47,7 @@ func maxInWindow(srv *target.Server, window time.Duration) int {
 
 // TestPhasesStartOnTime checks that the runtime follows the plan, as the
 // target saw it: each user's first request marks its start. The plan
-// itself is tested exactly, without a clock, in engine/schedule
+// itself is tested exactly, without a clock, in engine/internal/schedule
 // (TestPhasesWithSpread is this schedule); here only what holds on a
 // busy machine is asserted: timers never fire early, so no user reaches
 // the target before its planned start (counted from before the run

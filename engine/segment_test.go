@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/ntx-dev/ntx/engine"
-	"github.com/ntx-dev/ntx/engine/schedule"
+	"github.com/ntx-dev/ntx/engine/internal/schedule"
 	"github.com/ntx-dev/ntx/engine/target"
 )
 

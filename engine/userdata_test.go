@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/ntx-dev/ntx/engine"
-	"github.com/ntx-dev/ntx/engine/runtime"
+	"github.com/ntx-dev/ntx/engine/internal/runtime"
 	"github.com/ntx-dev/ntx/engine/target"
 )
 

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ntx-dev/ntx/engine/report"
+	"github.com/ntx-dev/ntx/engine"
 )
 
 // oneGet is a scenario that sends one request to the test target: a run
@@ -135,7 +135,7 @@ func TestResultsAreReplacedAtomically(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var res report.Result
+	var res engine.Result
 	if err := json.Unmarshal(b, &res); err != nil || res.Scenario != "one" || res.Actions["a"] == nil || res.Actions["a"].Count != 1 {
 		t.Errorf("the result behind the link: %v\n%s", err, b)
 	}
@@ -302,7 +302,7 @@ func TestUnnamedScenarioNamedAfterItsFile(t *testing.T) {
 		if code != exitPassed || !strings.Contains(stdout, "scenario "+name+": passed") {
 			t.Errorf("%s: exit %d\n%s%s", file, code, stdout, stderr)
 		}
-		var res report.Result
+		var res engine.Result
 		b, _ := os.ReadFile(out)
 		if err := json.Unmarshal(b, &res); err != nil || res.Scenario != name {
 			t.Errorf("%s: JSON scenario %q (%v)", file, res.Scenario, err)

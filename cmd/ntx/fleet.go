@@ -17,24 +17,22 @@ import (
 
 	"github.com/ntx-dev/ntx/engine"
 	"github.com/ntx-dev/ntx/engine/fleet"
-	"github.com/ntx-dev/ntx/engine/report"
-	"github.com/ntx-dev/ntx/engine/schedule"
 )
 
 // segmentFlag reads --segment I/N. An empty I ("/4") is read from
 // JOB_COMPLETION_INDEX, which a Kubernetes Indexed Job sets in each pod.
-func segmentFlag(s string) (schedule.Segment, error) {
+func segmentFlag(s string) (engine.Segment, error) {
 	if s == "" {
-		return schedule.Segment{}, nil
+		return engine.Segment{}, nil
 	}
 	if strings.HasPrefix(s, "/") {
 		idx, ok := os.LookupEnv("JOB_COMPLETION_INDEX")
 		if !ok {
-			return schedule.Segment{}, fmt.Errorf("--segment %s takes I from JOB_COMPLETION_INDEX, which is not set (give --segment I%s)", s, s)
+			return engine.Segment{}, fmt.Errorf("--segment %s takes I from JOB_COMPLETION_INDEX, which is not set (give --segment I%s)", s, s)
 		}
 		s = strings.TrimSpace(idx) + s
 	}
-	return schedule.ParseSegment(s)
+	return engine.ParseSegment(s)
 }
 
 // startAtFlag reads --start-at: an RFC 3339 time, or +DURATION from now.
@@ -69,7 +67,7 @@ func cmdMerge(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "ntx merge: %v\n", err)
 		return exitInvalid
 	}
-	var parts []*report.Result
+	var parts []*engine.Result
 	for _, file := range fs.Args() {
 		r, err := readResult(file)
 		if err != nil {
@@ -88,7 +86,7 @@ func cmdMerge(args []string, stdout, stderr io.Writer) int {
 
 // finishFleet prints a fleet's merged result, writes its files and
 // returns the exit code: 3 when incomplete, else the verdict's.
-func finishFleet(m *report.Result, out, htmlOut, cmd string, stdout, stderr io.Writer) int {
+func finishFleet(m *engine.Result, out, htmlOut, cmd string, stdout, stderr io.Writer) int {
 	m.WriteSummary(stdout)
 	code := exitPassed
 	if !m.Passed {
@@ -113,12 +111,12 @@ func finishFleet(m *report.Result, out, htmlOut, cmd string, stdout, stderr io.W
 }
 
 // readResult reads a JSON result written by --out.
-func readResult(file string) (*report.Result, error) {
+func readResult(file string) (*engine.Result, error) {
 	b, err := os.ReadFile(file)
 	if err != nil {
 		return nil, err
 	}
-	var r report.Result
+	var r engine.Result
 	dec := json.NewDecoder(bytes.NewReader(b))
 	if err := dec.Decode(&r); err != nil {
 		return nil, fmt.Errorf("%s: not a result of ntx exec --out: %v", file, err)
@@ -131,13 +129,13 @@ func readResult(file string) (*report.Result, error) {
 type fleetRun struct {
 	coord  *fleet.Coordinator
 	member *fleet.Member
-	seg    schedule.Segment
+	seg    engine.Segment
 }
 
 // startFleet joins (and for segment 0, first starts) the coordinator at
 // addr, and wires the run to it: the run waits at the ready barrier,
 // sends a snapshot a second, and stops when the fleet is told to.
-func startFleet(addr string, seg schedule.Segment, file string, prog *engine.Program, opts *engine.Options,
+func startFleet(addr string, seg engine.Segment, file string, prog *engine.Program, opts *engine.Options,
 	startAt time.Time, joinTimeout time.Duration, quiet bool, stop func(), stderr io.Writer) (*fleetRun, error) {
 	if seg.Whole() && seg.N != 1 {
 		return nil, fmt.Errorf("--coordinator needs --segment I/N")
@@ -193,7 +191,7 @@ func (fr *fleetRun) close() {
 // finish sends the segment's result and returns the fleet's exit code.
 // Segment 0 writes the merged result and prints its summary; the others
 // print their own summary and the fleet's verdict.
-func (fr *fleetRun) finish(res *report.Result, out, htmlOut string, stdout, stderr io.Writer) int {
+func (fr *fleetRun) finish(res *engine.Result, out, htmlOut string, stdout, stderr io.Writer) int {
 	ctx := context.Background()
 	code, msg, err := fr.member.Finish(ctx, res)
 	if fr.coord == nil {

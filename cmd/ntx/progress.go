@@ -6,7 +6,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/ntx-dev/ntx/engine/runtime"
+	"github.com/ntx-dev/ntx/engine"
 )
 
 // plainEvery is how often progress is printed when stderr is not a
@@ -31,7 +31,7 @@ func newProgressPrinter(w io.Writer) *progressPrinter {
 	return p
 }
 
-func (p *progressPrinter) update(pr runtime.Progress) {
+func (p *progressPrinter) update(pr engine.Progress) {
 	line := formatProgress(pr)
 	switch {
 	case p.terminal && pr.Final:
@@ -44,7 +44,7 @@ func (p *progressPrinter) update(pr runtime.Progress) {
 	}
 }
 
-func formatProgress(pr runtime.Progress) string {
+func formatProgress(pr engine.Progress) string {
 	clock := pr.Elapsed.Round(time.Second).String()
 	if pr.Remaining > 0 {
 		clock += fmt.Sprintf(" (%s left)", pr.Remaining.Round(time.Second))

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ntx-dev/ntx/engine/report"
+	"github.com/ntx-dev/ntx/engine"
 	"github.com/ntx-dev/ntx/engine/target"
 )
 
@@ -81,7 +81,7 @@ func TestInterruptWritesWhatHappened(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var res report.Result
+	var res engine.Result
 	if err := json.Unmarshal(b, &res); err != nil {
 		t.Fatal(err)
 	}
@@ -165,7 +165,7 @@ func TestSecondInterruptWritesWhatCompleted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var res report.Result
+	var res engine.Result
 	if err := json.Unmarshal(b, &res); err != nil {
 		t.Fatal(err)
 	}

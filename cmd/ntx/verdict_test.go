@@ -14,12 +14,12 @@ import (
 
 	"github.com/HdrHistogram/hdrhistogram-go"
 
-	"github.com/ntx-dev/ntx/engine/report"
+	"github.com/ntx-dev/ntx/engine"
 )
 
 // execResult runs `ntx exec --out` on a scenario written to dir/name and
 // returns the exit code, stdout, stderr and the JSON result.
-func execResult(t *testing.T, dir, name, src string, flags ...string) (int, string, string, *report.Result) {
+func execResult(t *testing.T, dir, name, src string, flags ...string) (int, string, string, *engine.Result) {
 	t.Helper()
 	file := writeFile(t, filepath.Join(dir, name), src)
 	out := filepath.Join(dir, strings.TrimSuffix(name, filepath.Ext(name))+".json")
@@ -28,7 +28,7 @@ func execResult(t *testing.T, dir, name, src string, flags ...string) (int, stri
 	if err != nil {
 		t.Fatalf("%s: no JSON (%v); exit %d\n%s%s", name, err, code, stdout, stderr)
 	}
-	var res report.Result
+	var res engine.Result
 	if err := json.Unmarshal(b, &res); err != nil {
 		t.Fatalf("%s: %v", name, err)
 	}

@@ -15,9 +15,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ntx-dev/ntx/engine/internal/report"
+	"github.com/ntx-dev/ntx/engine/internal/schedule"
 	"github.com/ntx-dev/ntx/engine/metrics"
-	"github.com/ntx-dev/ntx/engine/report"
-	"github.com/ntx-dev/ntx/engine/schedule"
 )
 
 // Defaults of a Config.

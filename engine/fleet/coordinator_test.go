@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ntx-dev/ntx/engine/internal/report"
+	"github.com/ntx-dev/ntx/engine/internal/schedule"
 	"github.com/ntx-dev/ntx/engine/metrics"
-	"github.com/ntx-dev/ntx/engine/report"
-	"github.com/ntx-dev/ntx/engine/schedule"
 )
 
 // partResult is what a segment that made calls calls of "get" reports.

@@ -13,8 +13,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/ntx-dev/ntx/engine/report"
-	"github.com/ntx-dev/ntx/engine/schedule"
+	"github.com/ntx-dev/ntx/engine/internal/report"
+	"github.com/ntx-dev/ntx/engine/internal/schedule"
 )
 
 // ErrUnderWay is the refusal of a segment that joins after the start.

@@ -9,9 +9,9 @@ import (
 	"fmt"
 	"sort"
 
+	"github.com/ntx-dev/ntx/engine/internal/report"
+	"github.com/ntx-dev/ntx/engine/internal/schedule"
 	"github.com/ntx-dev/ntx/engine/metrics"
-	"github.com/ntx-dev/ntx/engine/report"
-	"github.com/ntx-dev/ntx/engine/schedule"
 )
 
 // Merge combines segment results into the fleet's: counters added,

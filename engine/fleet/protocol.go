@@ -3,7 +3,7 @@ package fleet
 import (
 	"time"
 
-	"github.com/ntx-dev/ntx/engine/report"
+	"github.com/ntx-dev/ntx/engine/internal/report"
 )
 
 // The protocol between a fleet's segments and its coordinator is JSON

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/ntx-dev/ntx/engine/report"
+	"github.com/ntx-dev/ntx/engine/internal/report"
 )
 
 // Evaluate judges each threshold against what was recorded. res is the

@@ -24,7 +24,7 @@ func TestLayering(t *testing.T) {
 			t.Fatalf("%s: %v", dir, err)
 		}
 		for _, imp := range pkg.Imports {
-			for _, banned := range []string{module + "stdlib", module + "engine/scenario", "go.starlark.net"} {
+			for _, banned := range []string{module + "stdlib", module + "engine/internal/scenario", "go.starlark.net"} {
 				if imp == banned || strings.HasPrefix(imp, banned+"/") {
 					t.Errorf("%s imports %s (via %s)", dir, imp, from)
 				}

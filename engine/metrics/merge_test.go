@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ntx-dev/ntx/engine/report"
+	"github.com/ntx-dev/ntx/engine/internal/report"
 )
 
 // feed records the same random work into whole and, sample by sample,

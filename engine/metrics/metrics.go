@@ -20,7 +20,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/ntx-dev/ntx/engine/report"
+	"github.com/ntx-dev/ntx/engine/internal/report"
 )
 
 // DefaultMaxNames is how many distinct measured names a run keeps before

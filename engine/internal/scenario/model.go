@@ -11,9 +11,9 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/ntx-dev/ntx/engine/catalog"
-	"github.com/ntx-dev/ntx/engine/data"
+	"github.com/ntx-dev/ntx/engine/internal/data"
+	"github.com/ntx-dev/ntx/engine/internal/pool"
 	"github.com/ntx-dev/ntx/engine/metrics"
-	"github.com/ntx-dev/ntx/engine/pool"
 )
 
 // Scenario is one parsed scenario.

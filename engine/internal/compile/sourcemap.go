@@ -5,7 +5,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/ntx-dev/ntx/engine/scenario"
+	"github.com/ntx-dev/ntx/engine/internal/scenario"
 )
 
 // SourceMap leads from positions in a compiled program back to the YAML

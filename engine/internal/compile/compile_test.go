@@ -10,8 +10,8 @@ import (
 	"go.starlark.net/syntax"
 
 	"github.com/ntx-dev/ntx/engine/catalog"
-	"github.com/ntx-dev/ntx/engine/compile"
-	"github.com/ntx-dev/ntx/engine/scenario"
+	"github.com/ntx-dev/ntx/engine/internal/compile"
+	"github.com/ntx-dev/ntx/engine/internal/scenario"
 	"github.com/ntx-dev/ntx/stdlib"
 )
 
@@ -31,8 +31,8 @@ func resolves(src string) error {
 }
 
 func TestCompiledProgramsResolve(t *testing.T) {
-	files, _ := filepath.Glob("../../testdata/valid/*.yaml")
-	more, _ := filepath.Glob("../../scripts/*.yaml")
+	files, _ := filepath.Glob("../../../testdata/valid/*.yaml")
+	more, _ := filepath.Glob("../../../scripts/*.yaml")
 	files = append(files, more...)
 	if len(files) < 3 {
 		t.Fatalf("found only %d scenarios", len(files))
@@ -104,7 +104,7 @@ workflows:
 // FuzzCompile compiles whatever the loader accepts: the compiler must not
 // fail or panic on a valid scenario, and its output must resolve.
 func FuzzCompile(f *testing.F) {
-	files, _ := filepath.Glob("../../testdata/valid/*.yaml")
+	files, _ := filepath.Glob("../../../testdata/valid/*.yaml")
 	for _, file := range files {
 		if b, err := os.ReadFile(file); err == nil {
 			f.Add(b)

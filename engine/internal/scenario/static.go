@@ -10,7 +10,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/ntx-dev/ntx/engine/catalog"
-	"github.com/ntx-dev/ntx/engine/expr"
+	"github.com/ntx-dev/ntx/engine/internal/expr"
 )
 
 // Static checks: what would fail on every iteration of a run, and can be

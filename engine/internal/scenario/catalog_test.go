@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/ntx-dev/ntx/engine/catalog"
-	"github.com/ntx-dev/ntx/engine/data"
+	"github.com/ntx-dev/ntx/engine/internal/data"
 )
 
 // where places a mapping holding KEY inside a scenario, for each mapping

@@ -14,15 +14,15 @@ import (
 	"go.starlark.net/starlark"
 	"go.starlark.net/syntax"
 
-	"github.com/ntx-dev/ntx/engine/compile"
-	"github.com/ntx-dev/ntx/engine/data"
-	"github.com/ntx-dev/ntx/engine/expr"
-	"github.com/ntx-dev/ntx/engine/scenario"
+	"github.com/ntx-dev/ntx/engine/internal/compile"
+	"github.com/ntx-dev/ntx/engine/internal/data"
+	"github.com/ntx-dev/ntx/engine/internal/expr"
+	"github.com/ntx-dev/ntx/engine/internal/scenario"
 	"github.com/ntx-dev/ntx/stdlib"
 )
 
 // FileOptions is the Starlark dialect of scenario programs, stated once
-// in engine/expr so that templates and flows parse alike.
+// in engine/internal/expr so that templates and flows parse alike.
 var FileOptions = expr.Dialect
 
 // Program is a loaded scenario: the frozen globals of its Starlark

@@ -5,8 +5,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ntx-dev/ntx/engine/internal/report"
 	"github.com/ntx-dev/ntx/engine/metrics"
-	"github.com/ntx-dev/ntx/engine/report"
 )
 
 // abortWatch judges the scenario's abort_on_fail thresholds every second

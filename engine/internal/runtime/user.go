@@ -10,7 +10,7 @@ import (
 
 	"go.starlark.net/starlark"
 
-	"github.com/ntx-dev/ntx/engine/data"
+	"github.com/ntx-dev/ntx/engine/internal/data"
 	"github.com/ntx-dev/ntx/stdlib"
 )
 

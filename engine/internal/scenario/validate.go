@@ -13,9 +13,9 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/ntx-dev/ntx/engine/catalog"
-	"github.com/ntx-dev/ntx/engine/expr"
-	"github.com/ntx-dev/ntx/engine/pool"
-	"github.com/ntx-dev/ntx/engine/schedule"
+	"github.com/ntx-dev/ntx/engine/internal/expr"
+	"github.com/ntx-dev/ntx/engine/internal/pool"
+	"github.com/ntx-dev/ntx/engine/internal/schedule"
 
 	"github.com/ntx-dev/ntx/engine/metrics"
 )

@@ -11,8 +11,8 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/ntx-dev/ntx/engine/catalog"
-	"github.com/ntx-dev/ntx/engine/data"
-	"github.com/ntx-dev/ntx/engine/pool"
+	"github.com/ntx-dev/ntx/engine/internal/data"
+	"github.com/ntx-dev/ntx/engine/internal/pool"
 )
 
 // RunKeys are the keys of a scenario that configure a run rather than

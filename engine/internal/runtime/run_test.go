@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ntx-dev/ntx/engine/report"
-	"github.com/ntx-dev/ntx/engine/runtime"
+	"github.com/ntx-dev/ntx/engine/internal/report"
+	"github.com/ntx-dev/ntx/engine/internal/runtime"
 )
 
 // load loads a .star scenario from src.

@@ -11,7 +11,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/ntx-dev/ntx/engine/pool"
+	"github.com/ntx-dev/ntx/engine/internal/pool"
 )
 
 // InsideTree resolves path, symbolic links included, and checks that the

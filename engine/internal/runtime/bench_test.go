@@ -8,9 +8,9 @@ import (
 	"go.starlark.net/starlark"
 	"go.starlark.net/starlarkstruct"
 
-	"github.com/ntx-dev/ntx/engine/expr"
-	"github.com/ntx-dev/ntx/engine/runtime"
-	"github.com/ntx-dev/ntx/engine/scenario"
+	"github.com/ntx-dev/ntx/engine/internal/expr"
+	"github.com/ntx-dev/ntx/engine/internal/runtime"
+	"github.com/ntx-dev/ntx/engine/internal/scenario"
 	"github.com/ntx-dev/ntx/stdlib"
 
 	"github.com/ntx-dev/ntx/engine/metrics"

@@ -4,7 +4,7 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/ntx-dev/ntx/engine/scenario"
+	"github.com/ntx-dev/ntx/engine/internal/scenario"
 )
 
 // FuzzStarScenario loads .star scenarios whose `scenario = ...` is

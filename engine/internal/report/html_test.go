@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ntx-dev/ntx/engine/internal/report"
 	"github.com/ntx-dev/ntx/engine/metrics"
-	"github.com/ntx-dev/ntx/engine/report"
 )
 
 // syntheticRun is a 10-minute run of 20 actions, 3,000 source addresses

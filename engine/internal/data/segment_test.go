@@ -4,7 +4,7 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/ntx-dev/ntx/engine/schedule"
+	"github.com/ntx-dev/ntx/engine/internal/schedule"
 )
 
 // TestSegmentedUniqueRowsAreDisjoint: N segments together hand out each

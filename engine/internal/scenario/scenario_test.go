@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ntx-dev/ntx/engine/pool"
+	"github.com/ntx-dev/ntx/engine/internal/pool"
 )
 
 const flatSrc = `
@@ -190,7 +190,7 @@ func FuzzParse(f *testing.F) {
 	for _, s := range []string{flatSrc, workbookSrc, "", "tasks: [", "name: x\ntasks: {}", "workflows: {nodes: [{id: a, edges: [{to: b}]}]}"} {
 		f.Add([]byte(s))
 	}
-	files, _ := filepath.Glob("../../testdata/*/*.yaml")
+	files, _ := filepath.Glob("../../../testdata/*/*.yaml")
 	for _, file := range files {
 		if b, err := os.ReadFile(file); err == nil {
 			f.Add(b)

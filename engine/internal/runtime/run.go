@@ -14,12 +14,12 @@ import (
 	"go.starlark.net/starlark"
 	"go.starlark.net/starlarkstruct"
 
-	"github.com/ntx-dev/ntx/engine/data"
+	"github.com/ntx-dev/ntx/engine/internal/data"
+	"github.com/ntx-dev/ntx/engine/internal/pool"
+	"github.com/ntx-dev/ntx/engine/internal/report"
+	"github.com/ntx-dev/ntx/engine/internal/scenario"
+	"github.com/ntx-dev/ntx/engine/internal/schedule"
 	"github.com/ntx-dev/ntx/engine/metrics"
-	"github.com/ntx-dev/ntx/engine/pool"
-	"github.com/ntx-dev/ntx/engine/report"
-	"github.com/ntx-dev/ntx/engine/scenario"
-	"github.com/ntx-dev/ntx/engine/schedule"
 	"github.com/ntx-dev/ntx/engine/transport"
 	"github.com/ntx-dev/ntx/stdlib"
 )

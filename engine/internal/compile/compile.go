@@ -18,8 +18,8 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/ntx-dev/ntx/engine/catalog"
-	"github.com/ntx-dev/ntx/engine/expr"
-	"github.com/ntx-dev/ntx/engine/scenario"
+	"github.com/ntx-dev/ntx/engine/internal/expr"
+	"github.com/ntx-dev/ntx/engine/internal/scenario"
 )
 
 // MaxNodeVisits is the per-iteration limit on node visits that ends a

@@ -3,7 +3,7 @@ package data
 import (
 	"fmt"
 
-	"github.com/ntx-dev/ntx/engine/schedule"
+	"github.com/ntx-dev/ntx/engine/internal/schedule"
 )
 
 // SegmentSources returns the datasets as segment seg of a fleet sees

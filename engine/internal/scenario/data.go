@@ -7,8 +7,8 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/ntx-dev/ntx/engine/data"
-	"github.com/ntx-dev/ntx/engine/expr"
+	"github.com/ntx-dev/ntx/engine/internal/data"
+	"github.com/ntx-dev/ntx/engine/internal/expr"
 )
 
 // datasets checks the data: section and reads each dataset's file, once:
