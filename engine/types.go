@@ -26,3 +26,8 @@ type Segment = schedule.Segment
 // ParseSegment reads a segment written "I/N" (I from 0, 0 ≤ I < N), as
 // the CLI's --segment takes it.
 func ParseSegment(s string) (Segment, error) { return schedule.ParseSegment(s) }
+
+// ParseMemory reads a --max-memory size ("256MiB", "2GiB", "500MB", a
+// number of bytes; "0" for no limit, returned as -1), for
+// Options.MaxMemory.
+func ParseMemory(s string) (int64, error) { return runtime.ParseMemory(s) }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	gotime "time"
+	"unicode/utf8"
 
 	"go.starlark.net/lib/json"
 	"go.starlark.net/lib/math"
@@ -133,13 +134,53 @@ func logBuiltin(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tupl
 		return nil, err
 	}
 	if sess.Log != nil {
-		parts := make([]string, len(args))
+		// Copy at most MaxLogLine bytes: a 200 MB argument costs no
+		// second 200 MB, and the log gets a line a reader can use.
+		var line strings.Builder
+		total := 0
 		for i, a := range args {
-			parts[i] = str(a)
+			v := str(a)
+			if i > 0 {
+				total++
+				if line.Len() < MaxLogLine {
+					line.WriteByte(' ')
+				}
+			}
+			total += len(v)
+			if room := MaxLogLine - line.Len(); room > 0 {
+				line.WriteString(v[:cutAt(v, room)])
+			}
 		}
-		sess.Log(fmt.Sprintf("user %d: %s", sess.User.ID, strings.Join(parts, " ")))
+		sess.Log(fmt.Sprintf("user %d: %s", sess.User.ID, noteCut(line.String(), total)))
 	}
 	return starlark.None, nil
+}
+
+// MaxLogLine is the most bytes of one log() or print() message that
+// reach the log; the rest is cut, and the line says how long it was.
+const MaxLogLine = 64 << 10
+
+// ClipLogLine cuts s to MaxLogLine bytes, on a UTF-8 boundary, saying so
+// when it cuts.
+func ClipLogLine(s string) string { return noteCut(s[:cutAt(s, MaxLogLine)], len(s)) }
+
+// cutAt is where to cut s to at most max bytes without splitting a
+// character.
+func cutAt(s string, max int) int {
+	if len(s) <= max {
+		return len(s)
+	}
+	for max > 0 && !utf8.RuneStart(s[max]) {
+		max--
+	}
+	return max
+}
+
+func noteCut(kept string, total int) string {
+	if len(kept) >= total {
+		return kept
+	}
+	return fmt.Sprintf("%s... [cut: %d of %d bytes shown]", kept, len(kept), total)
 }
 
 // run_action(name, fn, ctx, **kwargs) calls a custom action fn(ctx,

@@ -72,6 +72,7 @@ func cmdExec(args []string, stdout, stderr io.Writer) int {
 	out := fs.String("out", "", "write the result as JSON to `FILE.json`")
 	seed := fs.Uint64("seed", 1, "seed for every random choice: addresses, think times, random.*, data rows in random order")
 	maxSteps := fs.Uint64("max-steps", 0, "Starlark steps one iteration may take (default 10000000)")
+	maxMemory := fs.String("max-memory", "256MiB", "how much the run's heap may grow (`SIZE`: 512MiB, 2GiB; 0 for no limit) before running iterations are stopped")
 	users := fs.Int("users", 0, "start this many users at once instead of the ramp-up phases")
 	iterations := fs.Int("iterations", 0, "iterations per user, overriding user_lifetime")
 	duration := fs.Duration("duration", 0, "stop starting iterations after this long, e.g. 30s")
@@ -120,6 +121,12 @@ func cmdExec(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "ntx exec: --coordinator needs --segment I/N")
 		return exitInvalid
 	}
+	mem, err := engine.ParseMemory(*maxMemory)
+	if err != nil {
+		fmt.Fprintf(stderr, "ntx exec: --max-memory: %v\n", err)
+		return exitInvalid
+	}
+	opts.MaxMemory = mem
 	if *rateFlag != "" {
 		r, err := catalog.ParseRate(*rateFlag)
 		if err != nil {

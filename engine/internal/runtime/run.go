@@ -40,6 +40,10 @@ type Options struct {
 	Seed uint64
 	// MaxSteps is the per-iteration Starlark step limit (0: DefaultMaxSteps).
 	MaxSteps uint64
+	// MaxMemory is how many bytes the run's heap may grow by before the
+	// iterations running at that moment are stopped with an error at
+	// their line (0: DefaultMaxMemory; negative: no limit). See memWatch.
+	MaxMemory int64
 	// Log receives log() and print() lines from scripts; nil drops them.
 	Log io.Writer
 	// Users, Iterations and Duration override the scenario when non-zero.
@@ -120,6 +124,7 @@ type run struct {
 	spawnLimit  *schedule.Spacing // spawn_rate_limit, nil when unlimited
 	actionLimit *pacer            // action_rate_limit, nil when unlimited
 	live        atomic.Int64      // users started and not yet done
+	mem         *memWatch         // nil when the heap is not watched
 	arrivals    report.Arrivals   // written by the arrival loop alone
 }
 
@@ -218,6 +223,16 @@ func (p *Program) Run(ctx context.Context, opts Options) (*report.Result, error)
 			case <-finished:
 			}
 		}()
+	}
+
+	if limit := opts.MaxMemory; limit >= 0 {
+		if limit == 0 {
+			limit = DefaultMaxMemory
+		}
+		r.mem = newMemWatch(uint64(limit), r.live.Load)
+		stopWatch := make(chan struct{})
+		defer close(stopWatch)
+		go r.mem.run(stopWatch)
 	}
 
 	done := make(chan struct{})
@@ -658,6 +673,9 @@ func (r *run) describe(err error, maxSteps uint64) (reason, msg string) {
 		return fail.Reason, where + fail.Msg
 	case errors.As(err, &exhausted):
 		return data.Reason, where + exhausted.Error()
+	case isEval && r.mem != nil && isMemCancel(ee.Msg):
+		return "memory", fmt.Sprintf("%sthe run's heap grew by %d MiB, past --max-memory (%d MiB), and this iteration was stopped here: a value growing without bound? (raise --max-memory if the run needs the memory)",
+			where, r.mem.heap.Load()>>20, r.mem.limit>>20)
 	case isEval && strings.Contains(ee.Msg, "too many steps"):
 		return "step-limit", fmt.Sprintf("%sthe iteration ran more than %d Starlark steps (raise --max-steps if this is intended)", where, maxSteps)
 	case isEval:

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/ntx-dev/ntx/engine/internal/report"
 	"github.com/ntx-dev/ntx/engine/internal/runtime"
@@ -127,5 +128,102 @@ def flow(user):
 	_, err = p.Run(context.Background(), runtime.Options{Users: 10_000_001})
 	if err == nil || !strings.Contains(err.Error(), "10000000") {
 		t.Errorf("--users 10000001: err = %v", err)
+	}
+}
+
+// TestLogLinesCut checks that log() and print() lines stop at 64 KiB,
+// on a character boundary, and say how long they were.
+func TestLogLinesCut(t *testing.T) {
+	p := load(t, `
+def flow(user):
+    big = "é" * (1 << 20)
+    log("short", 42)
+    log("a", big)
+    print(big)
+`)
+	var out strings.Builder
+	if _, err := p.Run(context.Background(), runtime.Options{Log: &out}); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
+	if len(lines) != 3 || lines[0] != "user 1: short 42" {
+		t.Fatalf("log = %d lines, first %.80q", len(lines), lines[0])
+	}
+	for _, c := range []struct{ line, note string }{
+		{lines[1], "... [cut: 65536 of 2097154 bytes shown]"},
+		{lines[2], "... [cut: 65536 of 2097152 bytes shown]"},
+	} {
+		if !strings.HasSuffix(c.line, c.note) || len(c.line) > 66<<10 || !utf8.ValidString(c.line) {
+			t.Errorf("line of %d bytes ends %q, want it to end %q", len(c.line), c.line[max(0, len(c.line)-60):], c.note)
+		}
+	}
+}
+
+// TestMemoryBombsStopped runs flows that allocate without bound in a
+// few Starlark steps, which the step limit does not see: the iteration
+// is stopped by the heap watch with an error at its line, and the
+// heap the process took from the system stays far below what the bomb
+// would reach (each would pass 1 GiB; the limit is 32 MiB, and the watch
+// may lag a doubling or two behind a value that doubles). HeapSys never
+// shrinks, so its growth bounds the run's peak heap.
+func TestMemoryBombsStopped(t *testing.T) {
+	for _, c := range []struct{ name, flow, line string }{
+		{"doubling string", `
+def flow(user):
+    s = "x" * 1024
+    for i in range(20):
+        s = s + s
+    log(len(s))
+`, "s.star:5:"},
+		{"doubling list", `
+def flow(user):
+    l = [0]
+    for i in range(26):
+        l = l + l
+    log(len(l))
+`, "s.star:5:"},
+		{"joined strings", `
+def flow(user):
+    parts = []
+    for i in range(64):
+        parts.append("x" * (16 << 20))
+        log(len(",".join(parts)))
+`, "s.star:"}, // line 5 or 6, depending on when the watch looks
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p := load(t, c.flow)
+			var before, after goruntime.MemStats
+			goruntime.ReadMemStats(&before)
+			res, err := p.Run(context.Background(), runtime.Options{MaxMemory: 32 << 20})
+			goruntime.ReadMemStats(&after)
+			if err != nil {
+				t.Fatal(err)
+			}
+			msg := res.Errors["iteration memory"]
+			t.Logf("%+v: %s", res.Iterations, msg)
+			if res.Iterations.Failures["memory"] != 1 || !strings.Contains(msg, "/"+c.line) || !strings.Contains(msg, "past --max-memory (32 MiB)") {
+				t.Errorf("iterations %+v, message %q; want it stopped at %s", res.Iterations, msg, c.line)
+			}
+			grew := int64(after.HeapSys) - int64(before.HeapSys)
+			t.Logf("the heap took %d MiB more from the system", grew>>20)
+			if grew > 512<<20 {
+				t.Errorf("the heap grew by %d MiB under a 32 MiB limit", grew>>20)
+			}
+		})
+	}
+}
+
+func TestParseMemory(t *testing.T) {
+	for in, want := range map[string]int64{
+		"256MiB": 256 << 20, "2GiB": 2 << 30, "1.5 GiB": 3 << 29, "500MB": 500e6, "4096": 4096, "64KiB": 64 << 10, "0": -1, "0MiB": -1,
+	} {
+		if got, err := runtime.ParseMemory(in); err != nil || got != want {
+			t.Errorf("ParseMemory(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "lots", "-1MiB", "12 parsecs", "1e300GiB", "NaN"} {
+		if _, err := runtime.ParseMemory(bad); err == nil {
+			t.Errorf("ParseMemory(%q) accepted", bad)
+		}
 	}
 }

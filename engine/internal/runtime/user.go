@@ -41,6 +41,8 @@ type user struct {
 	stopHard func() bool
 	// stop ends when no further iteration may begin (see run.start).
 	stop context.Context
+	// inIteration is set while the flow runs, for the memory watch.
+	inIteration atomic.Bool
 }
 
 func (r *run) newUser(b *userBinding, n int, intended time.Time, stop context.Context) *user {
@@ -55,7 +57,9 @@ func (r *run) newUser(b *userBinding, n int, intended time.Time, stop context.Co
 		u.sess.Pace = r.actionLimit.wait
 	}
 	u.thread = &starlark.Thread{Name: fmt.Sprintf("user %d", id), Load: noLoad,
-		Print: func(_ *starlark.Thread, msg string) { r.logLine(fmt.Sprintf("user %d: %s", id, msg)) }}
+		Print: func(_ *starlark.Thread, msg string) {
+			r.logLine(fmt.Sprintf("user %d: %s", id, stdlib.ClipLogLine(msg)))
+		}}
 	u.sess.Attach(u.thread)
 	stdlib.NewRandom(r.opts.Seed, id).Attach(u.thread)
 	u.view = r.feeds.View(id)
@@ -77,6 +81,9 @@ func (u *user) begin() {
 		}
 	}
 	r.col.UserStarted()
+	if r.mem != nil {
+		r.mem.add(u)
+	}
 	thread := u.thread
 	u.stopHard = context.AfterFunc(r.hard, func() { thread.Cancel("the run ended") })
 	u.iterate()
@@ -105,7 +112,9 @@ func (u *user) iterate() {
 		u.thread.Steps = 0
 		u.thread.SetMaxExecutionSteps(u.maxSteps)
 		u.view.Begin(u.it)
-		_, err := starlark.Call(u.thread, r.p.flow, starlark.Tuple{b.user}, nil)
+		u.inIteration.Store(true)
+		err := u.callFlow()
+		u.inIteration.Store(false)
 		if stopsUser(err) && r.hard.Err() == nil {
 			// A unique dataset ran out and says the user is to stop: the
 			// iteration that found no row is not counted.
@@ -135,6 +144,19 @@ func (u *user) iterate() {
 func stopsUser(err error) bool {
 	var ex *data.ExhaustedError
 	return errors.As(err, &ex) && ex.StopUser
+}
+
+// callFlow runs one iteration of the flow. A panic in a built-in fails
+// the iteration with an internal error instead of ending the process: it
+// happens on the user's goroutine, where nothing else would recover it.
+func (u *user) callFlow() (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("internal error (please report it with the scenario that caused it): %v", p)
+		}
+	}()
+	_, err = starlark.Call(u.thread, u.r.p.flow, starlark.Tuple{u.b.user}, nil)
+	return err
 }
 
 // thinkTime draws the pause before the next iteration.
@@ -178,6 +200,9 @@ func (u *user) finish() {
 		u.stopHard()
 	}
 	u.b.release()
+	if u.r.mem != nil {
+		u.r.mem.remove(u)
+	}
 	u.r.col.UserDone()
 	u.exit()
 }
