@@ -3,7 +3,6 @@ package engine_test
 import (
 	"context"
 	"fmt"
-	"math"
 	goruntime "runtime"
 	"sort"
 	"testing"
@@ -89,31 +88,43 @@ tasks: [{id: start, action: a}]
 	t.Logf("latest arrival at the target after the planned start (loading included): %v", worst)
 }
 
-// TestOpenModelRate checks the achieved arrival rate at the target.
+// TestOpenModelRate checks that the runtime follows the open model's
+// plan, as the target saw it: every arrival k (user k+1) comes once,
+// never before its time k/rate (timers do not fire early), and none
+// unreasonably late. That arrivals are planned at exactly k/rate is
+// tested without a clock in engine/schedule; the achieved rate is
+// logged, not asserted, because a busy machine delays timers.
 func TestOpenModelRate(t *testing.T) {
 	srv := startTarget(t)
 	file := writeFile(t, t.TempDir(), "open.yaml", `
 name: open
 load:
   arrival: {rate: 100/s, duration: 2s}
-actions: [{id: a, call: get, with: {url: "http://{{env.NTX_TARGET_HTTP}}/health"}}]
+actions: [{id: a, call: get, with: {url: "http://{{env.NTX_TARGET_HTTP}}/health?u={{user.id}}"}}]
 tasks: [{id: start, action: a}]
 `)
+	before := time.Now()
 	res := runFile(t, file, nil)
 	settle(srv)
 	var at []time.Time
+	seenUser := map[string]bool{}
 	for _, s := range srv.Seen() {
 		at = append(at, s.At)
+		var id int
+		if _, err := fmt.Sscanf(s.Query, "u=%d", &id); err != nil || seenUser[s.Query] {
+			t.Fatalf("unexpected or repeated request %q", s.Query)
+		}
+		seenUser[s.Query] = true
+		due := time.Duration(id-1) * 10 * time.Millisecond
+		if off := s.At.Sub(before) - due; off < 0 || off > 5*time.Second {
+			t.Errorf("arrival %d reached the target %v after the run began; due at %v", id-1, s.At.Sub(before), due)
+		}
 	}
-	sort.Slice(at, func(i, j int) bool { return at[i].Before(at[j]) })
-	if len(at) != 200 || res.Arrivals.Started != 200 || res.Arrivals.Dropped != 0 {
+	if len(at) != 200 || res.Arrivals.Started != 200 || res.Arrivals.Dropped != 0 || res.Arrivals.Planned != 200 {
 		t.Fatalf("target saw %d arrivals, result %+v; want 200", len(at), res.Arrivals)
 	}
-	achieved := float64(len(at)-1) / at[len(at)-1].Sub(at[0]).Seconds()
-	t.Logf("achieved rate at the target: %.2f/s", achieved)
-	if math.Abs(achieved-100)/100 > 0.01 {
-		t.Errorf("achieved %.2f arrivals/s, want 100 within 1%%", achieved)
-	}
+	sort.Slice(at, func(i, j int) bool { return at[i].Before(at[j]) })
+	t.Logf("achieved rate at the target: %.2f/s", float64(len(at)-1)/at[len(at)-1].Sub(at[0]).Seconds())
 }
 
 func TestOpenModelDropsAndMeasuresFromIntendedStart(t *testing.T) {

@@ -76,8 +76,9 @@ def flow(user):
 		t.Fatal(err)
 	}
 	checkArrivals(t, res.Arrivals, -1)
-	// About 30 arrivals were due; a timer could be late, never early.
-	if a := res.Arrivals; a.Planned < 30 || a.Planned > 200 || a.Dropped == 0 {
+	// Up to 31 arrivals were due by the interruption (less the time the
+	// run took to start); the plan of 1000 was cut there.
+	if a := res.Arrivals; a.Planned < 5 || a.Planned > 31 || a.Dropped == 0 {
 		t.Errorf("arrivals %+v: want about 30 planned before the interruption, some dropped (max_users 3)", *a)
 	}
 }
