@@ -503,6 +503,11 @@ func (r *run) spawn() {
 	defer timer.Stop()
 	cur := r.closed.SegmentCursor(r.opts.Segment)
 	for sp, ok := cur.Next(); ok; sp, ok = cur.Next() {
+		if r.duration > 0 && sp.At >= r.duration {
+			// Due after the run's end: never spawned, whether or not
+			// the deadline's own timer has fired yet.
+			return
+		}
 		if !r.sleepUntil(timer, r.stopSpawning, sp.At) {
 			return
 		}
