@@ -9,7 +9,7 @@ TARGET_HTTP := 127.0.0.1:18080
 STATICCHECK_VERSION := v0.8.2
 STATICCHECK := bin/staticcheck-$(STATICCHECK_VERSION)
 
-.PHONY: all build vet lint test demo bench fuzz clean
+.PHONY: all build vet lint test demo bench bench-fleet fuzz clean
 
 all: build
 
@@ -55,6 +55,11 @@ bench: build
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light wrk >/dev/null)
 	@test -x bin/hey || GOBIN=$(CURDIR)/bin GOFLAGS= $(GO) install github.com/rakyll/hey@v0.1.4
 	$(GO) run ./cmd/ntxbench --ntx $(BIN) --hey bin/hey
+
+# The cost of a fleet's coordination: 2 coordinated segments beside one
+# process doing the same work (docs/fleet.md). TARGET=host:port for nginx.
+bench-fleet: build
+	sh scripts/bench-fleet.sh
 
 # Runs each fuzz target for FUZZTIME (default 30s).
 FUZZTIME ?= 30s

@@ -15,6 +15,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/HdrHistogram/hdrhistogram-go"
+
 	"github.com/ntx-dev/ntx/engine/internal/report"
 	"github.com/ntx-dev/ntx/engine/internal/schedule"
 	"github.com/ntx-dev/ntx/engine/metrics"
@@ -488,41 +490,29 @@ func (c *Coordinator) live(ts []metrics.Threshold) (*report.Result, int) {
 	return res, len(parts)
 }
 
-// judge prints the fleet's progress and applies abort_on_fail. The
-// caller holds c.mu.
+// judge prints the fleet's progress and applies abort_on_fail. Progress
+// needs the counters and one histogram of each segment; the whole merge
+// is made only when an abort_on_fail threshold is due. The caller holds
+// c.mu.
 func (c *Coordinator) judge(now time.Time) {
 	elapsed := now.Sub(c.startAt)
+	if c.cfg.Progress != nil {
+		c.progress(now, elapsed)
+	}
+	if c.stopReason != "" {
+		return
+	}
 	var ts []metrics.Threshold
 	for _, a := range c.cfg.Abort {
 		if elapsed >= a.Delay {
 			ts = append(ts, a.Threshold)
 		}
 	}
-	res, n := c.live(ts)
-	if res == nil {
+	if len(ts) == 0 {
 		return
 	}
-	if c.cfg.Progress != nil {
-		var calls, errs int64
-		for _, a := range res.Actions {
-			if a.Kind != "custom" {
-				calls += a.Count
-				errs += a.Failed
-			}
-		}
-		rate := 0.0
-		if !c.lastReport.IsZero() {
-			rate = float64(calls-c.lastCalls) / now.Sub(c.lastReport).Seconds()
-		}
-		c.lastReport, c.lastCalls = now, calls
-		p95 := ""
-		if res.HTTP != nil {
-			p95 = fmt.Sprintf(", http p95 %.1f ms", res.HTTP.P95)
-		}
-		fmt.Fprintf(c.cfg.Progress, "fleet %s: %d/%d segments reporting, %d users active, %d calls (%.0f/s), %d failed%s\n",
-			elapsed.Round(time.Second), n, c.cfg.Segments, res.Users.Spawned-res.Users.Completed, calls, rate, errs, p95)
-	}
-	if c.stopReason != "" {
+	res, _ := c.live(ts)
+	if res == nil {
 		return
 	}
 	for _, t := range res.Thresholds {
@@ -537,6 +527,53 @@ func (c *Coordinator) judge(now time.Time) {
 			return
 		}
 	}
+}
+
+// progress prints a line about the fleet: the segments' latest counters
+// added, and the p95 of their HTTP histograms merged. The caller holds
+// c.mu.
+func (c *Coordinator) progress(now time.Time, elapsed time.Duration) {
+	var calls, errs, active int64
+	n := 0
+	h := hdrhistogram.New(1, int64(time.Hour/time.Microsecond), 3)
+	for _, m := range c.segs {
+		r := m.result
+		if r == nil {
+			r = m.snap
+		}
+		if r == nil {
+			continue
+		}
+		n++
+		for _, a := range r.Actions {
+			if a.Kind != "custom" {
+				calls += a.Count
+				errs += a.Failed
+			}
+		}
+		if m.result == nil {
+			active += r.Users.Spawned - r.Users.Completed
+		}
+		if r.HDR != nil && r.HDR.HTTP != "" {
+			if sh, err := hdrhistogram.Decode([]byte(r.HDR.HTTP)); err == nil {
+				h.Merge(sh)
+			}
+		}
+	}
+	if n == 0 {
+		return
+	}
+	rate := 0.0
+	if !c.lastReport.IsZero() {
+		rate = float64(calls-c.lastCalls) / now.Sub(c.lastReport).Seconds()
+	}
+	c.lastReport, c.lastCalls = now, calls
+	p95 := ""
+	if h.TotalCount() > 0 {
+		p95 = fmt.Sprintf(", http p95 %.1f ms", float64(h.ValueAtQuantile(95))/1000)
+	}
+	fmt.Fprintf(c.cfg.Progress, "fleet %s: %d/%d segments reporting, %d users active, %d calls (%.0f/s), %d failed%s\n",
+		elapsed.Round(time.Second), n, c.cfg.Segments, active, calls, rate, errs, p95)
 }
 
 // maybeFinish merges the results once every segment has finished or is
