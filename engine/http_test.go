@@ -11,11 +11,12 @@ import (
 // TestOneHTTPBehaviour: plain HTTP and HTTPS follow redirects alike, each
 // hop measured under the call's name, response.url the final URL and
 // response.redirects the hop count; they send the same User-Agent and
-// headers, and fail with the same error kinds.
+// headers, and fail with the same error kinds. HTTPS is held to HTTP/1.1
+// (the http: section's version): the target's faults are HTTP/1.1 ones.
 func TestOneHTTPBehaviour(t *testing.T) {
 	srv := startTarget(t)
 	file := writeFile(t, t.TempDir(), "behaviour.star", `
-scenario = {"name": "behaviour"}
+scenario = {"name": "behaviour", "http": {"version": "1.1"}}
 
 def flow(user):
     for scheme, addr in [("http", env.NTX_TARGET_HTTP), ("https", env.NTX_TARGET_HTTPS)]:

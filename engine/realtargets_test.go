@@ -217,6 +217,8 @@ func TestTLSFilesAreCheckedAtLoad(t *testing.T) {
 		{"{tls: {ca: link.pem}}", "{url: 'https://127.0.0.1:1/'}", ":2:18:", "outside the scenario's directory"},
 		{"{timeout: 1s}", "{url: 'https://127.0.0.1:1/', tls: {cert: junk.pem, key: junk.pem}}", ":4:72:", "tls cert junk.pem"},
 		{"{tls: {min_version: '1.9'}}", "{url: 'https://127.0.0.1:1/'}", ":2:27:", "not one of 1.0"},
+		{"{version: 3}", "{url: 'https://127.0.0.1:1/'}", ":2:17:", "must be one of auto, 1.1, 2"},
+		{"{version: 2}", "{url: 'https://127.0.0.1:1/', version: 1.0}", ":4:69:", "must be one of auto, 1.1, 2"},
 	} {
 		src := "name: x\nhttp: " + c.http + "\nactions:\n  - {id: a, call: get, with: " + c.with + "}\ntasks: [{id: start, action: a}]\n"
 		file := writeFile(t, dir, "bad.yaml", src)
@@ -225,4 +227,79 @@ func TestTLSFilesAreCheckedAtLoad(t *testing.T) {
 			t.Errorf("%s / %s: got %v, want %q at %s", c.http, c.with, err, c.want, c.at)
 		}
 	}
+}
+
+// TestHTTPVersions: auto speaks HTTP/2 where ALPN agrees to it and
+// HTTP/1.1 over plain TCP, "1.1" holds HTTPS to HTTP/1.1, "2" speaks h2c
+// with prior knowledge over http://; response.proto says what was
+// spoken, and the target saw the same. Each user's HTTP/2 requests share
+// one connection of its own.
+func TestHTTPVersions(t *testing.T) {
+	dir := t.TempDir()
+	srv := tlsTarget(t, dir, nil)
+	t.Setenv("NTX_TEST_HTTPS", srv.HTTPSAddr())
+	t.Setenv("NTX_TEST_HTTP", srv.HTTPAddr())
+	file := writeFile(t, dir, "versions.star", `
+scenario = {"name": "versions", "http": {"tls": {"ca": "certs/ca.pem"}},
+            "load": {"ramp_up": {"phases": [{"spawn_users": 2}]}}}
+
+def flow(user):
+    u = str(user.id)
+    for i in range(3):
+        r = http.get("https://" + env.NTX_TEST_HTTPS + "/ip?v=auto&u=" + u, name = "auto")
+        check(r.ok and r.proto == "HTTP/2.0", "auto over TLS: " + str(r.proto) + " " + str(r.error))
+    r = http.get("https://" + env.NTX_TEST_HTTPS + "/ip?v=1.1&u=" + u, name = "1.1", version = "1.1")
+    check(r.ok and r.proto == "HTTP/1.1", "1.1 over TLS: " + str(r.proto))
+    r = http.get("http://" + env.NTX_TEST_HTTP + "/ip?v=plain&u=" + u, name = "plain")
+    check(r.ok and r.proto == "HTTP/1.1", "auto over TCP: " + str(r.proto))
+    r = http.post("http://" + env.NTX_TEST_HTTP + "/ip?v=h2c&u=" + u, name = "h2c", version = "2", body = "x")
+    check(r.ok and r.proto == "HTTP/2.0", "h2c: " + str(r.proto) + " " + str(r.error))
+`)
+	res := runFile(t, file, nil)
+	for name, c := range res.Checks {
+		if c.Failed != 0 {
+			t.Errorf("check %q failed", name)
+		}
+	}
+	if len(res.Checks) != 4 {
+		t.Errorf("%d checks ran, want 4", len(res.Checks))
+	}
+	settle(srv)
+	byUser := map[string]map[string]bool{} // the connections of each user's auto requests
+	for _, s := range srv.Seen() {
+		if s.Proto != "http" {
+			continue
+		}
+		v, u := queryValue(s.Query, "v"), queryValue(s.Query, "u")
+		want := map[string]string{"auto": "HTTP/2.0", "1.1": "HTTP/1.1", "plain": "HTTP/1.1", "h2c": "HTTP/2.0"}[v]
+		if s.Version != want {
+			t.Errorf("%s: the target saw %s, want %s", s.Query, s.Version, want)
+		}
+		if v == "auto" {
+			if s.ALPN != "h2" {
+				t.Errorf("%s: ALPN %q", s.Query, s.ALPN)
+			}
+			if byUser[u] == nil {
+				byUser[u] = map[string]bool{}
+			}
+			byUser[u][s.Addr] = true
+		}
+	}
+	if len(byUser) != 2 || len(byUser["1"]) != 1 || len(byUser["2"]) != 1 {
+		t.Fatalf("connections of each user's HTTP/2 requests: %v; want one per user", byUser)
+	}
+	for a := range byUser["1"] {
+		if byUser["2"][a] {
+			t.Errorf("users 1 and 2 shared the HTTP/2 connection %s", a)
+		}
+	}
+}
+
+func queryValue(q, key string) string {
+	for _, kv := range strings.Split(q, "&") {
+		if k, v, ok := strings.Cut(kv, "="); ok && k == key {
+			return v
+		}
+	}
+	return ""
 }

@@ -50,6 +50,7 @@ var httpFields = map[string]func(*httpArgs) any{
 	"discard_body":  func(a *httpArgs) any { return &a.discardBody },
 	"tls":           func(a *httpArgs) any { return &a.tls },
 	"keep_alive":    func(a *httpArgs) any { return &a.keepAlive },
+	"version":       func(a *httpArgs) any { return &a.version },
 	"user_agent":    func(a *httpArgs) any { return &a.userAgent },
 }
 
@@ -76,7 +77,7 @@ type httpArgs struct {
 	timeout, bindIP, expect starlark.Value
 	export, maxResponse     starlark.Value
 	retries, redirects      int
-	tlsVerify, tls          starlark.Value
+	tlsVerify, tls, version starlark.Value
 	keepAlive               bool
 	userAgent               string
 	discardBody             bool
@@ -122,6 +123,7 @@ type prepared struct {
 	maxResponse int64
 	tls         *transport.TLSProfile
 	insecure    bool
+	version     transport.Version
 }
 
 func prepare(fn string, a *httpArgs) (*prepared, error) {
@@ -239,6 +241,9 @@ func prepare(fn string, a *httpArgs) (*prepared, error) {
 	}
 	if p.maxResponse == 0 {
 		p.maxResponse = conf.MaxResponse
+	}
+	if p.version, err = versionArg(fn, a.version, conf.Version); err != nil {
+		return nil, err
 	}
 	own, err := tlsArg(fn, a.tls)
 	if err != nil {
@@ -361,6 +366,7 @@ func doHTTP(sess *Session, fn string, a *httpArgs) (starlark.Value, error) {
 		Timeout: p.timeout, Start: sess.startClock(), MaxResponse: p.maxResponse,
 		Redirects: a.redirects, Retries: a.retries, Insecure: p.insecure, DiscardBody: a.discardBody,
 		TLS: p.tls, NoKeepAlive: !a.keepAlive, UserAgent: a.userAgent,
+		Version: p.version, Conns: sess.Conns,
 	})
 	// Redirect hops and retried attempts are requests of their own,
 	// measured under the same name.
@@ -384,7 +390,7 @@ func doHTTP(sess *Session, fn string, a *httpArgs) (starlark.Value, error) {
 		Status: resp.Status, BytesSent: resp.Sent, BytesRecv: resp.Received}
 	res.url, res.redirects = resp.URL, resp.Redirects
 	if resp.Status != 0 {
-		res.StatusVal, res.rawHeader, res.Body = resp.Status, resp.RawHeader, resp.Body
+		res.StatusVal, res.rawHeader, res.Body, res.proto = resp.Status, resp.RawHeader, resp.Body, resp.Proto
 		res.discarded = a.discardBody
 	}
 	switch {

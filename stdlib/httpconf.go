@@ -15,6 +15,7 @@ import (
 // user's session: the defaults of every HTTP call, which a call's own
 // keyword arguments override key by key.
 type HTTPConfig struct {
+	Version     transport.Version
 	KeepAlive   bool
 	Redirects   int
 	UserAgent   string        // "" is the transport's
@@ -144,4 +145,25 @@ func tlsArg(fn string, v starlark.Value) (transport.TLSSettings, error) {
 		}
 	}
 	return t, nil
+}
+
+// versionArg reads a call's version: "auto", "1.1" or "2" (2 and 1.1 as
+// numbers too); None keeps def.
+func versionArg(fn string, v starlark.Value, def transport.Version) (transport.Version, error) {
+	var s string
+	switch x := v.(type) {
+	case nil, starlark.NoneType:
+		return def, nil
+	case starlark.String:
+		s = string(x)
+	case starlark.Int, starlark.Float:
+		s = x.String()
+	default:
+		return def, fmt.Errorf("%s: version must be \"auto\", \"1.1\" or \"2\", not %s", fn, v.Type())
+	}
+	ver, err := transport.ParseVersion(s)
+	if err != nil {
+		return def, fmt.Errorf("%s: %v", fn, err)
+	}
+	return ver, nil
 }

@@ -33,8 +33,9 @@ type Result struct {
 	Err       string
 	Exports   map[string]starlark.Value
 	notRun    bool
-	redirects int  // redirect hops followed
-	discarded bool // the body was counted and dropped (discard_body)
+	redirects int    // redirect hops followed
+	proto     string // the HTTP version spoken: HTTP/1.1, HTTP/2.0
+	discarded bool   // the body was counted and dropped (discard_body)
 
 	decoded starlark.Value // json() of Body, once decoded
 }
@@ -96,6 +97,11 @@ func (r *Result) Attr(name string) (starlark.Value, error) {
 		return starlark.String(r.Body), nil
 	case "redirects":
 		return starlark.MakeInt(r.redirects), nil
+	case "proto":
+		if r.proto == "" {
+			return starlark.None, nil
+		}
+		return starlark.String(r.proto), nil
 	case "json":
 		return starlark.NewBuiltin("json", r.jsonMethod), nil
 	case "latency_ms":

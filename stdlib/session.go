@@ -34,6 +34,8 @@ type Session struct {
 	Net *transport.Transport
 	// HTTP is the run's http: section; nil is the defaults.
 	HTTP *HTTPConfig
+	// Conns are the user's own HTTP/2 connections (nil: none kept).
+	Conns *transport.Conns
 	// Vars is the run-wide `vars` namespace.
 	Vars *Vars
 	// Sink receives one Sample per measured call.

@@ -95,6 +95,8 @@ func httpKeys(withMethod bool) []Key {
 			Doc: "whether an https:// server's certificate must be valid for its name (a shorthand for tls: {verify})"},
 		Key{Name: "tls", Value: Value{Type: Object, Obj: TLS},
 			Doc: "TLS settings for this call (see tls); merged key by key over the http: section's"},
+		Key{Name: "version", Value: Value{Type: Enum, Values: HTTPVersions, Template: true}, Default: "auto",
+			Doc: "the HTTP version: auto offers h2 and http/1.1 by ALPN over TLS and speaks HTTP/1.1 over plain TCP; \"1.1\" only HTTP/1.1; \"2\" requires HTTP/2 (h2c with prior knowledge over http://)"},
 		Key{Name: "keep_alive", Value: vBool, Default: "true",
 			Doc: "whether the connection is kept for the user's next request; false opens a new connection (and TLS handshake) for every request"},
 		Key{Name: "user_agent", Value: vString, Default: "ntx/VERSION",
@@ -110,6 +112,9 @@ func httpKeys(withMethod bool) []Key {
 		keyExport,
 	)
 }
+
+// HTTPVersions are the values of an HTTP call's version.
+var HTTPVersions = []string{"auto", "1.1", "2"}
 
 // TLSVersions are the TLS versions min_version and max_version name.
 var TLSVersions = []string{"1.0", "1.1", "1.2", "1.3"}
@@ -142,6 +147,8 @@ var TLS = &Obj{Name: "tls", Doc: "how HTTPS connections are made: verification, 
 // every HTTP call, which an action's with: (or a call's keyword
 // arguments) override key by key.
 var HTTPSection = &Obj{Name: "http", Doc: "defaults for every HTTP call; the same keys under an action's with: override them for that call, and tls merges key by key", Keys: []Key{
+	{Name: "version", Value: Value{Type: Enum, Values: HTTPVersions}, Default: "auto",
+		Doc: "auto: h2 or http/1.1 by ALPN over TLS, HTTP/1.1 over plain TCP; \"1.1\": HTTP/1.1 only; \"2\": HTTP/2 required (h2c with prior knowledge over http://)"},
 	{Name: "keep_alive", Value: Value{Type: Bool}, Default: "true",
 		Doc: "false: a new connection (and TLS handshake) for every request"},
 	{Name: "redirects", Value: Value{Type: Int, Min: 0, HasMin: true}, Default: "10",
@@ -343,6 +350,7 @@ var ResultAttrs = []Attr{
 	{Name: "source_ip", Type: "string or None", Doc: "the source address the call was sent from"},
 	{Name: "url", Type: "string or None", Doc: "the URL requested, after any redirects (tcp://host:port and udp://host:port for sockets)"},
 	{Name: "redirects", Type: "int", Doc: "how many redirects an HTTP call followed"},
+	{Name: "proto", Type: "string or None", Doc: "the HTTP version spoken: \"HTTP/1.1\", \"HTTP/2.0\" (\"HTTP/1.0\" from an old server); None for TCP, UDP and when no response came"},
 }
 
 // UserFields are the fields of `user`. User-scoped exports add more.

@@ -3,6 +3,7 @@ package transport
 import (
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -15,7 +16,9 @@ import (
 // may come from anywhere (the end of a run).
 type socket struct {
 	net.Conn
-	sent, recv int64
+	// sent and recv are atomic: an HTTP/2 connection's frames are read
+	// by its own goroutine while the user's reads the counts.
+	sent, recv atomic.Int64
 	err        error
 
 	set  *connSet
@@ -24,7 +27,7 @@ type socket struct {
 
 func (c *socket) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
-	c.recv += int64(n)
+	c.recv.Add(int64(n))
 	if err != nil && c.err == nil {
 		c.err = err
 	}
@@ -33,7 +36,7 @@ func (c *socket) Read(p []byte) (int, error) {
 
 func (c *socket) Write(p []byte) (int, error) {
 	n, err := c.Conn.Write(p)
-	c.sent += int64(n)
+	c.sent.Add(int64(n))
 	if err != nil && c.err == nil {
 		c.err = err
 	}
@@ -97,6 +100,7 @@ type conn struct {
 	peeker    *peeker // the idle check; nil if unavailable
 	key       destKey
 	reused    bool
+	h2        bool // HTTP/2 was agreed (ALPN h2, or h2c by prior knowledge)
 	idleSince time.Time
 	// certAsked: the server asked for a client certificate and none was
 	// configured (a refusal that follows is explained by it).

@@ -46,6 +46,11 @@ type Request struct {
 	// NoKeepAlive makes a new connection for the request and closes it
 	// after: one connection, and one TLS handshake, per request.
 	NoKeepAlive bool
+	// Version is the HTTP version to speak (auto: h2 or HTTP/1.1 by ALPN).
+	Version Version
+	// Conns are the calling user's HTTP/2 connections, reused by its
+	// later requests; nil closes an HTTP/2 connection after its request.
+	Conns *Conns
 	// UserAgent, when set, is sent instead of the transport's when the
 	// header gives none.
 	UserAgent string

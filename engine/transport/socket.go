@@ -83,7 +83,7 @@ func (s *Source) TCP(ctx context.Context, req *SocketRequest) *SocketReply {
 	}
 	c := s.t.conns.track(nc)
 	defer c.Close()
-	defer func() { out.Sent, out.Received = c.sent, c.recv }()
+	defer func() { out.Sent, out.Received = c.sent.Load(), c.recv.Load() }()
 	stop := context.AfterFunc(ctx, func() { _ = c.SetDeadline(aLongTimeAgo) })
 	defer stop()
 	if len(req.Send) > 0 {
@@ -162,7 +162,7 @@ func (s *Source) UDP(ctx context.Context, req *SocketRequest) *SocketReply {
 	}
 	c := s.t.conns.track(nc)
 	defer c.Close()
-	defer func() { out.Sent, out.Received = c.sent, c.recv }()
+	defer func() { out.Sent, out.Received = c.sent.Load(), c.recv.Load() }()
 	stop := context.AfterFunc(ctx, func() { _ = c.SetDeadline(aLongTimeAgo) })
 	defer stop()
 	if _, err := c.Write(req.Send); err != nil {

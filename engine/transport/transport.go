@@ -27,6 +27,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/net/http2"
 )
 
 // Limits and defaults of the transport.
@@ -85,7 +87,8 @@ type Transport struct {
 	mu      sync.RWMutex
 	sources map[netip.Addr]*Source
 
-	idle      atomic.Int64 // idle connections, all sources
+	h2        *http2.Transport // the settings of HTTP/2 connections
+	idle      atomic.Int64     // idle connections, all sources
 	conns     connSet
 	sweepOnce sync.Once
 	stop      chan struct{}
@@ -112,7 +115,7 @@ func New(opts Options) *Transport {
 	if opts.UserAgent == "" {
 		opts.UserAgent = UserAgent
 	}
-	return &Transport{opts: opts, sources: map[netip.Addr]*Source{}, stop: make(chan struct{})}
+	return &Transport{opts: opts, sources: map[netip.Addr]*Source{}, stop: make(chan struct{}), h2: h2Transport()}
 }
 
 // Source returns the source for address src (the zero Addr: unbound).
@@ -205,6 +208,7 @@ type destKey struct {
 	secure   bool
 	insecure bool
 	profile  *TLSProfile // nil: the transport's default
+	version  Version     // what ALPN offers (TLS), or h2c (Version2)
 }
 
 // dest is one destination's idle connections, most recently used last,

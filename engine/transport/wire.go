@@ -53,27 +53,52 @@ func (s *Source) attempt(ctx context.Context, req *Request, h *hop, deadline tim
 	key := destKey{host: h.url.Host, secure: secure, insecure: secure && req.Insecure}
 	if secure {
 		key.profile = req.TLS
+		key.version = req.Version
+	} else if req.Version == Version2 {
+		key.version = Version2
 	}
+	hk := h2Key{src: s.addr, dest: key}
 	for resent := false; ; resent = true {
 		resp.Exchange = Exchange{Method: h.method, URL: h.url, Start: h.start}
 		resp.Proto, resp.RawHeader, resp.Body, resp.BodySize = "", nil, nil, 0
-		c, err := s.conn(ctx, key, h.url, deadline, req.NoKeepAlive)
+		var hc *h2conn
+		if !req.NoKeepAlive && key.version != Version11 {
+			hc = req.Conns.get(hk)
+		}
+		var c *conn
+		var err error
+		if hc != nil {
+			c = hc.c
+		} else {
+			c, err = s.conn(ctx, key, h.url, deadline, req.NoKeepAlive)
+		}
+		if err == nil && hc == nil && c.h2 {
+			if hc, err = s.newH2(c); err != nil {
+				err = &ProtocolError{err}
+			}
+		}
 		if err != nil {
 			if c != nil { // the handshake failed: its bytes crossed the socket
-				resp.Sent, resp.Received = c.sock.sent, c.sock.recv
+				resp.Sent, resp.Received = c.sock.sent.Load(), c.sock.recv.Load()
 				c.close()
 			}
 			resp.Err = dialError(ctx, err)
 			resp.Latency = time.Since(h.start)
 			return
 		}
+		if hc != nil {
+			if s.exchange2(ctx, req, h, deadline, resp, hc, hk, resent) {
+				continue
+			}
+			return
+		}
 		sent0, recv0 := int64(0), int64(0)
 		if c.reused {
-			sent0, recv0 = c.sock.sent, c.sock.recv
+			sent0, recv0 = c.sock.sent.Load(), c.sock.recv.Load()
 		}
 		arrived, reusable, err := s.roundTrip(ctx, c, req, h, deadline, resp)
 		resp.Latency = time.Since(h.start)
-		resp.Sent, resp.Received = c.sock.sent-sent0, c.sock.recv-recv0
+		resp.Sent, resp.Received = c.sock.sent.Load()-sent0, c.sock.recv.Load()-recv0
 		if err == nil {
 			if reusable && !req.NoKeepAlive {
 				c.reused = true
@@ -94,6 +119,50 @@ func (s *Source) attempt(ctx context.Context, req *Request, h *hop, deadline tim
 		resp.Earlier = append(resp.Earlier, resp.Exchange)
 		h.start = time.Now()
 	}
+}
+
+// exchange2 sends h over the HTTP/2 connection hc, keeping hc for the
+// user's next requests unless the request asks for a connection of its
+// own. It reports whether the request should be sent once more, on a
+// new connection: a kept connection failed before any answer came.
+func (s *Source) exchange2(ctx context.Context, req *Request, h *hop, deadline time.Time, resp *Response, hc *h2conn, hk h2Key, resent bool) bool {
+	reused := hc.c.reused
+	sent0, recv0 := int64(0), int64(0)
+	if reused {
+		sent0, recv0 = hc.c.sock.sent.Load(), hc.c.sock.recv.Load()
+	}
+	arrived, err := s.roundTrip2(ctx, hc, req, h, deadline, resp)
+	resp.Latency = time.Since(h.start)
+	resp.Sent, resp.Received = hc.c.sock.sent.Load()-sent0, hc.c.sock.recv.Load()-recv0
+	if err == nil {
+		if !reused && (req.NoKeepAlive || !req.Conns.keep(hk, hc)) {
+			hc.close()
+			return false
+		}
+		hc.c.reused = true
+		return false
+	}
+	resp.Err = h2Error(ctx, err)
+	var tooLarge *TooLargeError
+	var reset *streamReset
+	if (errors.As(resp.Err, &tooLarge) || errors.As(resp.Err, &reset)) && hc.cc.CanTakeNewRequest() {
+		// Only the stream ended: the connection goes on.
+		if !reused && (req.NoKeepAlive || !req.Conns.keep(hk, hc)) {
+			hc.close()
+		} else {
+			hc.c.reused = true
+		}
+		return false
+	}
+	req.Conns.drop(hk, hc)
+	hc.close()
+	if resent || !reused || arrived || !idempotent(h.method) || ctx.Err() != nil ||
+		(!deadline.IsZero() && !time.Now().Before(deadline)) {
+		return false
+	}
+	resp.Earlier = append(resp.Earlier, resp.Exchange)
+	h.start = time.Now()
+	return true
 }
 
 // conn returns an idle connection to key, or dials one. When a TLS
@@ -127,6 +196,7 @@ func (s *Source) conn(ctx context.Context, key destKey, u interface{ Hostname() 
 		}
 	}
 	if !key.secure {
+		c.h2 = key.version == Version2 // h2c with prior knowledge
 		return c, nil
 	}
 	tc := tls.Client(sock, s.tlsConfig(key, u.Hostname()))
@@ -139,12 +209,16 @@ func (s *Source) conn(ctx context.Context, key destKey, u interface{ Hostname() 
 		return c, &TLSError{Err: err, NoClientCert: c.certAsked}
 	}
 	c.Conn = tc
+	c.h2 = tc.ConnectionState().NegotiatedProtocol == "h2"
+	if key.version == Version2 && !c.h2 {
+		return c, &ProtocolError{fmt.Errorf("the server did not agree to HTTP/2 by ALPN (version: \"2\")")}
+	}
 	return c, nil
 }
 
 // tlsConfig returns the TLS configuration for a destination, made once:
-// HTTP/1.1 only (with h2 every user would share one connection), and
-// session tickets kept per source address.
+// the ALPN protocols its version offers, and session tickets kept per
+// source address.
 func (s *Source) tlsConfig(key destKey, serverName string) *tls.Config {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -160,7 +234,7 @@ func (s *Source) tlsConfig(key destKey, serverName string) *tls.Config {
 		if cfg.ServerName == "" {
 			cfg.ServerName = serverName
 		}
-		cfg.NextProtos = []string{"http/1.1"}
+		cfg.NextProtos = key.version.nextProtos()
 		cfg.InsecureSkipVerify = key.insecure //nolint:gosec // the scenario asked for it
 		if len(cfg.Certificates) == 0 && cfg.GetClientCertificate == nil {
 			cfg.GetClientCertificate = noClientCert

@@ -828,5 +828,6 @@ func httpConfig(s *scenario.Scenario) *stdlib.HTTPConfig {
 	}
 	c.UserAgent, c.Timeout, c.MaxResponse, c.TLS = h.UserAgent, h.Timeout, h.MaxResponse, h.TLS
 	c.ReadFile = s.ReadFile
+	c.Version, _ = transport.ParseVersion(h.Version) // checked at load
 	return c
 }

@@ -11,6 +11,7 @@ import (
 	"go.starlark.net/starlark"
 
 	"github.com/ntx-dev/ntx/engine/internal/data"
+	"github.com/ntx-dev/ntx/engine/transport"
 	"github.com/ntx-dev/ntx/stdlib"
 )
 
@@ -51,7 +52,7 @@ func (r *run) newUser(b *userBinding, n int, intended time.Time, stop context.Co
 		u.maxSteps = DefaultMaxSteps
 	}
 	id := b.user.ID
-	u.sess = &stdlib.Session{Ctx: r.hard, User: b.user, Net: r.net, HTTP: r.http, Vars: r.p.vars, Sink: r.col,
+	u.sess = &stdlib.Session{Ctx: r.hard, User: b.user, Net: r.net, HTTP: r.http, Conns: transport.NewConns(), Vars: r.p.vars, Sink: r.col,
 		Source: b.source, Log: r.logLine, Intended: intended}
 	if r.actionLimit != nil {
 		u.sess.Pace = r.actionLimit.wait
@@ -199,6 +200,7 @@ func (u *user) finish() {
 	if u.stopHard != nil {
 		u.stopHard()
 	}
+	u.sess.Conns.Close() // the user's HTTP/2 connections are its own
 	u.b.release()
 	if u.r.mem != nil {
 		u.r.mem.remove(u)

@@ -16,6 +16,7 @@ import (
 // HTTP call of the run, which a call's own keys override. A nil pointer
 // or zero value is "not given": the built-in default applies.
 type HTTP struct {
+	Version     string // auto, 1.1, 2; "" is auto
 	KeepAlive   *bool
 	Redirects   *int
 	UserAgent   string
@@ -48,6 +49,9 @@ func (d *decoder) httpSection(s *Scenario, n *yaml.Node) {
 	f := d.fields(n, "http", catalog.HTTPSection.Names()...)
 	h := &s.HTTP
 	h.Pos = d.pos(n)
+	if x, ok := f["version"]; ok {
+		h.Version = d.oneOf(x.value, "http.version", catalog.HTTPVersions...)
+	}
 	if x, ok := f["keep_alive"]; ok {
 		b := d.boolean(x.value, "http.keep_alive")
 		h.KeepAlive = &b

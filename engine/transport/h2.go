@@ -1,0 +1,266 @@
+package transport
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/net/http2"
+
+	"github.com/ntx-dev/ntx/engine/metrics"
+)
+
+// Version says which HTTP versions a request may speak (spec §4.1).
+type Version uint8
+
+// The HTTP versions.
+const (
+	// VersionAuto offers h2 and http/1.1 by ALPN over TLS and speaks
+	// HTTP/1.1 over plain TCP.
+	VersionAuto Version = iota
+	// Version11 speaks HTTP/1.1 only.
+	Version11
+	// Version2 requires HTTP/2: h2 by ALPN over TLS, h2c with prior
+	// knowledge over plain TCP.
+	Version2
+)
+
+// ParseVersion reads a version as scenarios write it: auto, "1.1" or "2".
+func ParseVersion(s string) (Version, error) {
+	switch s {
+	case "", "auto":
+		return VersionAuto, nil
+	case "1.1":
+		return Version11, nil
+	case "2", "2.0":
+		return Version2, nil
+	}
+	return 0, fmt.Errorf("HTTP version %q is not one of auto, 1.1, 2", s)
+}
+
+// nextProtos are the ALPN protocols offered for v.
+func (v Version) nextProtos() []string {
+	switch v {
+	case Version11:
+		return []string{"http/1.1"}
+	case Version2:
+		return []string{"h2"}
+	}
+	return []string{"h2", "http/1.1"}
+}
+
+// Conns are one user's HTTP/2 connections. An HTTP/2 connection carries
+// many requests at once, so it is never put in a source's shared idle
+// pool: it is kept here, reused by the user's own requests only, and
+// closed when the user ends.
+type Conns struct {
+	mu     sync.Mutex
+	h2     map[h2Key]*h2conn
+	closed bool
+}
+
+type h2Key struct {
+	src  netip.Addr
+	dest destKey
+}
+
+// h2conn is an HTTP/2 client connection over one of ntx's sockets.
+type h2conn struct {
+	cc *http2.ClientConn
+	c  *conn
+}
+
+// NewConns returns an empty set of connections for one user.
+func NewConns() *Conns { return &Conns{} }
+
+func (u *Conns) get(k h2Key) *h2conn {
+	if u == nil {
+		return nil
+	}
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	hc := u.h2[k]
+	if hc != nil && !hc.cc.CanTakeNewRequest() {
+		delete(u.h2, k)
+		go hc.close()
+		return nil
+	}
+	return hc
+}
+
+// keep stores hc for the user's later requests; false if the set is
+// closed (or nil), and hc is then the caller's to close.
+func (u *Conns) keep(k h2Key, hc *h2conn) bool {
+	if u == nil {
+		return false
+	}
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.closed {
+		return false
+	}
+	if u.h2 == nil {
+		u.h2 = map[h2Key]*h2conn{}
+	}
+	if old := u.h2[k]; old != nil && old != hc {
+		go old.close()
+	}
+	u.h2[k] = hc
+	return true
+}
+
+func (u *Conns) drop(k h2Key, hc *h2conn) {
+	if u == nil {
+		return
+	}
+	u.mu.Lock()
+	if u.h2[k] == hc {
+		delete(u.h2, k)
+	}
+	u.mu.Unlock()
+}
+
+// Close closes the user's connections; later ones are closed after use.
+func (u *Conns) Close() {
+	if u == nil {
+		return
+	}
+	u.mu.Lock()
+	conns := u.h2
+	u.h2, u.closed = nil, true
+	u.mu.Unlock()
+	for _, hc := range conns {
+		hc.close()
+	}
+}
+
+func (hc *h2conn) close() {
+	_ = hc.cc.Close()
+	hc.c.close()
+}
+
+// newH2 starts HTTP/2 on a connection just made (h2 by ALPN, or h2c).
+func (s *Source) newH2(c *conn) (*h2conn, error) {
+	_ = c.sock.SetDeadline(time.Time{}) // requests bound themselves by their context
+	cc, err := s.t.h2.NewClientConn(c.Conn)
+	if err != nil {
+		return nil, err
+	}
+	return &h2conn{cc: cc, c: c}, nil
+}
+
+// h2Transport returns the HTTP/2 settings shared by every connection of
+// a transport: responses are decoded as HTTP/1.1 ones are (no transparent
+// gzip), and header blocks are held to the same limit.
+func h2Transport() *http2.Transport {
+	return &http2.Transport{
+		AllowHTTP:          true,
+		DisableCompression: true,
+		MaxHeaderListSize:  MaxHeaderBytes,
+	}
+}
+
+// roundTrip2 sends h on hc and reads the answer into resp. arrived says
+// whether any of the answer came.
+func (s *Source) roundTrip2(ctx context.Context, hc *h2conn, req *Request, h *hop, deadline time.Time, resp *Response) (arrived bool, err error) {
+	if !deadline.IsZero() {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, deadline)
+		defer cancel()
+	}
+	hr, err := http.NewRequestWithContext(ctx, h.method, h.url.String(), nil)
+	if err != nil {
+		return false, err
+	}
+	hr.Header = make(http.Header, len(h.header)+1)
+	for k, vs := range h.header {
+		switch {
+		case asciiEqualFold(k, "Host"), asciiEqualFold(k, "Content-Length"), asciiEqualFold(k, "Transfer-Encoding"), asciiEqualFold(k, "Connection"):
+			continue
+		}
+		hr.Header[k] = vs
+	}
+	if hr.Header.Get("User-Agent") == "" {
+		ua := req.UserAgent
+		if ua == "" {
+			ua = s.t.opts.UserAgent
+		}
+		hr.Header.Set("User-Agent", ua)
+	}
+	if h.host != "" {
+		hr.Host = h.host
+	}
+	if len(h.body) > 0 {
+		hr.Body = io.NopCloser(bytes.NewReader(h.body))
+		hr.ContentLength = int64(len(h.body))
+		body := h.body
+		hr.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+	}
+	hresp, err := hc.cc.RoundTrip(hr)
+	if err != nil {
+		return false, err
+	}
+	defer hresp.Body.Close()
+	resp.Status = hresp.StatusCode
+	resp.Proto = "HTTP/2.0"
+	resp.RawHeader = rawHeader(hresp)
+	limit := req.MaxResponse
+	if limit <= 0 {
+		limit = DefaultMaxResponse
+	}
+	if hresp.ContentLength > limit {
+		return true, &TooLargeError{What: "response body", Limit: limit}
+	}
+	resp.Body, resp.BodySize, err = readAll(hresp.Body, limit, !req.DiscardBody, "response body")
+	return true, err
+}
+
+// rawHeader writes an HTTP/2 response's header as an HTTP/1.1-style
+// block, the form results and redirects read.
+func rawHeader(r *http.Response) []byte {
+	var b bytes.Buffer
+	b.WriteString("HTTP/2.0 ")
+	b.WriteString(strconv.Itoa(r.StatusCode))
+	b.WriteByte(' ')
+	b.WriteString(http.StatusText(r.StatusCode))
+	b.WriteString("\r\n")
+	_ = r.Header.Write(&b)
+	b.WriteString("\r\n")
+	return b.Bytes()
+}
+
+// h2Error gives a failed HTTP/2 exchange the meaning the error counters
+// use: the run's end or the deadline as such, an HTTP/2 stream or
+// connection error as a protocol error.
+func h2Error(ctx context.Context, err error) error {
+	var tooLarge *TooLargeError
+	var se http2.StreamError
+	switch {
+	case ctx.Err() != nil:
+		return ctx.Err()
+	case errors.As(err, &tooLarge):
+		return err
+	case errors.As(err, &se):
+		return &streamReset{err}
+	}
+	if k := Classify(err); k != metrics.KindOther && k != metrics.KindEOF {
+		return err
+	}
+	return &ProtocolError{err}
+}
+
+// streamReset is an HTTP/2 stream the server reset: counted as kind
+// reset, as a reset connection is over HTTP/1.1.
+type streamReset struct{ err error }
+
+func (e *streamReset) Error() string        { return "the server reset the HTTP/2 stream: " + e.err.Error() }
+func (e *streamReset) Unwrap() error        { return e.err }
+func (e *streamReset) Is(target error) bool { return target == syscall.ECONNRESET }
