@@ -129,7 +129,7 @@ type prepared struct {
 func prepare(fn string, a *httpArgs) (*prepared, error) {
 	p := &prepared{headers: http.Header{}}
 	u, err := url.Parse(a.url)
-	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+	if err != nil || u.Host == "" || !catalog.HTTP.AcceptsScheme(u.Scheme) {
 		return nil, fmt.Errorf("%s: url %q is not an absolute http(s) URL", fn, a.url)
 	}
 	p.url = u

@@ -153,6 +153,11 @@ func (k Kind) Schemes() []string {
 	return nil
 }
 
+// AcceptsScheme reports whether a call of kind k takes a url whose
+// scheme is s, in lower case as url.Parse gives it. The validator, the
+// built-ins and the transport (for redirects too) all ask here.
+func (k Kind) AcceptsScheme(s string) bool { return slices.Contains(k.Schemes(), s) }
+
 // Call is a value an action's `call:` may name, and the Starlark
 // function it runs.
 type Call struct {

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
+
+	"github.com/ntx-dev/ntx/engine/catalog"
 )
 
 // Request is one HTTP call: what the built-in was asked to send, and how.
@@ -142,7 +144,7 @@ func (s *Source) Do(ctx context.Context, req *Request) *Response {
 // absolute http(s), or a header that would write headers of its own.
 // Built-ins check their requests before they measure anything.
 func (r *Request) Check() error {
-	if r.URL == nil || r.URL.Host == "" || (r.URL.Scheme != "http" && r.URL.Scheme != "https") {
+	if r.URL == nil || r.URL.Host == "" || !catalog.HTTP.AcceptsScheme(r.URL.Scheme) {
 		return fmt.Errorf("%v is not an absolute http(s) URL", r.URL)
 	}
 	if !validValue(r.Host) {
@@ -175,7 +177,7 @@ func (h *hop) redirect(req *Request, resp *Response) bool {
 		return false
 	}
 	next, err := h.url.Parse(loc)
-	if err != nil || (next.Scheme != "http" && next.Scheme != "https") || next.Host == "" {
+	if err != nil || !catalog.HTTP.AcceptsScheme(next.Scheme) || next.Host == "" {
 		return false
 	}
 	next.Fragment, next.RawFragment = "", ""

@@ -162,55 +162,18 @@ func exportEntry(e syntax.Expr) (name, scope string, ok bool) {
 
 // EnvWarnings warns about each env.NAME a .star file reads with no
 // default where the variable will not be set (set reports whether it
-// will). A read is taken to have a default when the file tests the name
-// anywhere (env.NAME or "x", if env.NAME:, "a" if env.NAME else "b",
-// not env.NAME), as Starlark code may test a value after storing it.
+// will). A read has a default by the rule templates follow too (see
+// unguardedEnvReads): the file tests the name somewhere.
 func EnvWarnings(file string, f *syntax.File, set func(name string) bool) ErrorList {
-	guarded := map[syntax.Expr]bool{}
-	tested := map[string]bool{}
-	type read struct {
-		name string
-		pos  Pos
-	}
-	var reads []read
-	syntax.Walk(f, func(n syntax.Node) bool {
-		switch n := n.(type) {
-		case *syntax.BinaryExpr:
-			switch n.Op {
-			case syntax.OR, syntax.AND:
-				guarded[unparen(n.X)] = true
-			case syntax.EQL, syntax.NEQ:
-				guarded[unparen(n.X)], guarded[unparen(n.Y)] = true, true
-			}
-		case *syntax.CondExpr:
-			guarded[unparen(n.Cond)] = true
-		case *syntax.UnaryExpr:
-			if n.Op == syntax.NOT {
-				guarded[unparen(n.X)] = true
-			}
-		case *syntax.IfStmt:
-			guarded[unparen(n.Cond)] = true
-		case *syntax.WhileStmt:
-			guarded[unparen(n.Cond)] = true
-		case *syntax.DotExpr:
-			if id, ok := n.X.(*syntax.Ident); ok && id.Name == "env" && n.Name.Name != "get" {
-				if guarded[n] {
-					tested[n.Name.Name] = true
-				} else {
-					reads = append(reads, read{n.Name.Name, Pos{File: file, Line: int(n.Name.NamePos.Line), Col: int(n.Name.NamePos.Col)}})
-				}
-			}
-		}
-		return true
-	})
 	var warns ErrorList
 	seen := map[string]bool{}
-	for _, r := range reads {
-		if tested[r.name] || seen[r.name] || set(r.name) {
+	for _, r := range unguardedEnvReads(f) {
+		name := r.Name.Name
+		if seen[name] || set(name) {
 			continue
 		}
-		seen[r.name] = true
-		warns.Add(r.pos, "env.%s is not set, and reads as None here: set it (or pass it with -e %s), or give a default: env.%s or \"fallback\"", r.name, r.name, r.name)
+		seen[name] = true
+		warns.Add(Pos{File: file, Line: int(r.Name.NamePos.Line), Col: int(r.Name.NamePos.Col)}, "env.%s is not set, and reads as None here: set it (or pass it with -e %s), or give a default: env.%s or \"fallback\"", name, name, name)
 	}
 	return warns
 }

@@ -187,14 +187,32 @@ func unguardedEnv(src string) []string {
 	if err != nil {
 		return nil
 	}
-	guarded := map[syntax.Expr]bool{}
-	tested := map[string]bool{} // names the expression tests somewhere
 	var names []string
-	syntax.Walk(x, func(n syntax.Node) bool {
+	for _, r := range unguardedEnvReads(x) {
+		names = append(names, r.Name.Name)
+	}
+	return names
+}
+
+// unguardedEnvReads returns, in source order, the env.NAME reads in n
+// that have no default: the one rule for templates and .star files.
+// A read has a default when the code tests the name anywhere, as an
+// operand of or, and, == or !=, under not, or as the condition of an
+// if, a conditional expression or a while: a read elsewhere is then
+// taken to be on the branch where the variable is set (Starlark code
+// may test a value after storing it). env.get(...) is never a bare read.
+func unguardedEnvReads(n syntax.Node) []*syntax.DotExpr {
+	guarded := map[syntax.Expr]bool{}
+	tested := map[string]bool{}
+	var reads []*syntax.DotExpr
+	syntax.Walk(n, func(n syntax.Node) bool {
 		switch n := n.(type) {
 		case *syntax.BinaryExpr:
-			if n.Op == syntax.OR {
+			switch n.Op {
+			case syntax.OR, syntax.AND:
 				guarded[unparen(n.X)] = true
+			case syntax.EQL, syntax.NEQ:
+				guarded[unparen(n.X)], guarded[unparen(n.Y)] = true, true
 			}
 		case *syntax.CondExpr:
 			guarded[unparen(n.Cond)] = true
@@ -202,23 +220,25 @@ func unguardedEnv(src string) []string {
 			if n.Op == syntax.NOT {
 				guarded[unparen(n.X)] = true
 			}
+		case *syntax.IfStmt:
+			guarded[unparen(n.Cond)] = true
+		case *syntax.WhileStmt:
+			guarded[unparen(n.Cond)] = true
 		case *syntax.DotExpr:
 			if id, ok := n.X.(*syntax.Ident); ok && id.Name == "env" && n.Name.Name != "get" {
 				if guarded[n] {
 					tested[n.Name.Name] = true
 				} else {
-					names = append(names, n.Name.Name)
+					reads = append(reads, n)
 				}
 			}
 		}
 		return true
 	})
-	// A read of a variable the expression tests is taken to be on the
-	// branch where it is set.
-	out := names[:0]
-	for _, name := range names {
-		if !tested[name] {
-			out = append(out, name)
+	out := reads[:0]
+	for _, r := range reads {
+		if !tested[r.Name.Name] {
+			out = append(out, r)
 		}
 	}
 	return out

@@ -16,6 +16,10 @@ func TestEnvDefaultsAccepted(t *testing.T) {
 		`{{env.get("NTX_X")}}`,
 		`{{"a" if env.NTX_X else "b"}}`,
 		`{{"a" if not env.NTX_X else env.NTX_X}}`,
+		// The same rule as a .star file's: a name the code tests is read
+		// on the branch where it is set.
+		`{{env.NTX_X == "a"}}`,
+		`{{env.NTX_X and env.NTX_X + "x"}}`,
 	} {
 		src := "actions: [{id: a, call: get, with: {url: 'http://127.0.0.1:1/', headers: {X: '" + tmpl + "'}}}]\ntasks: [{id: s, action: a}]\n"
 		if _, err := ParseWith("e.yaml", []byte(src), unset); err != nil {
