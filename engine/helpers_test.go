@@ -13,20 +13,14 @@ import (
 
 	"github.com/ntx-dev/ntx/engine"
 	"github.com/ntx-dev/ntx/engine/target"
+	"github.com/ntx-dev/ntx/engine/target/targettest"
 )
 
 // startTarget starts the built-in target on ephemeral loopback ports and
 // points the testdata scenarios at it through NTX_TARGET_* variables.
 func startTarget(t *testing.T) *target.Server {
 	t.Helper()
-	srv, err := target.StartEphemeral()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Close)
-	for k, v := range srv.Env() {
-		t.Setenv(k, v)
-	}
+	srv := targettest.StartEnv(t)
 	t.Setenv("NTX_TARGET_REFUSED", closedPort(t))
 	return srv
 }

@@ -92,7 +92,7 @@ tasks: [{id: start, action: a}]
 // plan, as the target saw it: every arrival k (user k+1) comes once,
 // never before its time k/rate (timers do not fire early), and none
 // unreasonably late. That arrivals are planned at exactly k/rate is
-// tested without a clock in engine/schedule; the achieved rate is
+// tested without a clock in engine/internal/schedule; the achieved rate is
 // logged, not asserted, because a busy machine delays timers.
 func TestOpenModelRate(t *testing.T) {
 	srv := startTarget(t)

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/ntx-dev/ntx/engine/target"
+	"github.com/ntx-dev/ntx/engine/target/targettest"
 )
 
 func ntx(t *testing.T, args ...string) (code int, stdout, stderr string) {
@@ -45,17 +46,11 @@ func TestHelpOnEveryCommand(t *testing.T) {
 	}
 }
 
+// startTarget starts the built-in target and points the testdata
+// scenarios at it through the NTX_TARGET_* variables.
 func startTarget(t *testing.T) *target.Server {
 	t.Helper()
-	srv, err := target.StartEphemeral()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Close)
-	for k, v := range srv.Env() {
-		t.Setenv(k, v)
-	}
-	return srv
+	return targettest.StartEnv(t)
 }
 
 func TestExecWritesSummaryAndJSON(t *testing.T) {

@@ -19,18 +19,14 @@ import (
 	"time"
 
 	"github.com/ntx-dev/ntx/engine/target"
+	"github.com/ntx-dev/ntx/engine/target/targettest"
 	"github.com/ntx-dev/ntx/engine/transport"
 )
 
 // startTarget starts the built-in target on ephemeral loopback ports.
 func startTarget(t *testing.T) *target.Server {
 	t.Helper()
-	srv, err := target.StartEphemeral()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Close)
-	return srv
+	return targettest.Start(t)
 }
 
 // newTransport returns a transport closed when the test ends.
