@@ -9,7 +9,7 @@ TARGET_HTTP := 127.0.0.1:18080
 STATICCHECK_VERSION := v0.8.2
 STATICCHECK := bin/staticcheck-$(STATICCHECK_VERSION)
 
-.PHONY: all build vet lint test demo bench bench-fleet fuzz clean
+.PHONY: all build vet lint test demo bench bench-fleet fuzz screenshots clean
 
 all: build
 
@@ -45,6 +45,37 @@ demo: build
 	  sleep 0.05; \
 	done; \
 	$(BIN) exec $(DEMO)
+
+# Renders the HTML report and the live dashboard in headless Chromium, to
+# look at: the report of a synthetic 10-minute run with 20 actions (made
+# by a test), and the demo run for 8 s against the built-in target, its
+# dashboard caught mid-run and its report. PNGs go to $(SHOTS).
+SHOTS    ?= bin/screenshots
+CHROMIUM ?= chromium
+DASH     ?= 127.0.0.1:18089
+SHOT = timeout 60 $(CHROMIUM) --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+	--disable-background-networking --disable-component-update --disable-sync --hide-scrollbars \
+	--virtual-time-budget=3000 --window-size=1400,3000 --user-data-dir=$$(mktemp -d)
+screenshots: build
+	@command -v $(CHROMIUM) >/dev/null || { echo "make screenshots: needs $(CHROMIUM) (apt-get install chromium)" >&2; exit 1; }
+	@mkdir -p $(SHOTS)
+	NTX_REPORT_DIR=$(CURDIR)/$(SHOTS) $(GO) test -count=1 -run TestReportOfALongRun ./engine/internal/report
+	$(SHOT) --screenshot=$(SHOTS)/synthetic-report.png file://$(CURDIR)/$(SHOTS)/synthetic-report.html 2>/dev/null
+	@set -e; \
+	$(BIN) serve >/dev/null & pid=$$!; \
+	trap 'kill $$pid 2>/dev/null; wait $$pid 2>/dev/null || true' EXIT; \
+	for i in $$(seq 1 100); do \
+	  if (exec 3<>/dev/tcp/$(subst :,/,$(TARGET_HTTP))) 2>/dev/null; then break; fi; sleep 0.05; \
+	done; \
+	$(BIN) exec -q $(DEMO) --iterations 1000000 --duration 8s --dashboard $(DASH) --linger 60s \
+	  --report $(SHOTS)/demo-report.html --out $(SHOTS)/demo-result.json 2>$(SHOTS)/exec.log & run=$$!; \
+	sleep 4; $(SHOT) --screenshot=$(SHOTS)/dashboard-live.png http://$(DASH)/ 2>/dev/null; \
+	until grep -q "serving the final state" $(SHOTS)/exec.log; do kill -0 $$run; sleep 0.2; done; \
+	$(SHOT) --screenshot=$(SHOTS)/dashboard-final.png http://$(DASH)/ 2>/dev/null; \
+	kill -INT $$run; \
+	wait $$run || true; \
+	$(SHOT) --screenshot=$(SHOTS)/demo-report.png file://$(CURDIR)/$(SHOTS)/demo-report.html 2>/dev/null
+	@ls -l $(SHOTS)/*.png
 
 # The side-by-side benchmark (docs/benchmarks.md): nginx on loopback as
 # the target; ntx (YAML, Starlark, custom action), hey and wrk on the same

@@ -86,6 +86,9 @@ func cmdExec(args []string, stdout, stderr io.Writer) int {
 	startAt := fs.String("start-at", "", "hold the schedule until `TIME`: RFC 3339, or +30s from now")
 	coordinator := fs.String("coordinator", "", "run as a segment of a fleet coordinated at `HOST:PORT`: segment 0 listens there, the others connect")
 	joinTimeout := fs.Duration("join-timeout", 2*time.Minute, "with --coordinator: how long to wait for the coordinator, and for every segment to join")
+	metricsAddr := fs.String("metrics", "", "serve Prometheus metrics at http://`ADDR`/metrics while the run lasts (e.g. 127.0.0.1:9464)")
+	dashAddr := fs.String("dashboard", "", "serve a live dashboard at http://`ADDR`/ while the run lasts (e.g. 127.0.0.1:8089)")
+	linger := fs.Duration("linger", 5*time.Second, "with --metrics or --dashboard: keep serving the final state this long after the run")
 	if ok, code := parse(fs, args, stderr); !ok {
 		return code
 	}
@@ -160,6 +163,16 @@ func cmdExec(args []string, stdout, stderr io.Writer) int {
 	defer cancel()
 	abort := make(chan struct{})
 	opts.Abort = abort
+	// --metrics and --dashboard linger after the run: deferred before
+	// the signal handling below ends, so that it has ended by then and a
+	// Ctrl-C only cuts the lingering short.
+	var w *watcher
+	var final *engine.Result
+	defer func() {
+		if w != nil && final != nil {
+			w.finish(final)
+		}
+	}()
 	finished := make(chan struct{})
 	defer close(finished)
 	var aborted atomic.Bool
@@ -185,13 +198,31 @@ func cmdExec(args []string, stdout, stderr io.Writer) int {
 		}
 		defer fr.close()
 	}
+	segLabel := ""
+	if !seg.Whole() {
+		segLabel = seg.String()
+	}
+	w, err = startWatch(*metricsAddr, *dashAddr, segLabel, *linger, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "ntx exec: %v\n", err)
+		return exitInvalid
+	}
+	if w != nil {
+		opts.Snapshot = w.snapshot(opts.Snapshot)
+	}
 	res, err := prog.Run(ctx, opts.Options)
 	if err != nil {
 		if fr != nil {
 			fr.failed(err)
 		}
+		if w != nil {
+			w.close()
+		}
 		return reportErr(stderr, err)
 	}
+	// Shown, and served for --linger, once the summary and the files are
+	// written: they do not wait.
+	final = res
 	if fr != nil {
 		return fr.finish(res, *out, *htmlOut, stdout, stderr)
 	}

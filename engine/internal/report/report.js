@@ -259,6 +259,10 @@
   var shown = {};
 
   function render(D) {
+    ["reasons", "warnings", "thresholds", "actions", "errors", "sources", "pools", "phases"].forEach(function (k) { D[k] = D[k] || []; });
+    if (!D.series) D.series = { t: [] };
+    if (!D.users) D.users = {};
+    if (!D.iterations) D.iterations = {};
     var app = document.getElementById("app");
     var scrollY = window.scrollY;
     app.textContent = "";

@@ -43,11 +43,13 @@ func (n num) MarshalJSON() ([]byte, error) {
 // script renders it, the same way in a saved report and in the live
 // dashboard. Its JSON is the page's data, so field names are short.
 type View struct {
-	Scenario    string            `json:"scenario"`
-	Started     string            `json:"started"`
-	DurationMS  float64           `json:"duration_ms"`
-	Passed      bool              `json:"passed"`
-	Live        bool              `json:"live,omitempty"`
+	Scenario   string  `json:"scenario"`
+	Started    string  `json:"started"`
+	DurationMS float64 `json:"duration_ms"`
+	Passed     bool    `json:"passed"`
+	Live       bool    `json:"live,omitempty"`
+	// LiveReport is where the live dashboard offers the final report.
+	LiveReport  string            `json:"live_report,omitempty"`
 	Interrupted bool              `json:"interrupted,omitempty"`
 	Incomplete  bool              `json:"incomplete,omitempty"`
 	Segment     string            `json:"segment,omitempty"`
@@ -136,6 +138,12 @@ func NewView(r *Result) *View {
 	if v.Thresholds == nil {
 		v.Thresholds = []Threshold{}
 	}
+	if v.Warnings == nil {
+		v.Warnings = []string{}
+	}
+	// Lists are never null in the page's data: the script reads them
+	// without checking, so a run without errors must not break it.
+	v.Actions, v.Errors = []actionView{}, []errorView{}
 	v.series(r)
 
 	names := sortedKeys(r.Actions)

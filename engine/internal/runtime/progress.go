@@ -2,6 +2,8 @@ package runtime
 
 import (
 	"time"
+
+	"github.com/ntx-dev/ntx/engine/internal/report"
 )
 
 // Progress is a snapshot of a running scenario, for live display.
@@ -32,6 +34,11 @@ func (r *run) startProgress() (stop func()) {
 			res := r.col.Result(r.s.Name)
 			if !r.opts.Segment.Whole() {
 				res.Segment = r.opts.Segment.String()
+			}
+			if r.arrival != nil {
+				// Planned = started + dropped, as in the final result.
+				started, dropped := r.liveStarted.Load(), r.liveDropped.Load()
+				res.Arrivals = &report.Arrivals{Planned: started + dropped, Started: started, Dropped: dropped}
 			}
 			r.opts.Snapshot(res)
 		}

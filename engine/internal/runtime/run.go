@@ -126,6 +126,9 @@ type run struct {
 	live        atomic.Int64      // users started and not yet done
 	mem         *memWatch         // nil when the heap is not watched
 	arrivals    report.Arrivals   // written by the arrival loop alone
+	// liveStarted and liveDropped mirror arrivals for the snapshots taken while the
+	// loop runs (--metrics, --dashboard, a fleet's coordinator).
+	liveStarted, liveDropped atomic.Int64
 }
 
 // Run runs the program and returns what happened. Cancelling ctx stops
@@ -551,14 +554,17 @@ func (r *run) arrive() {
 			due := int64(plan.Due(r.elapsed()))
 			a.Planned = max(due, int64(k))
 			a.Dropped += a.Planned - int64(k)
+			r.liveDropped.Store(a.Dropped)
 			return
 		}
 		a.Planned++
 		if maxLive > 0 && r.live.Load() >= maxLive || r.spawnLimit != nil && !r.spawnLimit.Admit(at) {
 			a.Dropped++
+			r.liveDropped.Add(1)
 			continue
 		}
 		a.Started++
+		r.liveStarted.Add(1)
 		r.start(plan.Index(k)+1, spawnPlan{}, 1, r.origin.Add(at), r.interrupt)
 	}
 }
