@@ -297,3 +297,55 @@ func TestDashboardStreams(t *testing.T) {
 		t.Errorf("final event %+v (%d points), result %+v (%d points), target %d", final.Actions, len(final.Series.T), res.Actions, len(res.Series), countSeen(srv, "/delay/5"))
 	}
 }
+
+// TestStartLagOfOpenModel: an open-model run says how late its arrivals
+// started after their intended start, overall and per point, for every
+// arrival that started; and the report charts it.
+func TestStartLagOfOpenModel(t *testing.T) {
+	startTarget(t)
+	dir := t.TempDir()
+	file := filepath.Join(dir, "open.yaml")
+	src := `name: open
+load:
+  duration: 2s
+actions:
+  - {id: get, call: http.request, with: {method: GET, url: "http://{{env.NTX_TARGET_HTTP}}/asset"}}
+tasks:
+  - {id: start, next: [{task: t1}]}
+  - {id: t1, action: get, next: [{task: end}]}
+  - {id: end}
+`
+	if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, html := filepath.Join(dir, "r.json"), filepath.Join(dir, "r.html")
+	if code, _, stderr := ntx(t, "exec", "-q", "--rate", "50/s", "--out", out, "--report", html, file); code != exitPassed {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res struct {
+		Arrivals struct{ Started int64 }          `json:"arrivals"`
+		StartLag *struct{ Min, P99, Max float64 } `json:"start_lag_ms"`
+		Series   []struct {
+			Arrivals int64   `json:"arrivals"`
+			LagMax   float64 `json:"start_lag_max_ms"`
+		} `json:"series"`
+	}
+	if err := json.Unmarshal(b, &res); err != nil {
+		t.Fatal(err)
+	}
+	var started int64
+	for _, p := range res.Series {
+		started += p.Arrivals
+	}
+	if res.StartLag == nil || res.StartLag.Min < 0 || res.StartLag.Max < res.StartLag.P99 || res.Arrivals.Started == 0 || started != res.Arrivals.Started {
+		t.Errorf("start lag %+v; %d arrivals started, %d in the series", res.StartLag, res.Arrivals.Started, started)
+	}
+	page, _ := os.ReadFile(html)
+	if !bytes.Contains(page, []byte(`"lag_max":[`)) || !bytes.Contains(page, []byte(`"start_lag":{`)) {
+		t.Error("the report lacks the start lag")
+	}
+}

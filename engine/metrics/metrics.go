@@ -61,6 +61,7 @@ type Collector struct {
 	previous intervalStats // the interval before, kept to absorb a short last one
 	series   []report.Point
 	seconds  []string // each point's histogram, encoded
+	lag      *dist    // every arrival's start lag (open model)
 
 	requests, errors atomic.Int64
 
@@ -76,6 +77,7 @@ type intervalStats struct {
 	start            time.Time
 	requests, errors int64
 	lat              *dist // of the successful calls
+	lag              *dist // of the open model's arrivals: actual start - intended start; nil in an action's series
 }
 
 type action struct {
@@ -114,8 +116,9 @@ func New(cfg Config) *Collector {
 		failures:      map[string]int64{},
 		samples:       map[string]string{},
 		http:          newDist(),
-		interval:      intervalStats{start: now, lat: newDist()},
-		previous:      intervalStats{lat: newDist()},
+		lag:           newDist(),
+		interval:      intervalStats{start: now, lat: newDist(), lag: newDist()},
+		previous:      intervalStats{lat: newDist(), lag: newDist()},
 		startFailures: map[string]int64{},
 	}
 }
@@ -305,6 +308,17 @@ func (c *Collector) UserStarted() {
 	}
 }
 
+// StartLag records how late an arrival of the open model started: from
+// its intended start (when the plan said) to when its user began. The
+// latencies already count from the intended start; this says how much
+// of them was ntx's own delay.
+func (c *Collector) StartLag(d time.Duration) {
+	c.globalMu.Lock()
+	c.lag.record(d)
+	c.interval.lag.record(d)
+	c.globalMu.Unlock()
+}
+
 // UserDone records a user that finished.
 func (c *Collector) UserDone() {
 	c.active.Add(-1)
@@ -384,6 +398,10 @@ func (c *Collector) Result(name string) *report.Result {
 	if c.http.n > 0 {
 		l := c.http.summary()
 		r.HTTP = &l
+	}
+	if c.lag.n > 0 {
+		l := c.lag.summary()
+		r.StartLag = &l
 	}
 	r.Series = append([]report.Point(nil), c.series...)
 	hdr := &report.HDR{Unit: "us", Actions: map[string]string{}, HTTP: c.http.encode(),
@@ -469,8 +487,10 @@ func (c *Collector) Tick(now time.Time, final bool) report.Point {
 		c.previous.requests += cur.requests
 		c.previous.errors += cur.errors
 		c.previous.lat.merge(cur.lat)
+		c.previous.lag.merge(cur.lag)
 		cur.requests, cur.errors = 0, 0
 		cur.lat.reset()
+		cur.lag.reset()
 		cur.start = now
 		c.series[len(c.series)-1] = c.point(&c.previous, now)
 		c.seconds[len(c.seconds)-1] = c.previous.lat.encode()
@@ -486,6 +506,7 @@ func (c *Collector) Tick(now time.Time, final bool) report.Point {
 	c.previous, c.interval = c.interval, c.previous
 	c.interval.requests, c.interval.errors = 0, 0
 	c.interval.lat.reset()
+	c.interval.lag.reset()
 	c.interval.start = now
 	return p
 }
@@ -547,6 +568,10 @@ func (c *Collector) point(iv *intervalStats, now time.Time) report.Point {
 	}
 	if iv.lat.n > 0 {
 		p.P50, p.P95, p.P99 = round3(iv.lat.quantile(50)), round3(iv.lat.quantile(95)), round3(iv.lat.quantile(99))
+	}
+	if iv.lag.n > 0 {
+		p.Arrivals = iv.lag.n
+		p.LagP99, p.LagMax = round3(iv.lag.quantile(99)), round3(ms(iv.lag.max))
 	}
 	return p
 }

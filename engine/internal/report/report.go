@@ -11,12 +11,16 @@ import (
 
 // Result is everything a run reports.
 type Result struct {
-	Scenario   string               `json:"scenario"`
-	StartedAt  time.Time            `json:"started_at"`
-	DurationMS float64              `json:"duration_ms"`
-	Users      Users                `json:"users"`
-	Iterations Iterations           `json:"iterations"`
-	Arrivals   *Arrivals            `json:"arrivals,omitempty"`
+	Scenario   string     `json:"scenario"`
+	StartedAt  time.Time  `json:"started_at"`
+	DurationMS float64    `json:"duration_ms"`
+	Users      Users      `json:"users"`
+	Iterations Iterations `json:"iterations"`
+	Arrivals   *Arrivals  `json:"arrivals,omitempty"`
+	// StartLag is how late the open model's arrivals started, from their
+	// intended start to their user's beginning (latencies count from the
+	// intended start, so this is the part of them that was ntx's delay).
+	StartLag   *Latency             `json:"start_lag_ms,omitempty"`
 	Actions    map[string]*Action   `json:"actions"`
 	HTTP       *Latency             `json:"http,omitempty"`
 	SourceIPs  map[string]*SourceIP `json:"source_ips"`
@@ -92,6 +96,12 @@ type Point struct {
 	// calls in it (the first SeriesNames measured names only, so that a
 	// result stays small whatever the scenario names).
 	Actions map[string]ActionPoint `json:"actions,omitempty"`
+	// The open model's arrivals that started in the interval, and how
+	// late: the 99th percentile and the maximum of actual start minus
+	// intended start, in milliseconds.
+	Arrivals int64   `json:"arrivals,omitempty"`
+	LagP99   float64 `json:"start_lag_p99_ms,omitempty"`
+	LagMax   float64 `json:"start_lag_max_ms,omitempty"`
 }
 
 // SeriesNames is how many measured names get a time series of their own.

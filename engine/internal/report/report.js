@@ -57,18 +57,22 @@
     var raw = span / n, p = Math.pow(10, Math.floor(Math.log10(raw))), r = raw / p;
     return (r <= 1 ? 1 : r <= 2 ? 2 : r <= 5 ? 5 : 10) * p;
   }
-  function yTicks(max) {
+  function yTicks(max, whole) {
     if (!(max > 0)) max = 1;
-    var step = niceStep(max, 4), top = Math.ceil(max / step - 1e-9) * step, t = [];
+    var step = niceStep(max, 4);
+    if (whole) step = Math.max(1, step);
+    var top = Math.ceil(max / step - 1e-9) * step, t = [];
     for (var v = 0; v <= top + step / 2; v += step) t.push(+v.toPrecision(12));
     return t;
   }
+  // Time ticks in round steps (seconds, then minutes, then hours); the
+  // last tick is at or after the end, and the axis runs to it.
   function tTicks(max) {
     var steps = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400];
     var step = steps[steps.length - 1];
     for (var i = 0; i < steps.length; i++) if (max / steps[i] <= 8) { step = steps[i]; break; }
     var t = [];
-    for (var v = 0; v <= max + 1e-9; v += step) t.push(v);
+    for (var v = 0; v < max + step - 1e-9; v += step) t.push(v);
     return t;
   }
   function tLabel(s) {
@@ -81,7 +85,7 @@
 
   // A line chart of series over the run's time t, with a legend and a
   // hover that shows every series' value at the nearest point.
-  function lineChart(title, unit, t, lines) {
+  function lineChart(title, unit, t, lines, opts) {
     var box = el("div", { cls: "chart" }), svg = sv("svg", { viewBox: "0 0 " + W + " " + H, role: "img", "aria-label": title });
     box.appendChild(svg);
     svg.appendChild(sv("text", { x: L, y: 16, "class": "title" }, title + (unit ? " (" + unit + ")" : "")));
@@ -89,16 +93,16 @@
       svg.appendChild(sv("text", { x: L, y: H / 2, "class": "axis" }, "no data yet: the run has not completed a second"));
       return box;
     }
-    var maxT = Math.max(t[t.length - 1], 1), maxY = 0;
+    var xt = tTicks(Math.max(t[t.length - 1], 1)), maxT = xt[xt.length - 1], maxY = 0;
     lines.forEach(function (l) { l.values.forEach(function (v) { if (v !== null && v > maxY) maxY = v; }); });
-    var yt = yTicks(maxY), top = yt[yt.length - 1];
+    var yt = yTicks(maxY, opts && opts.whole), top = yt[yt.length - 1];
     var x = function (s) { return L + (W - L - R) * s / maxT; };
     var y = function (v) { return T + (H - T - B) * (1 - v / top); };
     yt.forEach(function (v) {
       svg.appendChild(sv("line", { x1: L, x2: W - R, y1: y(v), y2: y(v), "class": "grid" }));
       svg.appendChild(sv("text", { x: L - 6, y: y(v) + 4, "class": "axis", "text-anchor": "end" }, fmt(v)));
     });
-    tTicks(maxT).forEach(function (s) {
+    xt.forEach(function (s) {
       svg.appendChild(sv("line", { x1: x(s), x2: x(s), y1: T, y2: H - B, "class": "grid" }));
       svg.appendChild(sv("text", { x: x(s), y: H - B + 16, "class": "axis", "text-anchor": "middle" }, tLabel(s)));
     });
@@ -287,6 +291,7 @@
     card("users", fmtInt(u.spawned), "peak " + u.peak_concurrent + " concurrent" + (u.failed_to_start ? ", " + u.failed_to_start + " failed to start" : ""));
     card("iterations", fmtInt(it.total), it.passed + " passed, " + it.failed + " failed", it.failed ? "bad" : "");
     if (D.http) card("HTTP latency", "p95 " + ms(D.http.p95) + " ms", "p50 " + ms(D.http.p50) + ", p99 " + ms(D.http.p99) + ", max " + ms(D.http.max));
+    if (D.start_lag) card("arrivals started late by", "p99 " + ms(D.start_lag.p99) + " ms", "p50 " + ms(D.start_lag.p50) + ", max " + ms(D.start_lag.max) + " after their intended start");
     if (D.arrivals) card("arrivals started", fmtInt(D.arrivals.started) + " of " + fmtInt(D.arrivals.planned), D.arrivals.dropped + " dropped (" + pct(D.arrivals.dropped, D.arrivals.planned) + ")", D.arrivals.dropped ? "bad" : "ok");
     app.appendChild(cards);
 
@@ -298,9 +303,11 @@
     var S = D.series;
     section(app, "Over time", [el("div", { cls: "grid2" }, [
       lineChart("Throughput", "per second", S.t, [{ name: "requests/s", color: COLORS[0], values: S.rps }, { name: "errors/s", color: COLORS[1], values: S.eps }]),
-      lineChart("Active users", "users", S.t, [{ name: "active users", color: COLORS[4], values: S.active }]),
+      lineChart("Active users", "users", S.t, [{ name: "active users", color: COLORS[4], values: S.active }], { whole: true }),
       lineChart("Latency of successful calls, all actions", "ms", S.t, [{ name: "p50", color: COLORS[2], values: S.p50 }, { name: "p95", color: COLORS[3], values: S.p95 }, { name: "p99", color: COLORS[1], values: S.p99 }]),
-      D.arrivals ? arrivalsBox(D.arrivals) : null
+      D.arrivals ? arrivalsBox(D.arrivals) : null,
+      S.lag_max ? lineChart("Intended vs actual start of arrivals: lateness", "ms", S.t, [{ name: "p99 late", color: COLORS[3], values: S.lag_p99 }, { name: "max late", color: COLORS[1], values: S.lag_max }]) : null,
+      S.arr ? lineChart("Arrivals started", "per second", S.t, [{ name: "arrivals/s", color: COLORS[2], values: S.arr }]) : null
     ])]);
 
     var charted = D.actions.filter(function (a) { return a.over; });

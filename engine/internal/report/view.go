@@ -60,6 +60,7 @@ type View struct {
 	Iterations  Iterations        `json:"iterations"`
 	Arrivals    *Arrivals         `json:"arrivals"`
 	HTTP        *Latency          `json:"http"`
+	StartLag    *Latency          `json:"start_lag"`
 	Thresholds  []Threshold       `json:"thresholds"`
 	Series      seriesView        `json:"series"`
 	Actions     []actionView      `json:"actions"`
@@ -80,6 +81,10 @@ type seriesView struct {
 	P50    []num `json:"p50"`
 	P95    []num `json:"p95"`
 	P99    []num `json:"p99"`
+	// The open model: arrivals started per second, and how late (ms).
+	Arr    []num `json:"arr,omitempty"`
+	LagP99 []num `json:"lag_p99,omitempty"`
+	LagMax []num `json:"lag_max,omitempty"`
 }
 
 type actionView struct {
@@ -130,7 +135,7 @@ func NewView(r *Result) *View {
 	v := &View{Scenario: r.Scenario, Started: r.StartedAt.Format(time.RFC3339), DurationMS: r.DurationMS,
 		Passed: r.Passed, Interrupted: r.Interrupted, Incomplete: r.Incomplete, Segment: r.Segment, Fleet: r.Fleet,
 		Reasons: r.Reasons, Warnings: r.Warnings, Users: r.Users, Iterations: r.Iterations, Arrivals: r.Arrivals,
-		HTTP: r.HTTP, Thresholds: r.Thresholds, Checks: r.Checks, Failures: r.Iterations.Failures,
+		HTTP: r.HTTP, StartLag: r.StartLag, Thresholds: r.Thresholds, Checks: r.Checks, Failures: r.Iterations.Failures,
 		Phases: []string{"dns", "connect", "tls", "send", "wait", "receive"}}
 	if v.Reasons == nil {
 		v.Reasons = []Reason{}
@@ -193,14 +198,18 @@ func (v *View) series(r *Result) {
 	for _, p := range r.Series {
 		s.T = append(s.T, num(p.T))
 		s.RPS = append(s.RPS, num(p.RPS))
-		eps := 0.0
-		if span := p.T - prev; span > 0 {
+		eps, span := 0.0, p.T-prev
+		if span > 0 {
 			eps = float64(p.Errors) / span
 		}
 		prev = p.T
 		s.EPS = append(s.EPS, num(eps))
 		s.Active = append(s.Active, num(p.Active))
 		s.P50, s.P95, s.P99 = append(s.P50, gap(p.P50, p.Requests-p.Errors)), append(s.P95, gap(p.P95, p.Requests-p.Errors)), append(s.P99, gap(p.P99, p.Requests-p.Errors))
+		if r.StartLag != nil {
+			s.Arr = append(s.Arr, num(float64(p.Arrivals)/max(span, 1e-9)))
+			s.LagP99, s.LagMax = append(s.LagP99, gap(p.LagP99, p.Arrivals)), append(s.LagMax, gap(p.LagMax, p.Arrivals))
+		}
 	}
 }
 

@@ -44,10 +44,13 @@ type user struct {
 	stop context.Context
 	// inIteration is set while the flow runs, for the memory watch.
 	inIteration atomic.Bool
+	// intended is when the open model's plan meant the user to start;
+	// zero in the closed model.
+	intended time.Time
 }
 
 func (r *run) newUser(b *userBinding, n int, intended time.Time, stop context.Context) *user {
-	u := &user{r: r, b: b, n: n, maxSteps: r.opts.MaxSteps, stop: stop}
+	u := &user{r: r, b: b, n: n, maxSteps: r.opts.MaxSteps, stop: stop, intended: intended}
 	if u.maxSteps == 0 {
 		u.maxSteps = DefaultMaxSteps
 	}
@@ -84,6 +87,9 @@ func (u *user) begin() {
 	r.col.UserStarted()
 	if r.mem != nil {
 		r.mem.add(u)
+	}
+	if !u.intended.IsZero() {
+		r.col.StartLag(time.Since(u.intended))
 	}
 	thread := u.thread
 	u.stopHard = context.AfterFunc(r.hard, func() { thread.Cancel("the run ended") })
