@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -179,6 +180,10 @@ func startFleet(addr string, seg engine.Segment, file string, prog *engine.Progr
 func (fr *fleetRun) failed(err error) {
 	if fr.coord != nil {
 		fr.coord.Fail(fmt.Sprintf("segment %s could not start: %v", fr.seg, err))
+		return
+	}
+	if !errors.Is(err, fleet.ErrUnderWay) {
+		fr.member.Fail(err.Error())
 	}
 }
 

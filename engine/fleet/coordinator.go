@@ -126,6 +126,7 @@ func Listen(addr string, cfg Config) (*Coordinator, error) {
 	mux.HandleFunc("GET /v1/control", c.control)
 	mux.HandleFunc("POST /v1/snapshot", c.snapshot)
 	mux.HandleFunc("POST /v1/result", c.result)
+	mux.HandleFunc("POST /v1/fail", c.fail)
 	c.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = c.srv.Serve(ln) }()
 	go c.watch()
@@ -290,6 +291,12 @@ func (c *Coordinator) control(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusConflict, Command{Error: "segment " + m.seg.String() + " already has a control stream"})
 		return
 	}
+	if c.failed != "" {
+		// Failed between this segment's join and its stream.
+		c.mu.Unlock()
+		writeJSON(w, http.StatusConflict, Command{Error: "the fleet has failed: " + c.failed})
+		return
+	}
 	stream := make(chan Command, 16)
 	m.stream = stream
 	c.barrier()
@@ -412,6 +419,33 @@ func (c *Coordinator) result(w http.ResponseWriter, r *http.Request) {
 	m.result = s.Result
 	writeJSON(w, http.StatusOK, Command{})
 	c.maybeFinish()
+}
+
+// fail takes word from a segment that could not start (its scenario or
+// its addresses failed it before it could join): the fleet cannot run
+// whole, so every segment is told at once rather than after the join
+// timeout. After the start it is refused: a running fleet loses a
+// segment by its silence.
+func (c *Coordinator) fail(w http.ResponseWriter, r *http.Request) {
+	var req failRequest
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&req); err != nil {
+		writeJSON(w, http.StatusBadRequest, Command{Error: "bad failure report: " + err.Error()})
+		return
+	}
+	seg, err := schedule.ParseSegment(req.Segment)
+	if err != nil || seg.N != c.cfg.Segments {
+		writeJSON(w, http.StatusBadRequest, Command{Error: "not a segment of this fleet: " + req.Segment})
+		return
+	}
+	c.mu.Lock()
+	started := !c.startAt.IsZero()
+	c.mu.Unlock()
+	if started {
+		writeJSON(w, http.StatusConflict, Command{Error: "the run is under way"})
+		return
+	}
+	writeJSON(w, http.StatusOK, Command{})
+	c.Fail(fmt.Sprintf("segment %s could not start: %s", seg, req.Reason))
 }
 
 // watch runs the coordinator's clock: the join timeout, lost segments,

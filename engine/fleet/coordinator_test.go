@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -139,36 +140,35 @@ func TestCoordinatorJoinTimeout(t *testing.T) {
 	}
 }
 
-// TestSnapshotSize measures what a segment sends the coordinator each
-// second, for docs/fleet.md: per action of HTTP calls with latencies
-// spread over four orders of magnitude (so the histograms are full),
-// with its six timing phases.
-func TestSnapshotSize(t *testing.T) {
+// BenchmarkSnapshotSize measures what a segment sends the coordinator
+// each second, for docs/fleet.md (reported as bytes/snapshot): per
+// action of HTTP calls with latencies spread over four orders of
+// magnitude (so the histograms are full), with its six timing phases.
+func BenchmarkSnapshotSize(b *testing.B) {
 	for _, names := range []int{1, 10, 100} {
-		c := metrics.New(metrics.Config{})
-		for i := 0; i < 200_000; i++ {
-			s := &metrics.Sample{Name: "action-" + string(rune('a'+i%26)) + strings.Repeat("x", (i/26)%(names/26+1)),
-				Kind: "http", OK: i%50 != 0, Status: 200, Timed: true,
-				Latency: time.Duration(100+(i*7919)%5_000_000) * time.Microsecond / 10}
-			if names == 1 {
-				s.Name = "get"
-			} else {
-				s.Name = "action-" + strings.Repeat("x", i%names)
+		b.Run(fmt.Sprintf("%d-names", names), func(b *testing.B) {
+			c := metrics.New(metrics.Config{})
+			for i := 0; i < 200_000; i++ {
+				s := &metrics.Sample{Name: "get", Kind: "http", OK: i%50 != 0, Status: 200, Timed: true,
+					Latency: time.Duration(100+(i*7919)%5_000_000) * time.Microsecond / 10}
+				if names > 1 {
+					s.Name = "action-" + strings.Repeat("x", i%names)
+				}
+				if !s.OK {
+					s.ErrKind = metrics.KindTimeout
+				}
+				for p := range s.Timings {
+					s.Timings[p] = s.Latency / time.Duration(p+2)
+				}
+				c.Record(s)
 			}
-			if !s.OK {
-				s.ErrKind = metrics.KindTimeout
+			n := 0
+			for i := 0; i < b.N; i++ {
+				n = SnapshotBytes(c.Result("s"))
 			}
-			for p := range s.Timings {
-				s.Timings[p] = s.Latency / time.Duration(p+2)
-			}
-			c.Record(s)
-		}
-		r := c.Result("s")
-		n := SnapshotBytes(r)
-		t.Logf("%d names: snapshot %d bytes (%d per name)", len(r.Actions), n, n/len(r.Actions))
-		if per := n / len(r.Actions); per > 64<<10 {
-			t.Errorf("%d names: %d bytes per name, more than 64 KiB", len(r.Actions), per)
-		}
+			b.ReportMetric(float64(n), "bytes/snapshot")
+			b.ReportMetric(float64(n)/float64(names), "bytes/name")
+		})
 	}
 }
 
@@ -200,5 +200,34 @@ func BenchmarkFleetSecond(b *testing.B) {
 		if _, err := metrics.Merge(parts, nil); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestSegmentThatCannotStartFailsTheFleet: a segment that fails before
+// joining says so, and the others hear it at once, not at the join
+// timeout.
+func TestSegmentThatCannotStartFailsTheFleet(t *testing.T) {
+	c, err := Listen("127.0.0.1:0", Config{Segments: 2, JoinTimeout: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	errs := make(chan error, 1)
+	go func() {
+		m := NewMember(MemberConfig{Coordinator: c.Addr(), Segment: schedule.Segment{I: 0, N: 2}})
+		_, err := m.Start(context.Background())
+		errs <- err
+	}()
+	NewMember(MemberConfig{Coordinator: c.Addr(), Segment: schedule.Segment{I: 1, N: 2}}).Fail("ip pool \"p\" has no address here")
+	select {
+	case err := <-errs:
+		if err == nil || !strings.Contains(err.Error(), `segment 1/2 could not start: ip pool "p" has no address here`) {
+			t.Errorf("segment 0: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("segment 0 did not hear that segment 1 failed")
+	}
+	if _, err := c.Wait(context.Background()); err == nil {
+		t.Error("the coordinator's Wait: no error")
 	}
 }

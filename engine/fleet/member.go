@@ -273,6 +273,18 @@ func (m *Member) post(path string, body []byte) (Command, error) {
 	return cmd, nil
 }
 
+// Fail tells the coordinator that the segment could not start, so that
+// the fleet fails now rather than at the join timeout. It tries once,
+// briefly: the coordinator may not be up, and the segment exits anyway.
+func (m *Member) Fail(reason string) {
+	body, _ := json.Marshal(failRequest{Segment: m.cfg.Segment.String(), Reason: reason})
+	c := &http.Client{Timeout: 5 * time.Second}
+	resp, err := c.Post(m.base+"/v1/fail", "application/json", bytes.NewReader(body))
+	if err == nil {
+		resp.Body.Close()
+	}
+}
+
 // Finish sends the segment's final result and waits for the fleet's
 // verdict: its exit code and the summary's last line.
 func (m *Member) Finish(ctx context.Context, res *report.Result) (code int, msg string, err error) {

@@ -13,6 +13,7 @@ import (
 //	GET  /v1/control   a stream of Commands, one JSON object a line, held open for the run
 //	POST /v1/snapshot  the segment's cumulative result so far, about once a second -> Command
 //	POST /v1/result    the segment's final result
+//	POST /v1/fail      {segment, reason}: the segment could not start; the fleet fails at once
 //
 // The control stream carries the start time once every segment has
 // joined (the ready barrier), a stop when the fleet must stop, and the
@@ -59,4 +60,10 @@ type snapshot struct {
 	Segment string         `json:"segment"`
 	Token   string         `json:"token"`
 	Result  *report.Result `json:"result"`
+}
+
+// failRequest is the body of /v1/fail.
+type failRequest struct {
+	Segment string `json:"segment"`
+	Reason  string `json:"reason"`
 }
