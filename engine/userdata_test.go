@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -212,11 +213,21 @@ func TestDataUniqueStopUser(t *testing.T) {
 	}
 	// (Which users got rows depends on scheduling: a user spawned late
 	// may find none left.)
-	_ = byUser
 	// The iterations that found no row are not counted; the users stop
 	// and the run passes.
 	if res.Iterations.Total != 25 || res.Iterations.Failed != 0 || res.Users.Completed != 4 || !res.Passed {
 		t.Errorf("iterations %+v, users %+v, passed %v", res.Iterations, res.Users, res.Passed)
+	}
+	// Users that ran all 10 iterations before the rows ran out did not stop.
+	stopped := 4
+	for _, rows := range byUser {
+		if len(rows) == 10 {
+			stopped--
+		}
+	}
+	want := fmt.Sprintf(`dataset "accounts" handed out all its 25 rows (order: unique); then %d users stopped (on_exhausted: stop_user)`, stopped)
+	if !slices.Contains(res.Warnings, want) {
+		t.Errorf("warnings %q, want %q", res.Warnings, want)
 	}
 }
 

@@ -93,8 +93,9 @@ type Feeds struct {
 
 type feed struct {
 	Source
-	salt uint64        // makes the random rows of datasets independent
-	next atomic.Uint64 // the run-wide cursor of sequential and unique
+	salt      uint64        // makes the random rows of datasets independent
+	next      atomic.Uint64 // the run-wide cursor of sequential and unique
+	exhausted atomic.Int64  // draws that found no row left
 }
 
 // NewFeeds prepares the datasets for a run whose random choices follow
@@ -119,6 +120,24 @@ func NewFeeds(sources []Source, seed uint64) *Feeds {
 // Len is the number of datasets.
 func (f *Feeds) Len() int { return len(f.feeds) }
 
+// Warnings say which unique datasets ran out during the run, and what
+// that did, so that a run that ended early says why.
+func (f *Feeds) Warnings() []string {
+	var out []string
+	for _, fd := range f.feeds {
+		n := fd.exhausted.Load()
+		if n == 0 {
+			continue
+		}
+		did := fmt.Sprintf("%d iterations failed (on_exhausted: fail_iteration)", n)
+		if fd.OnExhausted == StopUser {
+			did = fmt.Sprintf("%d users stopped (on_exhausted: stop_user)", n)
+		}
+		out = append(out, fmt.Sprintf("dataset %q handed out all its %d rows (order: unique); then %s", fd.ID, fd.Table.Len(), did))
+	}
+	return out
+}
+
 // View returns user's view of the datasets. user is the 1-based user id.
 func (f *Feeds) View(user int) *View { return &View{f: f, user: user} }
 
@@ -138,6 +157,7 @@ func (f *Feeds) pick(fd *feed, user, it int) (*Row, error) {
 		if i < n || fd.OnExhausted == Recycle {
 			return fd.Table.Row(int(i % n)), nil
 		}
+		fd.exhausted.Add(1)
 		return nil, &ExhaustedError{Dataset: fd.ID, Rows: int(n), StopUser: fd.OnExhausted == StopUser}
 	}
 	return fd.Table.Row(int(uint64(user-1) % n)), nil // per_user

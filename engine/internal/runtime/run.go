@@ -299,6 +299,7 @@ func (p *Program) Run(ctx context.Context, opts Options) (*report.Result, error)
 	if fdWarning != "" {
 		res.Warnings = append(res.Warnings, fdWarning)
 	}
+	res.Warnings = append(res.Warnings, r.feeds.Warnings()...)
 	if r.arrival != nil {
 		a := r.arrivals
 		res.Arrivals = &a
