@@ -229,6 +229,28 @@ func TestFleetOfFourProcesses(t *testing.T) {
 		}
 		owner[s.Source] = seg
 	}
+	// Segments 1-3 print their own summaries, whose address tables (15
+	// or 16 rows, all shown) say which addresses each sent from: every
+	// one in its own slice, so no address was used by two segments.
+	bySegment := map[string]int{}
+	for _, p := range procs[1:] {
+		for _, line := range strings.Split(p.stdout.String(), "\n") {
+			f := strings.Fields(line)
+			if len(f) != 3 || !strings.HasPrefix(f[0], "127.77.0.") {
+				continue
+			}
+			if prev, ok := bySegment[f[0]]; ok {
+				t.Errorf("%s listed by segments %d and %d", f[0], prev, p.i)
+			}
+			bySegment[f[0]] = p.i
+			if owner[f[0]] != p.i {
+				t.Errorf("segment %d sent from %s, outside its slice", p.i, f[0])
+			}
+		}
+	}
+	if len(bySegment) != 47 {
+		t.Errorf("segments 1-3 listed %d addresses, want their 47 (62 less segment 0's 15)", len(bySegment))
+	}
 	if len(owner) < 8 {
 		t.Errorf("only %d source addresses seen", len(owner))
 	}
