@@ -1,5 +1,7 @@
 package transport
 
+//lint:file-ignore SA1019 x/net/http2's ClientConn runs HTTP/2 over one connection that ntx dialed, bound and counted itself; net/http's successor (Go 1.26 ClientConn) is the next step, tracked in docs/benchmarks.md
+
 import (
 	"bytes"
 	"context"

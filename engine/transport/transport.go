@@ -87,6 +87,7 @@ type Transport struct {
 	mu      sync.RWMutex
 	sources map[netip.Addr]*Source
 
+	//lint:ignore SA1019 see h2.go: the settings of the HTTP/2 connections ntx dials itself
 	h2        *http2.Transport // the settings of HTTP/2 connections
 	idle      atomic.Int64     // idle connections, all sources
 	conns     connSet
