@@ -72,7 +72,10 @@
     var step = steps[steps.length - 1];
     for (var i = 0; i < steps.length; i++) if (max / steps[i] <= 8) { step = steps[i]; break; }
     var t = [];
-    for (var v = 0; v < max + step - 1e-9; v += step) t.push(v);
+    for (var v = 0; v <= max + 1e-9; v += step) t.push(v);
+    // A run that ends just past a tick (8.003 s) ends the axis there;
+    // otherwise the axis runs on to the next tick.
+    if (t[t.length - 1] < max - 0.05 * step) t.push(t[t.length - 1] + step);
     return t;
   }
   function tLabel(s) {
@@ -93,7 +96,7 @@
       svg.appendChild(sv("text", { x: L, y: H / 2, "class": "axis" }, "no data yet: the run has not completed a second"));
       return box;
     }
-    var xt = tTicks(Math.max(t[t.length - 1], 1)), maxT = xt[xt.length - 1], maxY = 0;
+    var end = Math.max(t[t.length - 1], 1), xt = tTicks(end), maxT = Math.max(xt[xt.length - 1], end), maxY = 0;
     lines.forEach(function (l) { l.values.forEach(function (v) { if (v !== null && v > maxY) maxY = v; }); });
     var yt = yTicks(maxY, opts && opts.whole), top = yt[yt.length - 1];
     var x = function (s) { return L + (W - L - R) * s / maxT; };
