@@ -303,3 +303,59 @@ func queryValue(q, key string) string {
 	}
 	return ""
 }
+
+// TestResolver: names are resolved by ntx from the target's DNS server,
+// one query per name per TTL however many connections use it (a record
+// with TTL 0 is asked again for each); resolve entries make no query; a
+// name that does not exist fails with kind dns.
+func TestResolver(t *testing.T) {
+	dir := t.TempDir()
+	srv := tlsTarget(t, dir, nil)
+	_, port, _ := net.SplitHostPort(srv.HTTPAddr())
+	file := writeFile(t, dir, "dns.yaml", `
+name: dns
+http:
+  keep_alive: false
+  resolve: {fixed.example: 127.0.0.1}
+  dns: {servers: ["`+srv.DNSAddr()+`"]}
+load:
+  ramp_up: {phases: [{spawn_users: 1}]}
+  user_lifetime: {mode: loop, iterations: 3}
+actions:
+  - {id: cached, call: get, with: {url: "http://api.ntx.test:`+port+`/ip"}}
+  - {id: ttl0, call: get, with: {url: "http://ttl-0.api.ntx.test:`+port+`/ip"}}
+  - {id: fixed, call: get, with: {url: "http://fixed.example:`+port+`/ip"}}
+  - {id: own, call: get, with: {url: "http://own.example:`+port+`/ip", resolve: {own.example: 127.0.0.1}}}
+  - {id: missing, call: get, with: {url: "http://nxdomain.ntx.test:`+port+`/ip"}}
+tasks:
+  - {id: start, action: cached, next: [{task: b}]}
+  - {id: b, action: ttl0, next: [{task: c}]}
+  - {id: c, action: fixed, next: [{task: d}]}
+  - {id: d, action: own, next: [{task: e}]}
+  - {id: e, action: missing}
+`)
+	res := runFile(t, file, nil)
+	for _, id := range []string{"cached", "ttl0", "fixed", "own"} {
+		if a := res.Actions[id]; a == nil || a.OK != 3 {
+			t.Errorf("%s = %+v (errors %v), want 3 ok", id, a, res.Errors)
+		}
+	}
+	if a := res.Actions["missing"]; a == nil || a.Errors["dns"] != 3 {
+		t.Errorf("missing = %+v, want 3 errors of kind dns", a)
+	}
+	settle(srv)
+	queries := map[string]int{}
+	for _, s := range srv.Seen() {
+		if s.Proto == "dns" {
+			queries[s.Method+" "+s.Path]++
+		}
+	}
+	if queries["A api.ntx.test"] != 1 || queries["A ttl-0.api.ntx.test"] != 3 {
+		t.Errorf("queries %v: want one for api.ntx.test (cached for its TTL) and 3 for ttl-0.api.ntx.test", queries)
+	}
+	for q := range queries {
+		if strings.Contains(q, "example") {
+			t.Errorf("a query for %s, which resolve answers", q)
+		}
+	}
+}

@@ -51,6 +51,7 @@ var httpFields = map[string]func(*httpArgs) any{
 	"tls":           func(a *httpArgs) any { return &a.tls },
 	"keep_alive":    func(a *httpArgs) any { return &a.keepAlive },
 	"version":       func(a *httpArgs) any { return &a.version },
+	"resolve":       func(a *httpArgs) any { return &a.resolve },
 	"user_agent":    func(a *httpArgs) any { return &a.userAgent },
 }
 
@@ -78,6 +79,7 @@ type httpArgs struct {
 	export, maxResponse     starlark.Value
 	retries, redirects      int
 	tlsVerify, tls, version starlark.Value
+	resolve                 starlark.Value
 	keepAlive               bool
 	userAgent               string
 	discardBody             bool
@@ -124,6 +126,7 @@ type prepared struct {
 	tls         *transport.TLSProfile
 	insecure    bool
 	version     transport.Version
+	resolve     map[string]string
 }
 
 func prepare(fn string, a *httpArgs) (*prepared, error) {
@@ -243,6 +246,9 @@ func prepare(fn string, a *httpArgs) (*prepared, error) {
 		p.maxResponse = conf.MaxResponse
 	}
 	if p.version, err = versionArg(fn, a.version, conf.Version); err != nil {
+		return nil, err
+	}
+	if p.resolve, err = resolveArg(fn, a.resolve, conf.Resolve); err != nil {
 		return nil, err
 	}
 	own, err := tlsArg(fn, a.tls)
@@ -367,6 +373,7 @@ func doHTTP(sess *Session, fn string, a *httpArgs) (starlark.Value, error) {
 		Redirects: a.redirects, Retries: a.retries, Insecure: p.insecure, DiscardBody: a.discardBody,
 		TLS: p.tls, NoKeepAlive: !a.keepAlive, UserAgent: a.userAgent,
 		Version: p.version, Conns: sess.Conns,
+		Resolve: p.resolve, Resolver: a.conf.Resolver,
 	})
 	// Redirect hops and retried attempts are requests of their own,
 	// measured under the same name.

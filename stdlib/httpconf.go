@@ -2,6 +2,8 @@ package stdlib
 
 import (
 	"fmt"
+	"net/netip"
+	"strings"
 	"sync"
 	"time"
 
@@ -22,6 +24,11 @@ type HTTPConfig struct {
 	Timeout     time.Duration // 0 is catalog.DefaultTimeout
 	MaxResponse int64         // 0 is the transport's default
 	TLS         transport.TLSSettings
+	// Resolve are fixed answers by lower-case host name; Resolver
+	// resolves the other names, with the run's cache (nil: the system,
+	// at every new connection).
+	Resolve  map[string]string
+	Resolver *transport.Resolver
 	// ReadFile reads a TLS file as the scenario names it (relative to
 	// the scenario file, inside its tree).
 	ReadFile func(path string) ([]byte, error)
@@ -166,4 +173,32 @@ func versionArg(fn string, v starlark.Value, def transport.Version) (transport.V
 		return def, fmt.Errorf("%s: %v", fn, err)
 	}
 	return ver, nil
+}
+
+// resolveArg reads a call's resolve dict, HOST: IP, and returns it over
+// the section's entries (base).
+func resolveArg(fn string, v starlark.Value, base map[string]string) (map[string]string, error) {
+	if v == nil || v == starlark.None {
+		return base, nil
+	}
+	d, ok := v.(*starlark.Dict)
+	if !ok {
+		return nil, fmt.Errorf("%s: resolve must be a dict of HOST: IP, not %s", fn, v.Type())
+	}
+	out := make(map[string]string, len(base)+d.Len())
+	for k, ip := range base {
+		out[k] = ip
+	}
+	for _, kv := range d.Items() {
+		host, ok1 := starlark.AsString(kv[0])
+		ip, ok2 := starlark.AsString(kv[1])
+		if !ok1 || !ok2 {
+			return nil, fmt.Errorf("%s: resolve must map host names to IP strings", fn)
+		}
+		if _, err := netip.ParseAddr(ip); err != nil {
+			return nil, fmt.Errorf("%s: resolve %s: %q is not an IP address", fn, host, ip)
+		}
+		out[strings.ToLower(host)] = ip
+	}
+	return out, nil
 }

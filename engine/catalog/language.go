@@ -97,6 +97,8 @@ func httpKeys(withMethod bool) []Key {
 			Doc: "TLS settings for this call (see tls); merged key by key over the http: section's"},
 		Key{Name: "version", Value: Value{Type: Enum, Values: HTTPVersions, Template: true}, Default: "auto",
 			Doc: "the HTTP version: auto offers h2 and http/1.1 by ALPN over TLS and speaks HTTP/1.1 over plain TCP; \"1.1\" only HTTP/1.1; \"2\" requires HTTP/2 (h2c with prior knowledge over http://)"},
+		Key{Name: "resolve", Value: Value{Type: Map, Elem: &Value{Type: String}},
+			Doc: "fixed answers, HOST: IP, like curl --resolve: no DNS query is made for them; they add to the http: section's"},
 		Key{Name: "keep_alive", Value: vBool, Default: "true",
 			Doc: "whether the connection is kept for the user's next request; false opens a new connection (and TLS handshake) for every request"},
 		Key{Name: "user_agent", Value: vString, Default: "ntx/VERSION",
@@ -163,6 +165,20 @@ var HTTPSection = &Obj{Name: "http", Doc: "defaults for every HTTP call; the sam
 	}}, Default: "64MiB", Doc: "the most a response body may bring in"},
 	{Name: "tls", Value: Value{Type: Object, Obj: TLS}, Doc: "TLS settings (see tls)"},
 	{Name: "tls_verify", Value: Value{Type: Bool}, Default: "true", Doc: "a shorthand for tls: {verify}"},
+	{Name: "resolve", Value: Value{Type: Map, Elem: &Value{Type: String}},
+		Doc: "fixed answers, HOST: IP, like curl --resolve: no DNS query is made for them"},
+	{Name: "dns", Value: Value{Type: Object, Obj: DNS}, Doc: "how ntx resolves host names (see dns)"},
+}}
+
+// DNS is the dns mapping of the http: section: ntx's own resolver, whose
+// answers are cached for the whole run.
+var DNS = &Obj{Name: "dns", Doc: "how host names are resolved: by ntx, each answer cached run-wide for its TTL, the lookup timed; a failed lookup is error kind dns", Keys: []Key{
+	{Name: "ttl", Value: Value{Type: Duration}, Default: "the record's TTL",
+		Doc: "how long an answer is kept, instead of the record's own TTL"},
+	{Name: "servers", Value: Value{Type: List, Elem: &Value{Type: String}}, Default: "the system's resolver",
+		Doc: "DNS servers as host:port, asked in order from the user's source address (UDP, TCP when truncated)"},
+	{Name: "select", Value: Value{Type: Enum, Values: []string{"first", "random", "round_robin"}}, Default: "first",
+		Doc: "which address of an answer a new connection uses"},
 }}
 
 // sockKeys returns the keys of tcp.request or udp.request.

@@ -250,7 +250,7 @@ func RunKeys() []string {
 // Objects are all the fixed-key mappings of the language, from the top
 // of a scenario down, for the schema, the reference and the tests.
 func Objects() []*Obj {
-	return []*Obj{Scenario, Workbook, Pool, Resource, Tenant, Dataset, HTTPSection, TLS, Load, RampUp, Phase, Lifetime, ThinkTime,
+	return []*Obj{Scenario, Workbook, Pool, Resource, Tenant, Dataset, HTTPSection, TLS, DNS, Load, RampUp, Phase, Lifetime, ThinkTime,
 		UserResources, Binding, Capacity, Concurrency, Arrival, ActionsSection, Action, Export, ReadMode,
 		Task, Next, Workflows, Node, Edge, Trigger, Threshold}
 }

@@ -100,7 +100,8 @@ type conn struct {
 	peeker    *peeker // the idle check; nil if unavailable
 	key       destKey
 	reused    bool
-	h2        bool // HTTP/2 was agreed (ALPN h2, or h2c by prior knowledge)
+	lookup    time.Duration // how long resolving the host took
+	h2        bool          // HTTP/2 was agreed (ALPN h2, or h2c by prior knowledge)
 	idleSince time.Time
 	// certAsked: the server asked for a client certificate and none was
 	// configured (a refusal that follows is explained by it).

@@ -48,6 +48,12 @@ type Request struct {
 	// NoKeepAlive makes a new connection for the request and closes it
 	// after: one connection, and one TLS handshake, per request.
 	NoKeepAlive bool
+	// Resolve are fixed answers, by host name (lower case): no query is
+	// made for them (like curl --resolve).
+	Resolve map[string]string
+	// Resolver resolves other names, with the run's cache; nil leaves
+	// them to the system at every new connection.
+	Resolver *Resolver
 	// Version is the HTTP version to speak (auto: h2 or HTTP/1.1 by ALPN).
 	Version Version
 	// Conns are the calling user's HTTP/2 connections, reused by its
@@ -68,8 +74,11 @@ type Exchange struct {
 	URL     *url.URL
 	Start   time.Time
 	Latency time.Duration
-	Status  int   // 0 when no answer arrived
-	Err     error // nil when an answer arrived whole
+	// DNS is how long resolving the host took (0: no lookup was made:
+	// an address, a resolve entry, or a reused connection).
+	DNS    time.Duration
+	Status int   // 0 when no answer arrived
+	Err    error // nil when an answer arrived whole
 	// Sent and Received count the bytes that crossed the socket, headers
 	// and TLS records included (a new connection's handshake too).
 	Sent, Received int64

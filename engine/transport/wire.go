@@ -70,7 +70,7 @@ func (s *Source) attempt(ctx context.Context, req *Request, h *hop, deadline tim
 		if hc != nil {
 			c = hc.c
 		} else {
-			c, err = s.conn(ctx, key, h.url, deadline, req.NoKeepAlive)
+			c, err = s.conn(ctx, key, h.url, deadline, req)
 		}
 		if err == nil && hc == nil && c.h2 {
 			if hc, err = s.newH2(c); err != nil {
@@ -85,6 +85,9 @@ func (s *Source) attempt(ctx context.Context, req *Request, h *hop, deadline tim
 			resp.Err = dialError(ctx, err)
 			resp.Latency = time.Since(h.start)
 			return
+		}
+		if !c.reused {
+			resp.DNS = c.lookup
 		}
 		if hc != nil {
 			if s.exchange2(ctx, req, h, deadline, resp, hc, hk, resent) {
@@ -168,19 +171,28 @@ func (s *Source) exchange2(ctx context.Context, req *Request, h *hop, deadline t
 // conn returns an idle connection to key, or dials one. When a TLS
 // handshake fails the connection is returned with the error, for its
 // byte counts.
-func (s *Source) conn(ctx context.Context, key destKey, u interface{ Hostname() string }, deadline time.Time, fresh bool) (*conn, error) {
-	if !fresh {
+func (s *Source) conn(ctx context.Context, key destKey, u interface{ Hostname() string }, deadline time.Time, req *Request) (*conn, error) {
+	if !req.NoKeepAlive {
 		if c := s.take(key); c != nil {
 			return c, nil
 		}
 	}
-	addr := key.host
-	if _, _, err := net.SplitHostPort(addr); err != nil {
-		port := "80"
-		if key.secure {
-			port = "443"
-		}
-		addr = net.JoinHostPort(u.Hostname(), port)
+	port := "80"
+	if key.secure {
+		port = "443"
+	}
+	if _, p, err := net.SplitHostPort(key.host); err == nil {
+		port = p
+	}
+	lctx := ctx
+	if !deadline.IsZero() {
+		var cancel context.CancelFunc
+		lctx, cancel = context.WithDeadline(ctx, deadline)
+		defer cancel()
+	}
+	addr, lookup, err := dialAddr(lctx, req.Resolver, req.Resolve, s.addr, u.Hostname(), port)
+	if err != nil {
+		return nil, err
 	}
 	d := *s.dialer
 	d.Deadline = deadline
@@ -189,7 +201,7 @@ func (s *Source) conn(ctx context.Context, key destKey, u interface{ Hostname() 
 		return nil, err
 	}
 	sock := s.t.conns.track(nc)
-	c := &conn{Conn: sock, sock: sock, key: key}
+	c := &conn{Conn: sock, sock: sock, key: key, lookup: lookup}
 	if sc, ok := nc.(syscall.Conn); ok {
 		if rc, err := sc.SyscallConn(); err == nil {
 			c.peeker = newPeeker(rc)

@@ -836,5 +836,7 @@ func httpConfig(s *scenario.Scenario) *stdlib.HTTPConfig {
 	c.UserAgent, c.Timeout, c.MaxResponse, c.TLS = h.UserAgent, h.Timeout, h.MaxResponse, h.TLS
 	c.ReadFile = s.ReadFile
 	c.Version, _ = transport.ParseVersion(h.Version) // checked at load
+	c.Resolve = h.Resolve
+	c.Resolver = &transport.Resolver{Servers: h.DNSServers, TTL: h.DNSTTL, Select: h.DNSSelect}
 	return c
 }

@@ -21,6 +21,7 @@ var where = map[*catalog.Obj]string{
 	catalog.Dataset:        "{data: [{id: d, file: d.csv, KEY: null}], tasks: [{id: s}]}",
 	catalog.HTTPSection:    "{http: {KEY: null}, tasks: [{id: s}]}",
 	catalog.TLS:            "{http: {tls: {KEY: null}}, tasks: [{id: s}]}",
+	catalog.DNS:            "{http: {dns: {KEY: null}}, tasks: [{id: s}]}",
 	catalog.Load:           "{load: {KEY: null}, tasks: [{id: s}]}",
 	catalog.RampUp:         "{load: {ramp_up: {KEY: null}}, tasks: [{id: s}]}",
 	catalog.Phase:          "{load: {ramp_up: {phases: [{spawn_users: 1, KEY: null}]}}, tasks: [{id: s}]}",

@@ -2,8 +2,11 @@ package scenario
 
 import (
 	"errors"
+	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -23,7 +26,13 @@ type HTTP struct {
 	Timeout     time.Duration
 	MaxResponse int64
 	TLS         transport.TLSSettings
-	Pos         Pos
+	// Resolve are fixed answers by lower-case host name.
+	Resolve map[string]string
+	// DNS configures ntx's resolver.
+	DNSTTL     time.Duration
+	DNSServers []string
+	DNSSelect  string
+	Pos        Pos
 	// tlsPos is where each of tls's file keys was written.
 	tlsPos map[string]Pos
 }
@@ -79,6 +88,27 @@ func (d *decoder) httpSection(s *Scenario, n *yaml.Node) {
 	if x, ok := f["tls"]; ok {
 		h.TLS, h.tlsPos = d.tls(x.value, "http.tls")
 	}
+	if x, ok := f["resolve"]; ok {
+		h.Resolve = d.resolve(x.value, "http.resolve")
+	}
+	if x, ok := f["dns"]; ok {
+		df := d.fields(x.value, "http.dns", catalog.DNS.Names()...)
+		if y, ok := df["ttl"]; ok {
+			h.DNSTTL = d.duration(y.value, "http.dns.ttl")
+		}
+		if y, ok := df["servers"]; ok {
+			for _, n := range d.list(y.value, "http.dns.servers") {
+				srv := d.str(n, "http.dns.servers entry")
+				if _, _, err := net.SplitHostPort(srv); srv != "" && err != nil {
+					d.errorf(n, "http.dns.servers entry %q is not host:port", srv)
+				}
+				h.DNSServers = append(h.DNSServers, srv)
+			}
+		}
+		if y, ok := df["select"]; ok {
+			h.DNSSelect = d.oneOf(y.value, "http.dns.select", catalog.DNS.Values("select")...)
+		}
+	}
 	if x, ok := f["tls_verify"]; ok {
 		b := d.boolean(x.value, "http.tls_verify")
 		if h.TLS.Verify != nil && *h.TLS.Verify != b {
@@ -86,6 +116,24 @@ func (d *decoder) httpSection(s *Scenario, n *yaml.Node) {
 		}
 		h.TLS.Verify = &b
 	}
+}
+
+// resolve decodes a resolve mapping, HOST: IP.
+func (d *decoder) resolve(n *yaml.Node, what string) map[string]string {
+	m := d.mapping(n, what)
+	if m == nil {
+		return nil
+	}
+	out := map[string]string{}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		ip := d.str(m.Content[i+1], what+" entry")
+		if _, err := netip.ParseAddr(ip); ip != "" && err != nil {
+			d.errorf(m.Content[i+1], "%s: %q is not an IP address", what, ip)
+			continue
+		}
+		out[strings.ToLower(m.Content[i].Value)] = ip
+	}
+	return out
 }
 
 // tls decodes a tls mapping (the http: section's, or an action's), and
