@@ -246,6 +246,12 @@ func runAction(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple
 		}
 	}
 	s.OK, s.Err = res.OK, res.Err
+	if s.ErrKind == metrics.KindError && callErr != nil {
+		// The report names the line that raised, in the module that
+		// defines the action (the user's own file); the script's
+		// result.error stays the bare message.
+		s.Err = errWhere(callErr) + s.Err
+	}
 	sess.Sink.Record(s)
 	return res, nil
 }
@@ -296,6 +302,21 @@ func (r *Result) takeFields(v starlark.Value) error {
 
 // errText is the message of an error raised in Starlark, without the
 // backtrace.
+// errWhere is "FILE:LINE:COL: " of the innermost frame of a Starlark
+// error with a position, or "".
+func errWhere(err error) string {
+	var ee *starlark.EvalError
+	if !errors.As(err, &ee) {
+		return ""
+	}
+	for i := len(ee.CallStack) - 1; i >= 0; i-- {
+		if p := ee.CallStack[i].Pos; p.IsValid() && p.Line > 0 {
+			return p.String() + ": "
+		}
+	}
+	return ""
+}
+
 func errText(err error) string {
 	var ee *starlark.EvalError
 	if errors.As(err, &ee) {
