@@ -60,8 +60,9 @@ type Collector struct {
 	interval intervalStats
 	previous intervalStats // the interval before, kept to absorb a short last one
 	series   []report.Point
-	seconds  []string // each point's histogram, encoded
-	lag      *dist    // every arrival's start lag (open model)
+	seconds  []string  // each point's histogram, encoded
+	lag      *dist     // every arrival's start lag (open model)
+	end      time.Time // the final tick: the end of the run, when it came
 
 	requests, errors atomic.Int64
 
@@ -337,10 +338,18 @@ func (c *Collector) UserFailedToStart(reason, msg string) {
 
 // Result builds the report of everything recorded so far.
 func (c *Collector) Result(name string) *report.Result {
+	c.globalMu.Lock()
+	end := c.end
+	c.globalMu.Unlock()
+	if end.IsZero() {
+		end = time.Now()
+	}
 	r := &report.Result{
-		Scenario:   name,
-		StartedAt:  c.start.UTC(),
-		DurationMS: float64(time.Since(c.start).Microseconds()) / 1000,
+		Scenario:  name,
+		StartedAt: c.start.UTC(),
+		// The run's duration ends at the final tick, so that the rate
+		// the last progress line shows is the rate of the result.
+		DurationMS: float64(end.Sub(c.start).Microseconds()) / 1000,
 		Actions:    map[string]*report.Action{},
 		SourceIPs:  map[string]*report.SourceIP{},
 		Pools:      map[string]*report.Pool{},
@@ -482,6 +491,9 @@ func (a *action) report() *report.Action {
 func (c *Collector) Tick(now time.Time, final bool) report.Point {
 	c.globalMu.Lock()
 	defer c.globalMu.Unlock()
+	if final {
+		c.end = now
+	}
 	cur := &c.interval
 	if final && len(c.series) > 0 && now.Sub(cur.start) < 500*time.Millisecond {
 		c.previous.requests += cur.requests
@@ -582,7 +594,8 @@ func (c *Collector) Totals() (requests, errors int64) {
 }
 
 // Rate is the calls per second from the start of the run to now: the
-// rate of the whole run, over the time it actually covered.
+// rate of the whole run, over the time it actually covered. Called with
+// the final tick's time, it is the rate of the Result.
 func (c *Collector) Rate(now time.Time) float64 {
 	secs := now.Sub(c.start).Seconds()
 	if secs <= 0 {
