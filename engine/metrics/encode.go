@@ -25,6 +25,19 @@ var zlibWriters = sync.Pool{New: func() any {
 	return w
 }}
 
+// denseScratch are dense histograms to encode packed ones through.
+var denseScratch = sync.Pool{New: func() any { return newHistogram() }}
+
+// encodePacked encodes p as encodeHistogram does, through a dense copy.
+func encodePacked(p *hdrhistogram.PackedHistogram) string {
+	h := denseScratch.Get().(*hdrhistogram.Histogram)
+	p.MergeInto(h)
+	s := encodeHistogram(h)
+	h.Reset()
+	denseScratch.Put(h)
+	return s
+}
+
 // encodeHistogram writes h in HdrHistogram's compressed V2 form, base64:
 // a 40-byte header (cookie, payload length, normalizing offset, significant
 // digits, lowest and highest trackable values, integer-to-double ratio),

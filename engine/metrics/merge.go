@@ -214,7 +214,9 @@ func (d *dist) absorb(enc string, l report.Latency) error {
 	if n == 0 {
 		return nil
 	}
-	o := &dist{h: h, n: n,
+	p := newPacked()
+	p.MergeFrom(h)
+	o := &dist{h: p, n: n,
 		min: fromMS(l.Min), max: fromMS(l.Max),
 		sum: l.Mean * 1e6 * float64(n)}
 	d.merge(o)

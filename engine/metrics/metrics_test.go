@@ -344,3 +344,33 @@ func TestEncodingRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// A thousand names that never fail cost one histogram each, not two.
+func BenchmarkManyNames(b *testing.B) {
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		c := New(Config{})
+		for n := 0; n < 1000; n++ {
+			c.Record(&Sample{Name: strconv.Itoa(n), Kind: "http", Latency: time.Millisecond, OK: true})
+		}
+	}
+}
+
+// Latencies spread over many buckets, as a real run's are.
+func BenchmarkRecordSpread(b *testing.B) {
+	c := New(Config{})
+	var lat [4096]time.Duration
+	x := uint64(88172645463325252)
+	for i := range lat {
+		x ^= x << 13
+		x ^= x >> 7
+		x ^= x << 17
+		lat[i] = time.Duration(x%2_000_000) * time.Microsecond / 4 // 0 to 500 ms
+	}
+	s := &Sample{Name: "get", Kind: "http", OK: true, Status: 200}
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		s.Latency = lat[i%len(lat)]
+		c.Record(s)
+	}
+}
