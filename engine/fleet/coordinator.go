@@ -381,17 +381,26 @@ func (c *Coordinator) barrier() {
 	}
 }
 
+// receive decodes a segment's snapshot or final result (what names it in
+// the error) before taking c.mu, so that a slow sender never holds up
+// the others, then takes c.mu and authenticates the sender. The caller
+// unlocks c.mu; a nil member means the answer has been written already.
+func (c *Coordinator) receive(w http.ResponseWriter, r *http.Request, what string) (snapshot, *member) {
+	var s snapshot
+	err := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody)).Decode(&s)
+	c.mu.Lock()
+	if err != nil || s.Result == nil {
+		writeJSON(w, http.StatusBadRequest, Command{Error: fmt.Sprintf("bad %s: %v", what, err)})
+		return s, nil
+	}
+	return s, c.auth(w, s.Segment, s.Token)
+}
+
 // snapshot takes a segment's result so far; the answer says whether to
 // stop.
 func (c *Coordinator) snapshot(w http.ResponseWriter, r *http.Request) {
-	var s snapshot
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody)).Decode(&s); err != nil || s.Result == nil {
-		writeJSON(w, http.StatusBadRequest, Command{Error: fmt.Sprintf("bad snapshot: %v", err)})
-		return
-	}
-	c.mu.Lock()
+	s, m := c.receive(w, r, "snapshot")
 	defer c.mu.Unlock()
-	m := c.auth(w, s.Segment, s.Token)
 	if m == nil {
 		return
 	}
@@ -401,14 +410,8 @@ func (c *Coordinator) snapshot(w http.ResponseWriter, r *http.Request) {
 
 // result takes a segment's final result.
 func (c *Coordinator) result(w http.ResponseWriter, r *http.Request) {
-	var s snapshot
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody)).Decode(&s); err != nil || s.Result == nil {
-		writeJSON(w, http.StatusBadRequest, Command{Error: fmt.Sprintf("bad result: %v", err)})
-		return
-	}
-	c.mu.Lock()
+	s, m := c.receive(w, r, "result")
 	defer c.mu.Unlock()
-	m := c.auth(w, s.Segment, s.Token)
 	if m == nil {
 		return
 	}
