@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/pprof"
 	"strings"
 	"sync/atomic"
@@ -82,6 +83,9 @@ func cmdExec(args []string, stdout, stderr io.Writer) int {
 	quiet := fs.BoolP("quiet", "q", false, "print no progress and no script log lines")
 	env := envFlag(fs)
 	cpuProfile := fs.String("cpuprofile", "", "write a Go CPU profile of the run to `FILE` (for performance work)")
+	memProfile := fs.String("memprofile", "", "write a Go heap profile to `FILE` at the end of the run (allocations of the whole run, and what is still held)")
+	mutexProfile := fs.String("mutexprofile", "", "write a Go mutex contention profile of the run to `FILE`")
+	blockProfile := fs.String("blockprofile", "", "write a Go blocking profile of the run to `FILE` (waits on locks, channels, selects)")
 	segFlag := fs.String("segment", "", "run segment `I/N` of a fleet of N (I from 0); \"/N\" takes I from JOB_COMPLETION_INDEX")
 	startAt := fs.String("start-at", "", "hold the schedule until `TIME`: RFC 3339, or +30s from now")
 	coordinator := fs.String("coordinator", "", "run as a segment of a fleet coordinated at `HOST:PORT`: segment 0 listens there, the others connect")
@@ -147,7 +151,10 @@ func cmdExec(args []string, stdout, stderr io.Writer) int {
 	if err := engine.CheckOutputs([]string{file},
 		engine.Output{Flag: "--out", Path: *out},
 		engine.Output{Flag: "--report", Path: *htmlOut},
-		engine.Output{Flag: "--cpuprofile", Path: *cpuProfile}); err != nil {
+		engine.Output{Flag: "--cpuprofile", Path: *cpuProfile},
+		engine.Output{Flag: "--memprofile", Path: *memProfile},
+		engine.Output{Flag: "--mutexprofile", Path: *mutexProfile},
+		engine.Output{Flag: "--blockprofile", Path: *blockProfile}); err != nil {
 		fmt.Fprintf(stderr, "ntx exec: %v\n", err)
 		return exitInvalid
 	}
@@ -188,6 +195,21 @@ func cmdExec(args []string, stdout, stderr io.Writer) int {
 			return exitInvalid
 		}
 		defer stop()
+	}
+	// Deferred after the CPU profile's stop, so they run before it: the
+	// run is over, the summary written.
+	for _, p := range []struct{ flag, path, name string }{
+		{"--memprofile", *memProfile, "allocs"}, {"--mutexprofile", *mutexProfile, "mutex"}, {"--blockprofile", *blockProfile, "block"},
+	} {
+		if p.path == "" {
+			continue
+		}
+		write := startProfile(p.name)
+		defer func() {
+			if err := engine.WriteFile(p.path, write); err != nil {
+				fmt.Fprintf(stderr, "ntx exec: %s %s: %v\n", p.flag, p.path, err)
+			}
+		}()
 	}
 	var fr *fleetRun
 	if *coordinator != "" {
@@ -303,6 +325,30 @@ func startCPUProfile(path string) (stop func(), err error) {
 		return nil, err
 	}
 	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}
+
+// startProfile turns on the runtime's sampling for the named profile
+// (allocs, mutex or block) and returns what writes it. Mutex and block
+// profiling record every event: a profiling run is for measuring, and
+// sampled contention would hide the rare long waits.
+func startProfile(name string) func(io.Writer) error {
+	switch name {
+	case "mutex":
+		runtime.SetMutexProfileFraction(1)
+	case "block":
+		runtime.SetBlockProfileRate(1)
+	}
+	return func(w io.Writer) error {
+		switch name {
+		case "allocs":
+			runtime.GC() // what is still held is up to date
+		case "mutex":
+			defer runtime.SetMutexProfileFraction(0)
+		case "block":
+			defer runtime.SetBlockProfileRate(0)
+		}
+		return pprof.Lookup(name).WriteTo(w, 0)
+	}
 }
 
 func cmdValidate(args []string, stdout, stderr io.Writer) int {

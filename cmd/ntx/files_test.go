@@ -1,7 +1,9 @@
 package main
 
 import (
+	"compress/gzip"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -315,5 +317,36 @@ func TestUnnamedScenarioNamedAfterItsFile(t *testing.T) {
 	}
 	if code, stdout, _ := ntx(t, "exec", "--quiet", moved); code != exitPassed || !strings.Contains(stdout, "scenario anon: passed") {
 		t.Errorf("compiled nameless YAML: exit %d\n%s", code, stdout)
+	}
+}
+
+// TestExecWritesProfiles: --memprofile, --mutexprofile and --blockprofile
+// each leave a gzipped pprof profile after the run.
+func TestExecWritesProfiles(t *testing.T) {
+	startTarget(t)
+	dir := t.TempDir()
+	file := writeFile(t, filepath.Join(dir, "one.yaml"), oneGet)
+	var args []string
+	for _, p := range []string{"mem", "mutex", "block", "cpu"} {
+		args = append(args, "--"+p+"profile", filepath.Join(dir, p+".prof"))
+	}
+	code, stdout, stderr := ntx(t, append(append([]string{"exec", "--quiet", "--users", "4", "--iterations", "20"}, args...), file)...)
+	if code != exitPassed {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	for _, p := range []string{"mem", "mutex", "block", "cpu"} {
+		f, err := os.Open(filepath.Join(dir, p+".prof"))
+		if err != nil {
+			t.Fatalf("--%sprofile: %v", p, err)
+		}
+		zr, err := gzip.NewReader(f)
+		if err != nil {
+			t.Fatalf("--%sprofile is not a gzipped profile: %v", p, err)
+		}
+		b, err := io.ReadAll(zr)
+		f.Close()
+		if err != nil || len(b) == 0 {
+			t.Errorf("--%sprofile: %d bytes, %v", p, len(b), err)
+		}
 	}
 }
