@@ -53,6 +53,7 @@ var httpFields = map[string]func(*httpArgs) any{
 	"version":       func(a *httpArgs) any { return &a.version },
 	"resolve":       func(a *httpArgs) any { return &a.resolve },
 	"user_agent":    func(a *httpArgs) any { return &a.userAgent },
+	"cookies":       func(a *httpArgs) any { return &a.cookies },
 }
 
 // httpParams are the parameters of each HTTP function, by its name.
@@ -79,7 +80,7 @@ type httpArgs struct {
 	export, maxResponse     starlark.Value
 	retries, redirects      int
 	tlsVerify, tls, version starlark.Value
-	resolve                 starlark.Value
+	resolve, cookies        starlark.Value
 	keepAlive               bool
 	userAgent               string
 	discardBody             bool
@@ -127,6 +128,7 @@ type prepared struct {
 	insecure    bool
 	version     transport.Version
 	resolve     map[string]string
+	cookies     CookieMode
 }
 
 func prepare(fn string, a *httpArgs) (*prepared, error) {
@@ -251,6 +253,9 @@ func prepare(fn string, a *httpArgs) (*prepared, error) {
 	if p.resolve, err = resolveArg(fn, a.resolve, conf.Resolve); err != nil {
 		return nil, err
 	}
+	if p.cookies, err = cookiesArg(fn, a.cookies, conf.Cookies); err != nil {
+		return nil, err
+	}
 	own, err := tlsArg(fn, a.tls)
 	if err != nil {
 		return nil, err
@@ -367,14 +372,18 @@ func doHTTP(sess *Session, fn string, a *httpArgs) (starlark.Value, error) {
 		return res, nil
 	}
 	defer release()
-	resp := sess.source(src).Do(sess.Ctx, &transport.Request{
+	req := &transport.Request{
 		Method: a.method, URL: p.url, Header: p.headers, Host: p.host, Body: p.body,
 		Timeout: p.timeout, Start: sess.startClock(), MaxResponse: p.maxResponse,
 		Redirects: a.redirects, Retries: a.retries, Insecure: p.insecure, DiscardBody: a.discardBody,
 		TLS: p.tls, NoKeepAlive: !a.keepAlive, UserAgent: a.userAgent,
 		Version: p.version, Conns: sess.Conns,
 		Resolve: p.resolve, Resolver: a.conf.Resolver,
-	})
+	}
+	if jar := sess.jar(p.cookies); jar != nil {
+		req.Jar = jar
+	}
+	resp := sess.source(src).Do(sess.Ctx, req)
 	// Redirect hops and retried attempts are requests of their own,
 	// measured under the same name.
 	for i := range resp.Earlier {

@@ -23,6 +23,7 @@ type HTTPConfig struct {
 	UserAgent   string        // "" is the transport's
 	Timeout     time.Duration // 0 is catalog.DefaultTimeout
 	MaxResponse int64         // 0 is the transport's default
+	Cookies     CookieMode    // which jar calls use (the zero value: the user's)
 	TLS         transport.TLSSettings
 	// Resolve are fixed answers by lower-case host name; Resolver
 	// resolves the other names, with the run's cache (nil: the system,

@@ -58,6 +58,9 @@ type Session struct {
 
 	scratch metrics.Sample // reused for every call: a Sink must not keep it
 
+	// jars are the user's cookies, each jar made on its first cookie.
+	jars jars
+
 	// The transport source of the user's last call: a user nearly always
 	// sends from the same address, and this spares the shared lookup
 	// (and its lock) on every request.

@@ -55,6 +55,8 @@ func (u *User) Attr(name string) (starlark.Value, error) {
 			return starlark.None, nil
 		}
 		return starlark.String(u.AllocatedIP), nil
+	case "cookies":
+		return cookiesValue, nil
 	case "data":
 		if u.Data == nil {
 			u.Data = new(starlark.Dict)

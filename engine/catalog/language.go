@@ -103,6 +103,8 @@ func httpKeys(withMethod bool) []Key {
 			Doc: "whether the connection is kept for the user's next request; false opens a new connection (and TLS handshake) for every request"},
 		Key{Name: "user_agent", Value: vString, Default: "ntx/VERSION",
 			Doc: "the User-Agent sent when headers give none"},
+		Key{Name: "cookies", Value: Value{Type: Enum, Values: CookieModes, Template: true}, Default: "user",
+			Doc: "which cookie jar this call sends cookies from and stores the answer's Set-Cookie in: user (the user's, kept across iterations), iteration (emptied when each iteration begins) or off (none sent, none kept)"},
 		Key{Name: "expect_status", Value: Value{OneOf: []Value{vStatus, {Type: List, Elem: &vStatus, Template: true}}, Template: true},
 			Default: "any status below 400", Doc: "the status code, or the list of codes, that count as success"},
 		Key{Name: "redirects", Value: Value{Type: Int, Min: 0, HasMin: true, Template: true}, Default: "10",
@@ -114,6 +116,10 @@ func httpKeys(withMethod bool) []Key {
 		keyExport,
 	)
 }
+
+// CookieModes are the values of http.cookies: the user's jar, kept
+// across its iterations; a jar emptied at each iteration; no cookies.
+var CookieModes = []string{"user", "iteration", "off"}
 
 // HTTPVersions are the values of an HTTP call's version.
 var HTTPVersions = []string{"auto", "1.1", "2"}
@@ -157,6 +163,8 @@ var HTTPSection = &Obj{Name: "http", Doc: "defaults for every HTTP call; the sam
 		Doc: "how many redirects to follow; 0 returns the 3xx itself"},
 	{Name: "user_agent", Value: Value{Type: String}, Default: "ntx/VERSION",
 		Doc: "the User-Agent sent when a call's headers give none"},
+	{Name: "cookies", Value: Value{Type: Enum, Values: CookieModes}, Default: "user",
+		Doc: "user: a cookie jar per user, kept across its iterations; iteration: the jar is emptied when each iteration begins; off: no cookie is sent or kept. Cookies set by any response, redirect hops included, go with the user's later requests that match them (domain, path, expiry, Secure), as in a browser"},
 	{Name: "timeout", Value: Value{Type: Duration}, Default: DefaultTimeout.String(),
 		Doc: "how long a call may take, connecting included"},
 	{Name: "max_response", Value: Value{OneOf: []Value{
@@ -376,6 +384,7 @@ var UserFields = []Attr{
 	{Name: "allocated_ip", Type: "string or None", Doc: "the source address the user holds, or None"},
 	{Name: "tenant", Type: "struct or None", Doc: "the user's tenant: its id and properties"},
 	{Name: "data", Type: "dict", Doc: "a scratch dict of the user's own, kept across its iterations"},
+	{Name: "cookies", Type: "cookie jar", Doc: "the user's cookies (the jar http.cookies names): get(url) returns the dict name -> value a request to url would send; set(url, name, value, path, domain, secure, http_only, max_age) stores one as if url's answer had set it; clear() empties the jar"},
 }
 
 // TenantFields are the fields of a tenant besides its properties.

@@ -2,6 +2,9 @@ package transport_test
 
 import (
 	"context"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"testing"
 	"time"
 
@@ -25,5 +28,42 @@ func BenchmarkGet(b *testing.B) {
 		if r := src.Do(ctx, req); r.Err != nil {
 			b.Fatal(r.Err)
 		}
+	}
+}
+
+// noCookies is a jar that never holds a cookie, as a user's is until a
+// server sets one.
+type noCookies struct{}
+
+func (noCookies) Cookies(*url.URL) []*http.Cookie     { return nil }
+func (noCookies) SetCookies(*url.URL, []*http.Cookie) {}
+
+// BenchmarkGetJar is BenchmarkGet with a cookie jar: empty (what a user
+// that was never sent a cookie pays: the scan for Set-Cookie), and
+// holding one cookie for the URL (the Cookie header added).
+func BenchmarkGetJar(b *testing.B) {
+	t := &testing.T{}
+	srv := startRaw(t, func(int) what { return answer })
+	u := mustURL(t, srv.url())
+	full, _ := cookiejar.New(nil)
+	full.SetCookies(u, []*http.Cookie{{Name: "session", Value: "0123456789abcdef"}})
+	for _, c := range []struct {
+		name string
+		jar  http.CookieJar
+	}{{"empty", noCookies{}}, {"one-cookie", full}} {
+		b.Run(c.name, func(b *testing.B) {
+			tr := transport.New(transport.Options{})
+			defer tr.Close()
+			src := tr.Source(unbound)
+			req := &transport.Request{Method: "GET", URL: u, Timeout: 10 * time.Second, Redirects: 10, Jar: c.jar}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			b.ReportAllocs()
+			for b.Loop() {
+				if r := src.Do(ctx, req); r.Err != nil {
+					b.Fatal(r.Err)
+				}
+			}
+		})
 	}
 }

@@ -190,6 +190,9 @@ func (s *Source) roundTrip2(ctx context.Context, hc *h2conn, req *Request, h *ho
 		}
 		hr.Header[k] = vs
 	}
+	if h.cookie != "" {
+		hr.Header["Cookie"] = []string{h.cookie}
+	}
 	if hr.Header.Get("User-Agent") == "" {
 		ua := req.UserAgent
 		if ua == "" {

@@ -65,6 +65,10 @@ type Request struct {
 	// DiscardBody reads the response body and counts it without keeping
 	// it: for answers no script reads.
 	DiscardBody bool
+	// Jar, when set, gives the cookies sent with each exchange (redirect
+	// hops and retries too), merged into the Cookie header, and keeps the
+	// cookies each answer sets; nil neither sends nor keeps any.
+	Jar http.CookieJar
 }
 
 // Exchange is one request on the wire and its answer, measured: every
@@ -112,6 +116,9 @@ type hop struct {
 	host   string
 	body   []byte
 	start  time.Time
+	// cookie is the Cookie header to send instead of header's: its own
+	// and the jar's cookies ("" when the jar gives none).
+	cookie string
 }
 
 // Do makes the call req from s. It always returns a Response; its Err
@@ -139,7 +146,7 @@ func (s *Source) Do(ctx context.Context, req *Request) *Response {
 		if req.Retries > 0 {
 			s.retrying(ctx, req, &h, deadline, resp)
 		} else {
-			s.attempt(ctx, req, &h, deadline, resp)
+			s.exchange(ctx, req, &h, deadline, resp)
 		}
 		if resp.Err != nil || resp.Redirects >= req.Redirects || !h.redirect(req, resp) {
 			return resp
@@ -232,7 +239,7 @@ func (s *Source) retrying(ctx context.Context, req *Request, h *hop, deadline ti
 			h.start = time.Now()
 		}
 		attempts++
-		s.attempt(ctx, req, h, deadline, resp)
+		s.exchange(ctx, req, h, deadline, resp)
 		if resp.Err != nil {
 			return nil, resp.Err
 		}

@@ -603,6 +603,8 @@ func writeRequest(w *bufio.Writer, h *hop, userAgent string) error {
 			continue
 		case asciiEqualFold(k, "User-Agent"):
 			ua = true
+		case h.cookie != "" && asciiEqualFold(k, "Cookie"):
+			continue // written below, with the jar's
 		}
 		for _, v := range vs {
 			w.WriteString(k)
@@ -610,6 +612,11 @@ func writeRequest(w *bufio.Writer, h *hop, userAgent string) error {
 			w.WriteString(v)
 			w.WriteString("\r\n")
 		}
+	}
+	if h.cookie != "" {
+		w.WriteString("Cookie: ")
+		w.WriteString(h.cookie)
+		w.WriteString("\r\n")
 	}
 	if !ua {
 		w.WriteString("User-Agent: ")

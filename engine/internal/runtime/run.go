@@ -834,6 +834,7 @@ func httpConfig(s *scenario.Scenario) *stdlib.HTTPConfig {
 		c.Redirects = *h.Redirects
 	}
 	c.UserAgent, c.Timeout, c.MaxResponse, c.TLS = h.UserAgent, h.Timeout, h.MaxResponse, h.TLS
+	c.Cookies, _ = stdlib.ParseCookieMode(h.Cookies) // checked at load
 	c.ReadFile = s.ReadFile
 	c.Version, _ = transport.ParseVersion(h.Version) // checked at load
 	c.Resolve = h.Resolve

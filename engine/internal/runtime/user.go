@@ -119,6 +119,7 @@ func (u *user) iterate() {
 		u.thread.Steps = 0
 		u.thread.SetMaxExecutionSteps(u.maxSteps)
 		u.view.Begin(u.it)
+		u.sess.BeginIteration()
 		u.inIteration.Store(true)
 		err := u.callFlow()
 		u.inIteration.Store(false)

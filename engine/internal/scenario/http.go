@@ -23,6 +23,7 @@ type HTTP struct {
 	KeepAlive   *bool
 	Redirects   *int
 	UserAgent   string
+	Cookies     string // user, iteration, off; "" is user
 	Timeout     time.Duration
 	MaxResponse int64
 	TLS         transport.TLSSettings
@@ -68,6 +69,9 @@ func (d *decoder) httpSection(s *Scenario, n *yaml.Node) {
 	if x, ok := f["redirects"]; ok {
 		r := d.integer(x.value, "http.redirects", 0)
 		h.Redirects = &r
+	}
+	if x, ok := f["cookies"]; ok {
+		h.Cookies = d.oneOf(x.value, "http.cookies", catalog.CookieModes...)
 	}
 	if x, ok := f["user_agent"]; ok {
 		h.UserAgent = d.str(x.value, "http.user_agent")
