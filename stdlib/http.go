@@ -397,6 +397,7 @@ func doHTTP(sess *Session, fn string, a *httpArgs) (starlark.Value, error) {
 			s.ErrKind, s.Err = metrics.StatusKind(x.Status), fmt.Sprintf("status %d", x.Status)
 		default:
 			s.OK = true
+			s.Timed, s.Timings = true, x.Timings
 		}
 		sess.Sink.Record(s)
 	}
@@ -431,6 +432,11 @@ func doHTTP(sess *Session, fn string, a *httpArgs) (starlark.Value, error) {
 	}
 	s.OK = res.OK
 	s.Err = res.Err
+	if resp.Err == nil {
+		// Timed whenever the whole answer came, even if its status or an
+		// assertion fails it: the collector keeps phases of successes only.
+		s.Timed, s.Timings = true, resp.Timings
+	}
 	sess.Sink.Record(s)
 	return res, nil
 }

@@ -50,7 +50,9 @@ func (d *dist) record(l time.Duration) {
 	if d.h == nil {
 		d.h = newPacked()
 	}
-	_ = d.h.RecordValue(min(max(l.Microseconds(), histMin), histMax))
+	// Zero stays zero (not the first microsecond): a phase a reused
+	// connection skips must read 0 at every percentile.
+	_ = d.h.RecordValue(min(l.Microseconds(), histMax))
 	if d.n == 0 || l < d.min {
 		d.min = l
 	}

@@ -106,6 +106,9 @@ type conn struct {
 	// certAsked: the server asked for a client certificate and none was
 	// configured (a refusal that follows is explained by it).
 	certAsked bool
+	// connect and handshake are how long the TCP connect and the TLS
+	// handshake took: with lookup, the first exchange's setup phases.
+	connect, handshake time.Duration
 }
 
 // intact reports whether an idle connection may carry a request.

@@ -9,9 +9,11 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptrace"
 	"net/netip"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -78,6 +80,34 @@ type h2Key struct {
 type h2conn struct {
 	cc *http2.ClientConn
 	c  *conn
+	// trace times the phases of the connection's requests, one at a
+	// time (a user's requests are sequential): made once per connection.
+	trace *h2trace
+}
+
+// h2trace receives the moments x/net's HTTP/2 client reports, from its
+// own goroutines: when the request was written (the end of send) and
+// when the answer's first byte came (the end of wait), in nanoseconds
+// since its base.
+type h2trace struct {
+	ct             httptrace.ClientTrace
+	base           time.Time
+	wrote, arrived atomic.Int64
+}
+
+func newH2Trace() *h2trace {
+	t := &h2trace{base: time.Now()}
+	t.ct.WroteRequest = func(httptrace.WroteRequestInfo) { t.wrote.Store(int64(time.Since(t.base))) }
+	t.ct.GotFirstResponseByte = func() { t.arrived.Store(int64(time.Since(t.base))) }
+	return t
+}
+
+// at returns the moment recorded in v, or the zero time if none was.
+func (t *h2trace) at(v *atomic.Int64) time.Time {
+	if n := v.Load(); n > 0 {
+		return t.base.Add(time.Duration(n))
+	}
+	return time.Time{}
 }
 
 // NewConns returns an empty set of connections for one user.
@@ -156,7 +186,7 @@ func (s *Source) newH2(c *conn) (*h2conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &h2conn{cc: cc, c: c}, nil
+	return &h2conn{cc: cc, c: c, trace: newH2Trace()}, nil
 }
 
 // h2Transport returns the HTTP/2 settings shared by every connection of
@@ -173,11 +203,17 @@ func h2Transport() *http2.Transport {
 // roundTrip2 sends h on hc and reads the answer into resp. arrived says
 // whether any of the answer came.
 func (s *Source) roundTrip2(ctx context.Context, hc *h2conn, req *Request, h *hop, deadline time.Time, resp *Response) (arrived bool, err error) {
+	var clock PhaseClock
+	clock.Start(&resp.Timings)
 	if !deadline.IsZero() {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithDeadline(ctx, deadline)
 		defer cancel()
 	}
+	tr := hc.trace
+	tr.wrote.Store(0)
+	tr.arrived.Store(0)
+	ctx = httptrace.WithClientTrace(ctx, &tr.ct)
 	hr, err := http.NewRequestWithContext(ctx, h.method, h.url.String(), nil)
 	if err != nil {
 		return false, err
@@ -214,6 +250,19 @@ func (s *Source) roundTrip2(ctx context.Context, hc *h2conn, req *Request, h *ho
 		return false, err
 	}
 	defer hresp.Body.Close()
+	// The request is written by x/net's goroutine, which may report it
+	// after the answer came (a server that answers before reading the
+	// body): then send ends when the answer began.
+	now := time.Now()
+	wrote, first := tr.at(&tr.wrote), tr.at(&tr.arrived)
+	if first.IsZero() || first.After(now) {
+		first = now
+	}
+	if wrote.IsZero() || wrote.After(first) {
+		wrote = first
+	}
+	clock.MarkAt(metrics.PhaseSend, wrote)
+	clock.MarkAt(metrics.PhaseWait, first)
 	resp.Status = hresp.StatusCode
 	resp.Proto = "HTTP/2.0"
 	resp.RawHeader = rawHeader(hresp)
@@ -225,6 +274,7 @@ func (s *Source) roundTrip2(ctx context.Context, hc *h2conn, req *Request, h *ho
 		return true, &TooLargeError{What: "response body", Limit: limit}
 	}
 	resp.Body, resp.BodySize, err = readAll(hresp.Body, limit, !req.DiscardBody, "response body")
+	clock.Mark(metrics.PhaseReceive)
 	return true, err
 }
 

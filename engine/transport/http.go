@@ -78,11 +78,11 @@ type Exchange struct {
 	URL     *url.URL
 	Start   time.Time
 	Latency time.Duration
-	// DNS is how long resolving the host took (0: no lookup was made:
-	// an address, a resolve entry, or a reused connection).
-	DNS    time.Duration
-	Status int   // 0 when no answer arrived
-	Err    error // nil when an answer arrived whole
+	// Timings are the exchange's phases; they are filled for an
+	// exchange that got its whole answer.
+	Timings Timings
+	Status  int   // 0 when no answer arrived
+	Err     error // nil when an answer arrived whole
 	// Sent and Received count the bytes that crossed the socket, headers
 	// and TLS records included (a new connection's handshake too).
 	Sent, Received int64

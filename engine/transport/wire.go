@@ -87,7 +87,7 @@ func (s *Source) attempt(ctx context.Context, req *Request, h *hop, deadline tim
 			return
 		}
 		if !c.reused {
-			resp.DNS = c.lookup
+			resp.Timings.setup(c)
 		}
 		if hc != nil {
 			if s.exchange2(ctx, req, h, deadline, resp, hc, hk, resent) {
@@ -196,12 +196,14 @@ func (s *Source) conn(ctx context.Context, key destKey, u interface{ Hostname() 
 	}
 	d := *s.dialer
 	d.Deadline = deadline
+	dialed := time.Now()
 	nc, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return nil, err
 	}
+	connected := time.Now()
 	sock := s.t.conns.track(nc)
-	c := &conn{Conn: sock, sock: sock, key: key, lookup: lookup}
+	c := &conn{Conn: sock, sock: sock, key: key, lookup: lookup, connect: connected.Sub(dialed)}
 	if sc, ok := nc.(syscall.Conn); ok {
 		if rc, err := sc.SyscallConn(); err == nil {
 			c.peeker = newPeeker(rc)
@@ -220,6 +222,7 @@ func (s *Source) conn(ctx context.Context, key destKey, u interface{ Hostname() 
 		}
 		return c, &TLSError{Err: err, NoClientCert: c.certAsked}
 	}
+	c.handshake = time.Since(connected)
 	c.Conn = tc
 	c.h2 = tc.ConnectionState().NegotiatedProtocol == "h2"
 	if key.version == Version2 && !c.h2 {
@@ -271,6 +274,8 @@ func (s *Source) roundTrip(ctx context.Context, c *conn, req *Request, h *hop, d
 		stop := context.AfterFunc(ctx, func() { _ = c.sock.SetDeadline(aLongTimeAgo) })
 		defer stop()
 	}
+	var clock PhaseClock
+	clock.Start(&resp.Timings)
 	bw := writers.Get().(*bufio.Writer)
 	bw.Reset(c)
 	ua := req.UserAgent
@@ -286,10 +291,17 @@ func (s *Source) roundTrip(ctx context.Context, c *conn, req *Request, h *hop, d
 	if err != nil {
 		return false, false, err
 	}
+	clock.Mark(metrics.PhaseSend)
 
 	br := readers.Get().(*bufio.Reader)
 	br.Reset(c)
 	defer func() { br.Reset(nil); readers.Put(br) }()
+	// The first byte of the answer ends the wait (headerBlock starts
+	// with the same one-byte peek, which then returns at once).
+	if _, err := br.Peek(1); err != nil {
+		return false, false, err
+	}
+	clock.Mark(metrics.PhaseWait)
 	hdr := headers.Get().(*fasthttp.ResponseHeader)
 	defer func() { hdr.Reset(); headers.Put(hdr) }()
 
@@ -358,6 +370,7 @@ func (s *Source) roundTrip(ctx context.Context, c *conn, req *Request, h *hop, d
 	if err != nil {
 		return true, false, err
 	}
+	clock.Mark(metrics.PhaseReceive)
 	reusable = !untilClose && !hdr.ConnectionClose() && r.Buffered() == 0 && resp.Status != http.StatusSwitchingProtocols
 	return true, reusable, nil
 }

@@ -55,6 +55,7 @@ func (r *Result) WriteSummary(w io.Writer) {
 					name, ms(f.P50), ms(f.P95), ms(f.Max))
 			}
 		}
+		r.writePhases(w, names)
 		if r.Arrivals == nil {
 			fmt.Fprintln(w, "latencies exclude queueing: each user waits for its last call before the next (closed model); load.arrival measures latency at a fixed rate")
 		}
@@ -132,6 +133,38 @@ func (r *Result) WriteSummary(w io.Writer) {
 		fmt.Fprintln(w, "interrupted: the run was stopped before its end; these results cover what completed")
 	}
 	fmt.Fprintln(w, r.VerdictLine())
+}
+
+// phaseNames are the HTTP timing phases in the order they happen.
+var phaseNames = []string{"dns", "connect", "tls", "send", "wait", "receive"}
+
+// writePhases prints where the time of each HTTP action went, as k6's
+// summary does (http_req_connecting, http_req_waiting...): the mean and
+// p95 of each phase of its successful calls, one line per action.
+func (r *Result) writePhases(w io.Writer, names []string) {
+	var timed []string
+	for _, name := range names {
+		if r.Actions[name].Timings != nil {
+			timed = append(timed, name)
+		}
+	}
+	if len(timed) == 0 {
+		return
+	}
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	nw := width("HTTP phases, ms", timed)
+	fmt.Fprintf(tw, "%-*s\t%s\t\n", nw, "HTTP phases, ms", strings.Join(phaseNames, "\t"))
+	for _, name := range timed {
+		cells := make([]string, len(phaseNames))
+		for i, p := range phaseNames {
+			l := r.Actions[name].Timings[p]
+			cells[i] = ms(l.Mean) + " / " + ms(l.P95)
+		}
+		fmt.Fprintf(tw, "%-*s\t%s\t\n", nw, name, strings.Join(cells, "\t"))
+	}
+	tw.Flush()
+	fmt.Fprintln(w, "each phase: mean / p95 of the successful calls (wait: request sent to first byte); a reused connection spends no time in dns, connect, tls")
 }
 
 // width is the widest of a column's title and cells: the first column is
