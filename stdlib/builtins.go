@@ -36,6 +36,7 @@ func Predeclared() starlark.StringDict {
 		"math":       math.Module,
 		"env":        Env,
 		"random":     randomModule(),
+		"dns":        dnsModule(),
 	}
 	d.Freeze()
 	return d

@@ -36,6 +36,8 @@ type Result struct {
 	redirects int    // redirect hops followed
 	proto     string // the HTTP version spoken: HTTP/1.1, HTTP/2.0
 	discarded bool   // the body was counted and dropped (discard_body)
+	// dns is a DNS answer's fields (dns.query), nil for other calls.
+	dns *dnsAnswer
 
 	decoded starlark.Value // json() of Body, once decoded
 }
@@ -119,6 +121,11 @@ func (r *Result) Attr(name string) (starlark.Value, error) {
 			return starlark.None, nil
 		}
 		return starlark.String(r.URL), nil
+	case "rcode", "answers", "truncated":
+		if r.dns == nil {
+			return starlark.None, nil
+		}
+		return r.dns.attr(name), nil
 	case "error":
 		if r.Err == "" {
 			return starlark.None, nil

@@ -142,13 +142,19 @@ const (
 	UDP    Kind = "udp"
 	Sleep  Kind = "sleep"
 	Custom Kind = "custom" // MODULE.FUNCTION from a listed module
+	// DNSQuery is dns.query; WS is ws.request (and ws.connect).
+	DNSQuery Kind = "dns"
+	WS       Kind = "ws"
 )
 
 // Schemes are the URL schemes a call of kind k accepts in its url, or
 // nil if it takes no URL.
 func (k Kind) Schemes() []string {
-	if k == HTTP {
+	switch k {
+	case HTTP:
 		return []string{"http", "https"}
+	case WS:
+		return []string{"ws", "wss"}
 	}
 	return nil
 }
@@ -172,6 +178,17 @@ type Call struct {
 	// Func's parameter order.
 	Keys []Key
 	Doc  string
+	// MeasuredAs is the key that names what the call is measured under,
+	// when it is not "name" (dns.query asks about a name).
+	MeasuredAs string
+}
+
+// MeasureKey returns the key that names what c is measured under.
+func (c *Call) MeasureKey() string {
+	if c.MeasuredAs != "" {
+		return c.MeasuredAs
+	}
+	return "name"
 }
 
 // WithKeys returns the keys a YAML action's with: may hold.

@@ -250,6 +250,8 @@ var Calls = func() []Call {
 		Call{Name: "sleep", Kind: Sleep, Func: "sleep",
 			Keys: []Key{{Name: "duration", Value: vDuration, Required: true, Doc: "how long to pause"}},
 			Doc:  "a pause; it is not measured and has no result"},
+		Call{Name: "dns.query", Kind: DNSQuery, Func: "dns.query", Keys: dnsKeys(), MeasuredAs: "label",
+			Doc: "sends one DNS query from the user's address and waits for the answer"},
 	)
 }()
 
@@ -348,6 +350,7 @@ var Predeclared = func() []Name {
 			Doc: "random choices from a stream per user, seeded by --seed and the user's id: the same seed gives each user the same choices"},
 		{Name: "setup", Kind: Variable, PerRun: true,
 			Doc: "the frozen value the scenario's def setup(): returned, run once before any user starts (None without one); def teardown(data): runs once after the last user, given it"},
+		{Name: "dns", Kind: Module, Members: []string{"query"}, Doc: "dns.query: one DNS query from the user's address"},
 		{Name: "data", Kind: Variable, PerRun: true,
 			Doc: "the datasets of the scenario's data: section: data.ID is the row this user holds in this iteration, its columns read as data.ID.COLUMN or data.ID[\"COLUMN\"]"},
 	}
@@ -374,6 +377,9 @@ var ResultAttrs = []Attr{
 	{Name: "source_ip", Type: "string or None", Doc: "the source address the call was sent from"},
 	{Name: "url", Type: "string or None", Doc: "the URL requested, after any redirects (tcp://host:port and udp://host:port for sockets)"},
 	{Name: "redirects", Type: "int", Doc: "how many redirects an HTTP call followed"},
+	{Name: "rcode", Type: "string or None", Doc: "a DNS answer's response code: \"NOERROR\", \"NXDOMAIN\", \"SERVFAIL\"...; None for other calls and when no answer came"},
+	{Name: "answers", Type: "list or None", Doc: "a DNS answer's records, each a dict {name, type, ttl, data}; None for other calls"},
+	{Name: "truncated", Type: "bool or None", Doc: "whether the DNS answer came with the TC flag (cut to fit a UDP datagram); None for other calls"},
 	{Name: "proto", Type: "string or None", Doc: "the HTTP version spoken: \"HTTP/1.1\", \"HTTP/2.0\" (\"HTTP/1.0\" from an old server); None for TCP, UDP and when no response came"},
 }
 
@@ -390,4 +396,48 @@ var UserFields = []Attr{
 // TenantFields are the fields of a tenant besides its properties.
 var TenantFields = []Attr{
 	{Name: "id", Type: "string", Doc: "the tenant's id"},
+}
+
+// DNSTypes are the record types dns.query asks for.
+var DNSTypes = []string{"A", "AAAA", "CNAME", "MX", "TXT", "NS", "SRV", "PTR", "SOA"}
+
+// DNSRcodes are the response codes an expectation may name.
+var DNSRcodes = []string{"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED", "YXDOMAIN", "YXRRSET", "NXRRSET", "NOTAUTH", "NOTZONE"}
+
+// CountPattern is a count condition: a number (exactly that many), or a
+// comparison with one: ">= 1", "== 0", "< 10".
+const CountPattern = `^\s*(==|!=|>=|<=|>|<)?\s*[0-9]+\s*$`
+
+// DNSExpect is dns.query's expect: what the answer must be for the query
+// to count as a success.
+var DNSExpect = &Obj{Name: "dns expect", Doc: "what a DNS answer must be for the query to succeed; a query that gives no expect must be answered NOERROR", Keys: []Key{
+	{Name: "rcode", Value: Value{Type: Enum, Values: DNSRcodes, Template: true}, Default: "NOERROR",
+		Doc: "the response code the answer must have"},
+	{Name: "answers", Value: Value{Template: true, OneOf: []Value{
+		{Type: Int, Min: 0, HasMin: true, Template: true},
+		{Type: String, Pattern: CountPattern, Hint: "a count such as 2, \">= 1\" or \"== 0\"", Template: true},
+	}}, Default: "any number",
+		Doc: "how many records the answer section must hold: a number (exactly that many), or a comparison such as \">= 1\", \"== 0\", \"< 10\""},
+}}
+
+// dnsKeys returns the keys of dns.query.
+func dnsKeys() []Key {
+	return []Key{
+		{Name: "name", Value: vString, Required: true, Doc: "the name to ask about (a trailing dot is optional)"},
+		{Name: "server", Value: vAddress, Default: "the first nameserver of /etc/resolv.conf",
+			Doc: "the DNS server as host:port; no port is assumed (servers listen on 53 for udp and tcp, 853 for tls)"},
+		{Name: "type", Value: Value{Type: Enum, Values: DNSTypes, Template: true}, Default: "A", Doc: "the record type asked for"},
+		{Name: "transport", Value: Value{Type: Enum, Values: []string{"udp", "tcp", "tls"}, Template: true}, Default: "udp",
+			Doc: "udp, tcp, or tls (DNS over TLS, RFC 7858)"},
+		{Name: "tcp_fallback", Value: vBool, Default: "false",
+			Doc: "ask again over TCP when a UDP answer comes truncated (TC); without it the truncated answer is the result (truncated is true)"},
+		{Name: "expect", Value: Value{Type: Object, Obj: DNSExpect}, Doc: "what the answer must be (see dns expect); the query fails with error kind expect otherwise"},
+		{Name: "tls", Value: Value{Type: Object, Obj: TLS},
+			Doc: "TLS settings of transport: tls (verify, ca, cert, key, server_name, versions); merged over the http: section's"},
+		keyTimeout,
+		keyBindIP,
+		{Name: "label", Value: vString,
+			Doc: "the name the query is measured under (name is the name asked about): default the action id in YAML, \"DNS TYPE NAME\" in Starlark"},
+		keyExport,
+	}
 }

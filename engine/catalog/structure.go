@@ -252,5 +252,5 @@ func RunKeys() []string {
 func Objects() []*Obj {
 	return []*Obj{Scenario, Workbook, Pool, Resource, Tenant, Dataset, HTTPSection, TLS, DNS, Load, RampUp, Phase, Lifetime, ThinkTime,
 		UserResources, Binding, Capacity, Concurrency, Arrival, ActionsSection, Action, Export, ReadMode,
-		Task, Next, Workflows, Node, Edge, Trigger, Threshold}
+		Task, Next, Workflows, Node, Edge, Trigger, Threshold, DNSExpect}
 }

@@ -239,9 +239,13 @@ func (c *compiler) action(a *scenario.Action) {
 	var args []string
 	argPos := map[string]scenario.Pos{}
 	named := false
+	measureKey := "name"
+	if call := catalog.Lookup(a.Call); call != nil {
+		measureKey = call.MeasureKey()
+	}
 	for i, kids := 0, mapping(a.With); i+1 < len(kids); i += 2 {
 		k, v := kids[i].Value, kids[i+1]
-		if k == "name" {
+		if k == measureKey {
 			named = true
 		}
 		if kind == catalog.Custom && !isIdentifier(k) {
@@ -252,7 +256,7 @@ func (c *compiler) action(a *scenario.Action) {
 		args = append(args, fmt.Sprintf("%s%s = %s", c.mark(argPos[k], nil), k, c.value(v, c.actionScope, 2)))
 	}
 	if !named && kind != catalog.Sleep && kind != catalog.Custom {
-		args = append([]string{"name = " + expr.Quote(a.ID)}, args...)
+		args = append([]string{measureKey + " = " + expr.Quote(a.ID)}, args...)
 	}
 	if _, given := argPos["discard_body"]; kind == catalog.HTTP && !given && !c.bodyRead[a.ID] {
 		// Nothing reads this response's body: it is counted, not kept.
@@ -269,7 +273,7 @@ func (c *compiler) action(a *scenario.Action) {
 	// where each argument came from.
 	at := c.mark(a.CallPos, argPos)
 	switch kind {
-	case catalog.HTTP, catalog.TCP, catalog.UDP:
+	case catalog.HTTP, catalog.TCP, catalog.UDP, catalog.DNSQuery, catalog.WS:
 		c.call(at+"return "+catalog.Lookup(a.Call).Func, args)
 	case catalog.Sleep:
 		c.call(at+"sleep", args)

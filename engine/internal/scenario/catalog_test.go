@@ -43,6 +43,7 @@ var where = map[*catalog.Obj]string{
 	catalog.Edge:           "{workflows: {nodes: [{id: s, edges: [{to: end, KEY: null}]}]}}",
 	catalog.Trigger:        "{workflows: {nodes: [{id: s, edges: [{to: end, trigger: {KEY: null}}]}]}}",
 	catalog.Threshold:      "{thresholds: [{expr: 'iterations.failed < 1', KEY: null}], tasks: [{id: s}]}",
+	catalog.DNSExpect:      "{actions: [{id: a, call: dns.query, with: {name: x.test, expect: {KEY: 1}}}], tasks: [{id: s}]}",
 }
 
 // unknownKey returns the "unknown key" error Parse gives for src, or "".
