@@ -1,11 +1,13 @@
 package engine_test
 
 import (
+	"context"
 	"fmt"
 	"net/url"
 	"strings"
 	"testing"
 
+	"github.com/ntx-dev/ntx/engine"
 	"github.com/ntx-dev/ntx/engine/target"
 )
 
@@ -106,5 +108,128 @@ func TestCookieModes(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// cookieRulesStar sets cookies with every attribute a jar must honour,
+// then asks /cookies from each origin, each request named by its at=.
+// @PORT@ is the target's HTTP port, @SPORT@ its HTTPS port.
+const cookieRulesStar = `
+scenario = {
+    "name": "cookie-rules",
+    "http": {"resolve": {"a.ntx.test": "127.0.0.1", "b.ntx.test": "127.0.0.1"}, "tls_verify": False},
+}
+
+A = "http://a.ntx.test:@PORT@"
+B = "http://b.ntx.test:@PORT@"
+S = "https://a.ntx.test:@SPORT@"
+
+def setc(base, query):
+    r = http.get(base + "/cookies/set-with?" + query, name = "set")
+    check(r.ok, "set " + query + ": " + str(r.error))
+    return r
+
+def flow(user):
+    setc(A, "name=host&value=1")                        # host-only: a.ntx.test alone
+    setc(A, "name=wide&value=1&domain=ntx.test")        # every *.ntx.test
+    setc(A, "name=foreign&value=1&domain=example.com")  # not a.ntx.test's to set: dropped
+    setc(A, "name=scoped&value=1&path=/inner")          # only under /inner
+    setc(A, "name=gone&value=1")
+    setc(A, "name=gone&value=1&max_age=0")              # Max-Age=0 deletes it
+    s = setc(S, "name=sec&value=1&secure=true")         # Secure, set over HTTPS (HTTP/2)
+    check(s.proto == "HTTP/2.0", "HTTPS spoke " + str(s.proto))
+    r = setc(A, "name=hop&value=1&redirect=/cookies?at=hop")  # set on a redirect hop
+    check(r.redirects == 1, "redirects: " + str(r.redirects))
+
+    http.get(A + "/cookies?at=a", name = "echo")
+    http.get(A + "/inner/x?at=inner", name = "echo")
+    http.get(B + "/cookies?at=b", name = "echo")
+    http.get(S + "/cookies?at=secure", name = "echo")
+    http.get(A + "/cookies?at=explicit", name = "echo", headers = {"Cookie": "host=mine; extra=2"})
+
+    # user.cookies: what a request would send; set and delete by hand.
+    got = user.cookies.get(A + "/inner/")
+    check(got == {"host": "1", "wide": "1", "scoped": "1", "hop": "1"}, "get: " + str(got))
+    check(user.cookies.get(B + "/") == {"wide": "1"}, "get b: " + str(user.cookies.get(B + "/")))
+    check("sec" in user.cookies.get(S + "/"), "get secure: " + str(user.cookies.get(S + "/")))
+    user.cookies.set(A + "/", "manual", "m", path = "/cookies")
+    user.cookies.set(A + "/", "host", "", max_age = 0)
+    http.get(A + "/cookies?at=manual", name = "echo")
+    user.cookies.clear()
+    check(user.cookies.get(A + "/") == {}, "cleared: " + str(user.cookies.get(A + "/")))
+    http.get(A + "/cookies?at=cleared", name = "echo")
+`
+
+// TestCookieRules: the jar follows RFC 6265 as a browser does (host-only
+// and domain cookies, paths, Max-Age=0, Secure only over HTTPS, a
+// cookie set on a redirect hop sent on the next one, a cookie for
+// another domain refused); a Cookie header the script writes goes first
+// and wins over the jar's cookie of the same name; user.cookies reads,
+// sets and clears the jar.
+func TestCookieRules(t *testing.T) {
+	srv := startTarget(t)
+	_, port, _ := strings.Cut(srv.HTTPAddr(), "127.0.0.1:")
+	_, sport, _ := strings.Cut(srv.HTTPSAddr(), "127.0.0.1:")
+	src := strings.NewReplacer("@PORT@", port, "@SPORT@", sport).Replace(cookieRulesStar)
+	res := runFile(t, writeFile(t, t.TempDir(), "rules.star", src), nil)
+	for name, c := range res.Checks {
+		if c.Failed != 0 {
+			t.Errorf("check %q failed", name)
+		}
+	}
+	if res.Iterations.Passed != 1 {
+		t.Fatalf("iterations %+v, errors %v", res.Iterations, res.Errors)
+	}
+	settle(srv)
+	got := map[string]string{}
+	for _, s := range srv.Seen() {
+		q, _ := url.ParseQuery(s.Query)
+		if at := q.Get("at"); at != "" && s.Proto == "http" {
+			got[at] = fmt.Sprint(s.Cookies())
+			if at == "explicit" {
+				got[at] = strings.Join(s.Header.Values("Cookie"), " | ")
+			}
+		}
+	}
+	want := map[string]string{
+		"hop":      "map[hop:1 host:1 wide:1]", // the hop that set it led here
+		"a":        "map[hop:1 host:1 wide:1]",
+		"inner":    "map[hop:1 host:1 scoped:1 wide:1]",
+		"b":        "map[wide:1]",
+		"secure":   "map[hop:1 host:1 sec:1 wide:1]",
+		"explicit": "host=mine; extra=2; wide=1; hop=1",
+		"manual":   "map[hop:1 manual:m wide:1]",
+		"cleared":  "map[]",
+	}
+	for at, w := range want {
+		if got[at] != w {
+			t.Errorf("at=%s: the target got cookies %s, want %s", at, got[at], w)
+		}
+	}
+}
+
+// TestCookieModeErrors: a cookies value that is not user, iteration or
+// off is an input error at its position, in the http: section, in an
+// action's with and in a Starlark call.
+func TestCookieModeErrors(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct{ http, with, at string }{
+		{"{cookies: sometimes}", "{url: 'http://127.0.0.1:1/'}", "bad.yaml:2:17:"},
+		{"{cookies: off}", "{url: 'http://127.0.0.1:1/', cookies: session}", "bad.yaml:4:68:"},
+	} {
+		src := "name: x\nhttp: " + c.http + "\nactions:\n  - {id: a, call: get, with: " + c.with + "}\ntasks: [{id: start, action: a}]\n"
+		file := writeFile(t, dir, "bad.yaml", src)
+		_, err := engine.Run(context.Background(), file, nil, engine.Options{Options: runOpts()})
+		if err == nil || !strings.Contains(err.Error(), c.at) || !strings.Contains(err.Error(), "user, iteration, off") {
+			t.Errorf("%s / %s: got %v, want an error at %s naming user, iteration, off", c.http, c.with, err, c.at)
+		}
+	}
+	file := writeFile(t, dir, "bad.star", `
+def flow(user):
+    http.get("http://127.0.0.1:1/", cookies = "sometimes")
+`)
+	res := runFile(t, file, nil)
+	if res.Iterations.Failed != 1 || !strings.Contains(fmt.Sprint(res.Errors, res.Iterations), "cookies must be one of") {
+		t.Errorf("a call with cookies = \"sometimes\": %+v, errors %v", res.Iterations, res.Errors)
 	}
 }

@@ -200,3 +200,36 @@ func TestCustomActions(t *testing.T) {
 		t.Errorf("errors %v, iterations %+v", res.Errors, res.Iterations)
 	}
 }
+
+// TestCookiesScenario: testdata/valid/cookies.yaml's users each get
+// their own session cookie from a redirect hop, and keep it into the
+// next iteration; a call with cookies: off sends none. (The compiled
+// program sends the same: TestCompiledProgramBehavesLikeYAML.)
+func TestCookiesScenario(t *testing.T) {
+	srv := startTarget(t)
+	res := runFile(t, "../testdata/valid/cookies.yaml", nil)
+	if res.Iterations.Passed != 4 {
+		t.Fatalf("iterations %+v, errors %v", res.Iterations, res.Errors)
+	}
+	got := map[string]bool{}
+	for _, s := range seenAt(srv, "/ip", "") {
+		t.Errorf("a report without a query: %+v", s)
+	}
+	settle(srv)
+	for _, s := range srv.Seen() {
+		if s.Path == "/ip" {
+			got[s.Source+" "+s.Query] = true
+		}
+	}
+	for _, w := range []string{
+		"127.0.22.1 anonymous=none&echo=none&it=1", "127.0.22.1 anonymous=none&echo=u1&it=2",
+		"127.0.22.2 anonymous=none&echo=none&it=1", "127.0.22.2 anonymous=none&echo=u2&it=2",
+	} {
+		if !got[w] {
+			t.Errorf("the target did not see %q; it saw %v", w, got)
+		}
+	}
+	if len(got) != 4 {
+		t.Errorf("the target saw %d reports, want 4: %v", len(got), got)
+	}
+}

@@ -191,7 +191,7 @@ func cookiesGet(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tupl
 	for _, c := range cs {
 		// The jar gives the most specific path first: that one wins a
 		// name given twice, as a server reading the header would take it.
-		if found, _, _ := d.Get(starlark.String(c.Name)); found == nil {
+		if _, found, _ := d.Get(starlark.String(c.Name)); !found {
 			_ = d.SetKey(starlark.String(c.Name), starlark.String(c.Value))
 		}
 	}

@@ -35,6 +35,7 @@ HTTP endpoints (the same on every HTTP version, plain or TLS):
   ANY  /cookies/delete ?NAME...: expires each cookie
   ANY  /cookies/set-with  one cookie with attributes: ?name=&value=&path=&domain=&max_age=
                        &secure=&http_only=&same_site=lax|strict|none
+                       &redirect=URL: a 302 to URL instead of 200
   ANY  /drip           headers at once, then ?bytes=N (10) spread over ?duration=MS (1000)
   GET  /ws             WebSocket echo (HTTP/1.1 upgrade): each message comes back; any
                        subprotocol offered is accepted

@@ -205,7 +205,8 @@ func serveCookiesSet(w http.ResponseWriter, r *http.Request) {
 
 // serveCookieWith sets one cookie with the attributes the query gives:
 // name, value, path (default /), domain, max_age (seconds), secure, http_only and
-// same_site (lax, strict or none), for testing a client's cookie jar.
+// same_site (lax, strict or none), for testing a client's cookie jar;
+// with redirect=URL it answers 302 to URL instead of 200.
 func serveCookieWith(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	c := &http.Cookie{Name: q.Get("name"), Value: q.Get("value"), Path: q.Get("path"), Domain: q.Get("domain")}
@@ -242,6 +243,13 @@ func serveCookieWith(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.SetCookie(w, c)
+	if to := q.Get("redirect"); to != "" {
+		// The cookie comes with a redirect: a client's jar must keep it
+		// from the hop and send it on the next.
+		w.Header().Set("Location", to)
+		w.WriteHeader(http.StatusFound)
+		return
+	}
 	jsonReply(w, 200, map[string]any{"set": c.String()})
 }
 

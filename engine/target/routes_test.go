@@ -271,6 +271,12 @@ func TestCookieAttributesAndDrip(t *testing.T) {
 			t.Errorf("%s: %d, want 400", bad, resp.StatusCode)
 		}
 	}
+	// redirect=URL: the cookie comes with a 302; the jar sends it on
+	// the next hop.
+	if resp, body := get(t, c, base+"/cookies/set-with?name=hop&value=1&redirect=/cookies"); resp.StatusCode != 200 ||
+		resp.Request.URL.Path != "/cookies" || !strings.Contains(body, `"hop":"1"`) {
+		t.Errorf("set-with redirect: %d at %s, %s; want /cookies to have received hop=1", resp.StatusCode, resp.Request.URL, body)
+	}
 
 	// /drip: the headers come at once, the body over the duration.
 	began := time.Now()
