@@ -51,7 +51,7 @@ var sleepParams = bindParams("sleep", map[string]func(*sleepArgs) any{
 // sleep(duration) pauses the user; the end of the run interrupts it.
 func sleep(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var a sleepArgs
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs, sleepParams.pairs(&a)...); err != nil {
+	if err := sleepParams.unpack(b.Name(), args, kwargs, &a); err != nil {
 		return nil, err
 	}
 	d, err := durationArg(b.Name(), "duration", a.duration, 0)
@@ -86,7 +86,7 @@ var checkParams = bindParams("check", map[string]func(*checkArgs) any{
 // failed check does not stop the iteration; it fails the run's verdict.
 func check(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var a checkArgs
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs, checkParams.pairs(&a)...); err != nil {
+	if err := checkParams.unpack(b.Name(), args, kwargs, &a); err != nil {
 		return nil, err
 	}
 	cond, name := a.cond, a.name

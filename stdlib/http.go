@@ -98,7 +98,7 @@ func httpBuiltin(fixedMethod string, p *params[httpArgs]) func(*starlark.Thread,
 			conf = sess.HTTP
 		}
 		a := httpArgs{method: fixedMethod, redirects: conf.Redirects, keepAlive: conf.KeepAlive, userAgent: conf.UserAgent, conf: conf}
-		if err := starlark.UnpackArgs(b.Name(), args, kwargs, p.pairs(&a)...); err != nil {
+		if err := p.unpack(b.Name(), args, kwargs, &a); err != nil {
 			return nil, err
 		}
 		if serr != nil {

@@ -61,7 +61,7 @@ func init() { checkFieldsUsed(sockFields, "tcp.request", "udp.request") }
 func sockBuiltin(proto string, p *params[sockArgs]) func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error) {
 	return func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 		a := sockArgs{reply: true}
-		if err := starlark.UnpackArgs(b.Name(), args, kwargs, p.pairs(&a)...); err != nil {
+		if err := p.unpack(b.Name(), args, kwargs, &a); err != nil {
 			return nil, err
 		}
 		sess, err := session(thread, b.Name())

@@ -99,42 +99,16 @@ func (u *user) begin() {
 // iterate runs iterations until the user must think, then parks it, or
 // until it is done, then finishes it.
 func (u *user) iterate() {
-	r, b := u.r, u.b
 	for u.n == 0 || u.it < u.n {
 		if u.stop.Err() != nil {
 			break
 		}
-		u.it++
-		if b.releaseOnTaskEnd && b.holds() && !b.held.IsValid() {
-			if err := b.acquire(u.stop); err != nil {
-				r.col.Iteration("pool-exhausted", err.Error())
-				continue
-			}
-		}
-		b.user.Iteration = u.it
-		u.thread.Uncancel()
-		if r.hard.Err() != nil {
-			break
-		}
-		u.thread.Steps = 0
-		u.thread.SetMaxExecutionSteps(u.maxSteps)
-		u.view.Begin(u.it)
-		u.sess.BeginIteration()
-		u.inIteration.Store(true)
-		err := u.callFlow()
-		u.inIteration.Store(false)
-		if stopsUser(err) && r.hard.Err() == nil {
-			// A unique dataset ran out and says the user is to stop: the
-			// iteration that found no row is not counted.
-			if b.releaseOnTaskEnd {
-				b.release()
-			}
-			break
-		}
-		reason, msg := r.outcome(err, u.maxSteps)
-		r.col.Iteration(reason, msg)
-		if b.releaseOnTaskEnd {
-			b.release()
+		switch u.iteration() {
+		case stopUser:
+			u.finish()
+			return
+		case skipThink:
+			continue
 		}
 		if u.n != 0 && u.it >= u.n {
 			break
@@ -145,6 +119,53 @@ func (u *user) iterate() {
 		}
 	}
 	u.finish()
+}
+
+// next says what a user does after an iteration.
+type next int
+
+const (
+	think     next = iota // the iteration ran: think, then go on
+	skipThink             // it could not start: go on at once
+	stopUser              // the user is done
+)
+
+// iteration runs the user's next iteration and records its outcome.
+func (u *user) iteration() next {
+	r, b := u.r, u.b
+	u.it++
+	if b.releaseOnTaskEnd && b.holds() && !b.held.IsValid() {
+		if err := b.acquire(u.stop); err != nil {
+			r.col.Iteration("pool-exhausted", err.Error())
+			return skipThink
+		}
+	}
+	b.user.Iteration = u.it
+	u.thread.Uncancel()
+	if r.hard.Err() != nil {
+		return stopUser
+	}
+	u.thread.Steps = 0
+	u.thread.SetMaxExecutionSteps(u.maxSteps)
+	u.view.Begin(u.it)
+	u.sess.BeginIteration()
+	u.inIteration.Store(true)
+	err := u.callFlow()
+	u.inIteration.Store(false)
+	if stopsUser(err) && r.hard.Err() == nil {
+		// A unique dataset ran out and says the user is to stop: the
+		// iteration that found no row is not counted.
+		if b.releaseOnTaskEnd {
+			b.release()
+		}
+		return stopUser
+	}
+	reason, msg := r.outcome(err, u.maxSteps)
+	r.col.Iteration(reason, msg)
+	if b.releaseOnTaskEnd {
+		b.release()
+	}
+	return think
 }
 
 // stopsUser reports whether err is a unique dataset running out with

@@ -1,0 +1,144 @@
+package runtime
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/ntx-dev/ntx/engine/metrics"
+	"github.com/ntx-dev/ntx/engine/transport"
+)
+
+// The whole plain GET step, as a run makes it: a user's iteration of
+// the flow (YAML-compiled or .star), the http built-in, the transport
+// over a kept-alive loopback connection, and the run's metrics. The
+// server is a few lines that allocate nothing per request, so that the
+// process's allocations are the client's alone.
+
+// rawServer answers every request on a connection with the same small
+// response, without allocating per request. It knows only requests
+// without bodies: each ends with an empty line.
+func rawServer(tb testing.TB) string {
+	tb.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { ln.Close() })
+	answer := []byte("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Type: text/plain\r\n\r\nok")
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				buf := make([]byte, 4096)
+				state := 0 // how much of "\r\n\r\n" was seen last
+				for {
+					n, err := c.Read(buf)
+					for _, ch := range buf[:n] {
+						switch {
+						case ch == '\r' && state%2 == 0:
+							state++
+						case ch == '\n' && state%2 == 1:
+							state++
+						case ch == '\r':
+							state = 1
+						default:
+							state = 0
+						}
+						if state == 4 {
+							state = 0
+							if _, err := c.Write(answer); err != nil {
+								return
+							}
+						}
+					}
+					if err != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+// getStepYAML and getStepStar are the one-GET workload of make bench,
+// in both forms.
+const (
+	getStepYAML = `
+name: get
+actions:
+  - {id: get, call: get, with: {url: "http://%s/"}}
+tasks:
+  - {id: start, action: get}
+`
+	getStepStar = `
+def flow(user):
+    http.get("http://%s/", name = "get")
+`
+)
+
+// stepUser loads src (a YAML scenario, or .star when star) against a
+// raw server and returns a user of a run ready to run iterations, as
+// the run's own users do, one at a time.
+func stepUser(tb testing.TB, star bool) *user {
+	tb.Helper()
+	addr := rawServer(tb)
+	file, src := "get.yaml", fmt.Sprintf(getStepYAML, addr)
+	if star {
+		file, src = "get.star", fmt.Sprintf(getStepStar, addr)
+	}
+	p, err := Load(filepath.Join(tb.TempDir(), file), []byte(src), LoadOptions{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	r := &run{p: p, s: p.Scenario, net: transport.New(transport.Options{}), http: httpConfig(p.Scenario)}
+	tb.Cleanup(r.net.Close)
+	if err := r.setup(); err != nil {
+		tb.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	tb.Cleanup(cancel)
+	r.col = metrics.New(metrics.Config{})
+	r.interrupt, r.stopSpawning, r.hard, r.origin = ctx, ctx, ctx, time.Now()
+	u := r.newUser(r.newBinding(1, spawnPlan{}), 0, time.Time{}, ctx)
+	for range 3 { // the connection made, and every lazy first use done
+		u.step(tb)
+	}
+	return u
+}
+
+// step runs one iteration and fails tb unless it passed.
+func (u *user) step(tb testing.TB) {
+	if u.iteration() != think {
+		tb.Fatal("the iteration stopped the user")
+	}
+	if f := u.r.col.Result("x").Iterations.Failed; f > 0 {
+		tb.Fatalf("%d iterations failed: %v", f, u.r.col.Result("x").Errors)
+	}
+}
+
+// BenchmarkGetStep is the whole plain GET step over loopback, YAML and
+// .star: the allocations per request of everything on the client's side.
+func BenchmarkGetStep(b *testing.B) {
+	for _, star := range []bool{false, true} {
+		name := "yaml"
+		if star {
+			name = "star"
+		}
+		b.Run(name, func(b *testing.B) {
+			u := stepUser(b, star)
+			b.ReportAllocs()
+			for b.Loop() {
+				u.iteration()
+			}
+		})
+	}
+}
