@@ -32,6 +32,7 @@ lint: $(STATICCHECK)
 # -race fits CI's budget: the whole suite runs in a few minutes.
 test: vet lint
 	$(GO) test -race -count=1 ./...
+	$(GO) test -count=1 -run 'Allocs' ./engine/internal/runtime ./stdlib
 
 # Starts the built-in target, runs the demo scenario from a pool of
 # 127.0.0.x source addresses, prints the summary, stops the target.

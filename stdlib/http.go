@@ -93,12 +93,19 @@ func httpBuiltin(fixedMethod string, p *params[httpArgs]) func(*starlark.Thread,
 		// The run's http: section gives the defaults; the call's own
 		// arguments override them (tls merges key by key in prepare).
 		sess, serr := session(thread, b.Name())
-		conf := DefaultHTTP()
-		if serr == nil && sess.HTTP != nil {
-			conf = sess.HTTP
+		var conf *HTTPConfig
+		var a *httpArgs
+		if serr == nil {
+			// The user's own, reused: its calls run one at a time.
+			conf, a = sess.HTTP, &sess.call.args
+		} else {
+			a = new(httpArgs)
 		}
-		a := httpArgs{method: fixedMethod, redirects: conf.Redirects, keepAlive: conf.KeepAlive, userAgent: conf.UserAgent, conf: conf}
-		if err := p.unpack(b.Name(), args, kwargs, &a); err != nil {
+		if conf == nil {
+			conf = DefaultHTTP()
+		}
+		*a = httpArgs{method: fixedMethod, redirects: conf.Redirects, keepAlive: conf.KeepAlive, userAgent: conf.UserAgent, conf: conf}
+		if err := p.unpack(b.Name(), args, kwargs, a); err != nil {
 			return nil, err
 		}
 		if serr != nil {
@@ -107,8 +114,8 @@ func httpBuiltin(fixedMethod string, p *params[httpArgs]) func(*starlark.Thread,
 		if a.method == "" {
 			a.method = "GET"
 		}
-		a.method = strings.ToUpper(a.method)
-		return doHTTP(sess, b.Name(), &a)
+		a.method = upperASCII(a.method)
+		return doHTTP(sess, b.Name(), a)
 	}
 }
 
@@ -131,18 +138,44 @@ type prepared struct {
 	cookies     CookieMode
 }
 
-func prepare(fn string, a *httpArgs) (*prepared, error) {
-	p := &prepared{headers: http.Header{}}
-	u, err := url.Parse(a.url)
-	if err != nil || u.Host == "" || !catalog.HTTP.AcceptsScheme(u.Scheme) {
-		return nil, fmt.Errorf("%s: url %q is not an absolute http(s) URL", fn, a.url)
+// upperASCII is strings.ToUpper without a new string when s is upper
+// case already, as methods nearly always are.
+func upperASCII(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; 'a' <= c && c <= 'z' || c >= 0x80 {
+			return strings.ToUpper(s)
+		}
+	}
+	return s
+}
+
+// prepare turns a call's arguments into p, which it overwrites. sess,
+// when not nil, keeps the last URL parsed: a user sends the same URL
+// again and again.
+func prepare(fn string, a *httpArgs, sess *Session, p *prepared) error {
+	*p = prepared{}
+	var u *url.URL
+	var err error
+	if sess != nil && sess.lastURL != nil && sess.lastURLText == a.url {
+		u = sess.lastURL // never modified: see the query below
+	} else {
+		u, err = url.Parse(a.url)
+		if err != nil || u.Host == "" || !catalog.HTTP.AcceptsScheme(u.Scheme) {
+			return fmt.Errorf("%s: url %q is not an absolute http(s) URL", fn, a.url)
+		}
+		if sess != nil {
+			sess.lastURLText, sess.lastURL = a.url, u
+		}
 	}
 	p.url = u
 	if a.query != nil && a.query != starlark.None {
 		d, ok := a.query.(*starlark.Dict)
 		if !ok {
-			return nil, fmt.Errorf("%s: query must be a dict, not %s", fn, a.query.Type())
+			return fmt.Errorf("%s: query must be a dict, not %s", fn, a.query.Type())
 		}
+		cp := *u // the parsed URL may be the session's: changed in a copy
+		u = &cp
+		p.url = u
 		q := u.Query()
 		for _, kv := range d.Items() {
 			if l, ok := kv[1].(*starlark.List); ok {
@@ -162,13 +195,13 @@ func prepare(fn string, a *httpArgs) (*prepared, error) {
 		}
 	}
 	if given > 1 {
-		return nil, fmt.Errorf("%s: give at most one of body, json and form", fn)
+		return fmt.Errorf("%s: give at most one of body, json and form", fn)
 	}
 	switch {
 	case a.form != nil && a.form != starlark.None:
 		d, ok := a.form.(*starlark.Dict)
 		if !ok {
-			return nil, fmt.Errorf("%s: form must be a dict, not %s", fn, a.form.Type())
+			return fmt.Errorf("%s: form must be a dict, not %s", fn, a.form.Type())
 		}
 		vals := url.Values{}
 		for _, kv := range d.Items() {
@@ -177,7 +210,7 @@ func prepare(fn string, a *httpArgs) (*prepared, error) {
 		p.body, p.contentType = []byte(vals.Encode()), "application/x-www-form-urlencoded"
 	case a.json != nil && a.json != starlark.None:
 		if p.body, err = encodeJSON(fn, a.json); err != nil {
-			return nil, err
+			return err
 		}
 		p.contentType = "application/json"
 	case a.body != nil && a.body != starlark.None:
@@ -188,7 +221,7 @@ func prepare(fn string, a *httpArgs) (*prepared, error) {
 			p.body = []byte(b)
 		default: // a map or list is sent as JSON (spec §4)
 			if p.body, err = encodeJSON(fn, b); err != nil {
-				return nil, err
+				return err
 			}
 			p.contentType = "application/json"
 		}
@@ -196,7 +229,7 @@ func prepare(fn string, a *httpArgs) (*prepared, error) {
 	if a.headers != nil && a.headers != starlark.None {
 		d, ok := a.headers.(*starlark.Dict)
 		if !ok {
-			return nil, fmt.Errorf("%s: headers must be a dict, not %s", fn, a.headers.Type())
+			return fmt.Errorf("%s: headers must be a dict, not %s", fn, a.headers.Type())
 		}
 		for _, kv := range d.Items() {
 			k := str(kv[0])
@@ -204,41 +237,47 @@ func prepare(fn string, a *httpArgs) (*prepared, error) {
 				p.host = str(kv[1])
 				continue
 			}
+			if p.headers == nil {
+				p.headers = http.Header{}
+			}
 			p.headers.Set(k, str(kv[1]))
 		}
 	}
 	if p.contentType != "" && p.headers.Get("Content-Type") == "" {
+		if p.headers == nil {
+			p.headers = http.Header{}
+		}
 		p.headers.Set("Content-Type", p.contentType)
 	}
 	// A header that could write headers of its own is the script's
 	// mistake, raised at the call, not a failed request.
-	if err := (&transport.Request{URL: p.url, Header: p.headers, Host: p.host}).Check(); err != nil {
-		return nil, fmt.Errorf("%s: %v", fn, err)
+	if err := transport.CheckHeader(p.url, p.headers, p.host); err != nil {
+		return fmt.Errorf("%s: %v", fn, err)
 	}
 	defTimeout := catalog.DefaultTimeout
 	if a.conf != nil && a.conf.Timeout > 0 {
 		defTimeout = a.conf.Timeout
 	}
 	if p.timeout, err = durationArg(fn, "timeout", a.timeout, defTimeout); err != nil {
-		return nil, err
+		return err
 	}
 	if p.bind, err = bindArg(fn, a.bindIP); err != nil {
-		return nil, err
+		return err
 	}
 	if p.expect, err = expectArg(fn, a.expect); err != nil {
-		return nil, err
+		return err
 	}
 	if p.exports, err = parseExports(fn, a.export); err != nil {
-		return nil, err
+		return err
 	}
 	if a.retries < 0 {
-		return nil, fmt.Errorf("%s: retries must not be negative", fn)
+		return fmt.Errorf("%s: retries must not be negative", fn)
 	}
 	if a.redirects < 0 {
-		return nil, fmt.Errorf("%s: redirects must not be negative", fn)
+		return fmt.Errorf("%s: redirects must not be negative", fn)
 	}
 	if p.maxResponse, err = sizeArg(fn, "max_response", a.maxResponse); err != nil {
-		return nil, err
+		return err
 	}
 	conf := a.conf
 	if conf == nil {
@@ -248,23 +287,31 @@ func prepare(fn string, a *httpArgs) (*prepared, error) {
 		p.maxResponse = conf.MaxResponse
 	}
 	if p.version, err = versionArg(fn, a.version, conf.Version); err != nil {
-		return nil, err
+		return err
 	}
 	if p.resolve, err = resolveArg(fn, a.resolve, conf.Resolve); err != nil {
-		return nil, err
+		return err
 	}
 	if p.cookies, err = cookiesArg(fn, a.cookies, conf.Cookies); err != nil {
-		return nil, err
+		return err
+	}
+	if (a.tls == nil || a.tls == starlark.None) && (a.tlsVerify == nil || a.tlsVerify == starlark.None) {
+		// The run's own TLS settings: their profile is made once.
+		p.insecure = conf.TLS.Insecure()
+		if p.tls, err = conf.baseProfile(); err != nil {
+			return fmt.Errorf("%s: %v", fn, err)
+		}
+		return nil
 	}
 	own, err := tlsArg(fn, a.tls)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	settings := conf.TLS.Merge(own)
 	if a.tlsVerify != nil && a.tlsVerify != starlark.None {
 		b, ok := a.tlsVerify.(starlark.Bool)
 		if !ok {
-			return nil, fmt.Errorf("%s: tls_verify must be True or False, not %s", fn, a.tlsVerify.Type())
+			return fmt.Errorf("%s: tls_verify must be True or False, not %s", fn, a.tlsVerify.Type())
 		}
 		verify := bool(b)
 		settings.Verify = &verify
@@ -272,9 +319,9 @@ func prepare(fn string, a *httpArgs) (*prepared, error) {
 	p.insecure = settings.Insecure()
 	// Made for http:// too: a redirect may lead to https://.
 	if p.tls, err = conf.profile(settings); err != nil {
-		return nil, fmt.Errorf("%s: %v", fn, err)
+		return fmt.Errorf("%s: %v", fn, err)
 	}
-	return p, nil
+	return nil
 }
 
 func encodeJSON(fn string, v starlark.Value) ([]byte, error) {
@@ -355,8 +402,8 @@ func sizeArg(fn, name string, v starlark.Value) (int64, error) {
 }
 
 func doHTTP(sess *Session, fn string, a *httpArgs) (starlark.Value, error) {
-	p, err := prepare(fn, a)
-	if err != nil {
+	p := &sess.call.prep
+	if err := prepare(fn, a, sess, p); err != nil {
 		return nil, err
 	}
 	name := a.name
@@ -372,18 +419,21 @@ func doHTTP(sess *Session, fn string, a *httpArgs) (starlark.Value, error) {
 		return res, nil
 	}
 	defer release()
-	req := &transport.Request{
+	req, resp := &sess.call.req, &sess.call.resp
+	*req = transport.Request{
 		Method: a.method, URL: p.url, Header: p.headers, Host: p.host, Body: p.body,
 		Timeout: p.timeout, Start: sess.startClock(), MaxResponse: p.maxResponse,
 		Redirects: a.redirects, Retries: a.retries, Insecure: p.insecure, DiscardBody: a.discardBody,
 		TLS: p.tls, NoKeepAlive: !a.keepAlive, UserAgent: a.userAgent,
 		Version: p.version, Conns: sess.Conns,
 		Resolve: p.resolve, Resolver: a.conf.Resolver,
+		Buf: res.buf[:0], // small answers travel in the result's own memory
 	}
 	if jar := sess.jar(p.cookies); jar != nil {
 		req.Jar = jar
 	}
-	resp := sess.source(src).Do(sess.Ctx, req)
+	sess.source(src).DoInto(sess.Ctx, req, resp)
+	req.Buf = nil
 	// Redirect hops and retried attempts are requests of their own,
 	// measured under the same name.
 	for i := range resp.Earlier {

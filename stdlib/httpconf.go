@@ -35,6 +35,17 @@ type HTTPConfig struct {
 	ReadFile func(path string) ([]byte, error)
 
 	profiles sync.Map // TLSSettings.Fingerprint() -> *transport.TLSProfile
+
+	// The profile of TLS itself, which most calls use: made once.
+	baseOnce sync.Once
+	base     *transport.TLSProfile
+	baseErr  error
+}
+
+// baseProfile is profile(c.TLS), computed once.
+func (c *HTTPConfig) baseProfile() (*transport.TLSProfile, error) {
+	c.baseOnce.Do(func() { c.base, c.baseErr = c.profile(c.TLS) })
+	return c.base, c.baseErr
 }
 
 // DefaultHTTP is the configuration of a run without an http: section.

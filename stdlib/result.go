@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"slices"
 	"sort"
@@ -40,7 +41,17 @@ type Result struct {
 	dns *dnsAnswer
 
 	decoded starlark.Value // json() of Body, once decoded
+	source  netip.Addr     // formatted into SourceIP when a script asks
+
+	// buf holds a small answer's header block and body: a result is
+	// made for every call, and its bytes come with it in one allocation.
+	buf [resultBuf]byte
 }
+
+// resultBuf is the room in a Result for an answer's header block and
+// kept body: enough for a small answer (a typical header block is 100
+// to 300 bytes), and the Result a 640-byte size class.
+const resultBuf = 640 - 240
 
 var _ starlark.HasAttrs = (*Result)(nil)
 
@@ -109,6 +120,9 @@ func (r *Result) Attr(name string) (starlark.Value, error) {
 	case "latency_ms":
 		return starlark.Float(r.LatencyMS), nil
 	case "source_ip":
+		if r.SourceIP == "" && r.source.IsValid() {
+			r.SourceIP = r.source.String()
+		}
 		if r.SourceIP == "" {
 			return starlark.None, nil
 		}

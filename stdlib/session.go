@@ -12,6 +12,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"net/url"
 	"time"
 
 	"go.starlark.net/starlark"
@@ -65,6 +66,22 @@ type Session struct {
 	// sends from the same address, and this spares the shared lookup
 	// (and its lock) on every request.
 	lastSource *transport.Source
+
+	// The user's HTTP call in the making, reused by every call: a user
+	// makes one at a time, and what a call returns holds none of it.
+	call httpCall
+	// The last URL an HTTP call parsed, as written and parsed (never
+	// modified): a user sends the same URLs over and over.
+	lastURLText string
+	lastURL     *url.URL
+}
+
+// httpCall is the working state of one HTTP call.
+type httpCall struct {
+	args httpArgs
+	prep prepared
+	req  transport.Request
+	resp transport.Response
 }
 
 // source returns the transport source for address src.
@@ -86,9 +103,7 @@ func (s *Session) acquire(res *Result, kind string, bind netip.Addr) (src netip.
 		s.Sink.Record(&metrics.Sample{Name: res.Name, Kind: kind, Start: time.Now(), ErrKind: metrics.KindNoAddress, Err: res.Err})
 		return src, nil, false, nil
 	}
-	if src.IsValid() {
-		res.SourceIP = src.String()
-	}
+	res.source = src // formatted when a script asks
 	if s.Pace != nil {
 		if err := s.Pace(s.Ctx); err != nil {
 			release()

@@ -69,6 +69,11 @@ type Request struct {
 	// hops and retries too), merged into the Cookie header, and keeps the
 	// cookies each answer sets; nil neither sends nor keeps any.
 	Jar http.CookieJar
+	// Buf, when it has room, holds the response's header block and kept
+	// body instead of new memory: a caller that allocates its result
+	// anyway can carry the bytes in the same allocation. The response's
+	// RawHeader and Body may point into it.
+	Buf []byte
 }
 
 // Exchange is one request on the wire and its answer, measured: every
@@ -126,6 +131,15 @@ type hop struct {
 // end of a run); req.Timeout bounds it.
 func (s *Source) Do(ctx context.Context, req *Request) *Response {
 	resp := &Response{}
+	s.DoInto(ctx, req, resp)
+	return resp
+}
+
+// DoInto is Do into a Response the caller holds, which it overwrites
+// (reusing the backing array of its Earlier): a caller that sends many
+// requests one after the other keeps one Response.
+func (s *Source) DoInto(ctx context.Context, req *Request, resp *Response) {
+	*resp = Response{Earlier: resp.Earlier[:0]}
 	now := time.Now()
 	h := hop{method: req.Method, url: req.URL, header: req.Header, host: req.Host, body: req.Body, start: req.Start}
 	if h.method == "" {
@@ -140,16 +154,21 @@ func (s *Source) Do(ctx context.Context, req *Request) *Response {
 	}
 	if err := req.Check(); err != nil {
 		resp.Exchange = Exchange{Method: h.method, URL: h.url, Start: h.start, Err: err}
-		return resp
+		return
 	}
 	for {
 		if req.Retries > 0 {
-			s.retrying(ctx, req, &h, deadline, resp)
+			// The retry layer keeps the hop in closures: its own copy,
+			// so that h stays on the stack of a call without retries.
+			hp := new(hop)
+			*hp = h
+			s.retrying(ctx, req, hp, deadline, resp)
+			h = *hp
 		} else {
 			s.exchange(ctx, req, &h, deadline, resp)
 		}
 		if resp.Err != nil || resp.Redirects >= req.Redirects || !h.redirect(req, resp) {
-			return resp
+			return
 		}
 		resp.Earlier = append(resp.Earlier, resp.Exchange)
 		resp.Redirects++
@@ -159,14 +178,17 @@ func (s *Source) Do(ctx context.Context, req *Request) *Response {
 // Check reports a request that cannot be sent: a URL that is not
 // absolute http(s), or a header that would write headers of its own.
 // Built-ins check their requests before they measure anything.
-func (r *Request) Check() error {
-	if r.URL == nil || r.URL.Host == "" || !catalog.HTTP.AcceptsScheme(r.URL.Scheme) {
-		return fmt.Errorf("%v is not an absolute http(s) URL", r.URL)
+func (r *Request) Check() error { return CheckHeader(r.URL, r.Header, r.Host) }
+
+// CheckHeader is Request.Check for the request's URL, header and Host.
+func CheckHeader(u *url.URL, header http.Header, host string) error {
+	if u == nil || u.Host == "" || !catalog.HTTP.AcceptsScheme(u.Scheme) {
+		return fmt.Errorf("%v is not an absolute http(s) URL", u)
 	}
-	if !validValue(r.Host) {
-		return fmt.Errorf("invalid Host %q", r.Host)
+	if !validValue(host) {
+		return fmt.Errorf("invalid Host %q", host)
 	}
-	for k, vs := range r.Header {
+	for k, vs := range header {
 		if !validName(k) {
 			return fmt.Errorf("invalid header name %q", k)
 		}

@@ -335,7 +335,7 @@ func (s *Source) roundTrip(ctx context.Context, c *conn, req *Request, h *hop, d
 		if code := hdr.StatusCode(); code >= 100 && code < 200 && code != http.StatusSwitchingProtocols && interim < 8 {
 			continue // an interim answer (100 Continue, 103 Early Hints): the real one follows
 		}
-		resp.RawHeader = bytes.Clone(raw)
+		resp.RawHeader = keepBytes(&req.Buf, raw)
 		break
 	}
 	resp.Status = hdr.StatusCode()
@@ -357,7 +357,7 @@ func (s *Source) roundTrip(ctx context.Context, c *conn, req *Request, h *hop, d
 		if int64(cl) > limit {
 			return true, false, &TooLargeError{What: "response body", Limit: limit}
 		}
-		resp.Body, resp.BodySize, err = readSized(r, int64(cl), keep)
+		resp.Body, resp.BodySize, err = readSized(r, int64(cl), keep, &req.Buf)
 	case cl == -1:
 		resp.Body, resp.BodySize, err = readAll(httputil.NewChunkedReader(r), limit, keep, "response body")
 		if err == nil {
@@ -422,11 +422,41 @@ func blockEnd(b []byte, from int) int {
 	}
 }
 
-// readSized reads a body of n bytes, which is within the limit.
-func readSized(r io.Reader, n int64, keep bool) ([]byte, int64, error) {
+// keepBytes copies b into the room left in *buf, taking that room, or
+// into new memory when it does not fit.
+func keepBytes(buf *[]byte, b []byte) []byte {
+	if room := *buf; cap(room)-len(room) >= len(b) {
+		start := len(room)
+		room = append(room, b...)
+		*buf = room
+		return room[start:len(room):len(room)]
+	}
+	return bytes.Clone(b)
+}
+
+// readSized reads a body of n bytes, which is within the limit, into
+// the room left in *buf when it fits.
+func readSized(r *bufio.Reader, n int64, keep bool, buf *[]byte) ([]byte, int64, error) {
 	if !keep {
-		got, err := io.CopyN(io.Discard, r, n)
-		return nil, got, bodyEOF(err)
+		var got int64
+		for got < n {
+			m, err := r.Discard(int(min(n-got, 1<<30)))
+			got += int64(m)
+			if err != nil {
+				return nil, got, bodyEOF(err)
+			}
+		}
+		return nil, got, nil
+	}
+	if room := *buf; int64(cap(room)-len(room)) >= n {
+		start := len(room)
+		b := room[start : start+int(n) : start+int(n)]
+		got, err := io.ReadFull(r, b)
+		if err != nil {
+			return nil, int64(got), bodyEOF(err)
+		}
+		*buf = room[:start+int(n)]
+		return b, n, nil
 	}
 	if n <= 256<<10 { // the common case: one buffer of the announced size
 		b := make([]byte, n)

@@ -142,3 +142,30 @@ func BenchmarkGetStep(b *testing.B) {
 		})
 	}
 }
+
+// maxGetAllocs bounds the allocations of one plain GET step, by form.
+// The .star flow's five are the interpreter's own (the flow's frame, the
+// call's positional and keyword arguments) and the result.
+var maxGetAllocs = map[bool]float64{false: 15, true: 5}
+
+// TestGetStepAllocs holds the plain GET step to its allocation bound.
+// Allocation counts do not depend on the machine's load, timings do:
+// speed is in BenchmarkGetStep, the bound here. The race detector
+// allocates, and makes sync.Pool drop what it is given: make test runs
+// this test a second time without it.
+func TestGetStepAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts are meaningless under -race (make test runs this without it)")
+	}
+	for _, star := range []bool{false, true} {
+		u := stepUser(t, star)
+		got := testing.AllocsPerRun(1000, func() { u.iteration() })
+		if got > maxGetAllocs[star] {
+			t.Errorf("star=%v: %.1f allocations per plain GET step, want at most %.0f (find them: go test -run '^$' -bench GetStep -memprofile m.prof -memprofilerate 1 ./engine/internal/runtime && go tool pprof -sample_index=alloc_objects -top m.prof)",
+				star, got, maxGetAllocs[star])
+		}
+		if f := u.r.col.Result("x").Iterations.Failed; f > 0 {
+			t.Fatalf("star=%v: %d iterations failed", star, f)
+		}
+	}
+}

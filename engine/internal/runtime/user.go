@@ -47,10 +47,12 @@ type user struct {
 	// intended is when the open model's plan meant the user to start;
 	// zero in the closed model.
 	intended time.Time
+	// flowArgs are the flow's arguments, (user,), made once.
+	flowArgs starlark.Tuple
 }
 
 func (r *run) newUser(b *userBinding, n int, intended time.Time, stop context.Context) *user {
-	u := &user{r: r, b: b, n: n, maxSteps: r.opts.MaxSteps, stop: stop, intended: intended}
+	u := &user{r: r, b: b, n: n, maxSteps: r.opts.MaxSteps, stop: stop, intended: intended, flowArgs: starlark.Tuple{b.user}}
 	if u.maxSteps == 0 {
 		u.maxSteps = DefaultMaxSteps
 	}
@@ -171,6 +173,9 @@ func (u *user) iteration() next {
 // stopsUser reports whether err is a unique dataset running out with
 // on_exhausted: stop_user.
 func stopsUser(err error) bool {
+	if err == nil {
+		return false
+	}
 	var ex *data.ExhaustedError
 	return errors.As(err, &ex) && ex.StopUser
 }
@@ -184,7 +189,7 @@ func (u *user) callFlow() (err error) {
 			err = fmt.Errorf("internal error (please report it with the scenario that caused it): %v", p)
 		}
 	}()
-	_, err = starlark.Call(u.thread, u.r.p.flow, starlark.Tuple{u.b.user}, nil)
+	_, err = starlark.Call(u.thread, u.r.p.flow, u.flowArgs, nil)
 	return err
 }
 
