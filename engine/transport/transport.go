@@ -19,6 +19,7 @@
 package transport
 
 import (
+	"context"
 	"crypto/tls"
 	"net"
 	"net/netip"
@@ -94,6 +95,9 @@ type Transport struct {
 	sweepOnce sync.Once
 	stop      chan struct{}
 	closeOnce sync.Once
+	// closesWith is the context whose end closes the transport, set
+	// before any request is made (CloseWith).
+	closesWith context.Context
 }
 
 // New returns a transport with no connections.
@@ -151,6 +155,15 @@ func (t *Transport) Close() {
 	for _, s := range t.sources {
 		s.closeIdle(time.Time{})
 	}
+}
+
+// CloseWith closes t when ctx ends, like Close, and returns what stops
+// that. Requests made with ctx itself then need no watch of their own
+// on ctx (a run's users all carry the run's context): its end cuts their
+// connections all at once. It must be called before t sends anything.
+func (t *Transport) CloseWith(ctx context.Context) (stop func() bool) {
+	t.closesWith = ctx
+	return context.AfterFunc(ctx, t.Close)
 }
 
 // sweep closes idle connections past the idle timeout, until Close. It

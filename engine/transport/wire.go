@@ -270,7 +270,9 @@ func (s *Source) tlsConfig(key destKey, serverName string) *tls.Config {
 // request.
 func (s *Source) roundTrip(ctx context.Context, c *conn, req *Request, h *hop, deadline time.Time, resp *Response) (arrived, reusable bool, err error) {
 	_ = c.SetDeadline(deadline)
-	if ctx.Done() != nil {
+	if ctx.Done() != nil && ctx != s.t.closesWith {
+		// The end of ctx interrupts the exchange; not needed for the
+		// context whose end closes every connection (see CloseWith).
 		stop := context.AfterFunc(ctx, func() { _ = c.sock.SetDeadline(aLongTimeAgo) })
 		defer stop()
 	}

@@ -108,6 +108,7 @@ func stepUser(tb testing.TB, star bool) *user {
 	tb.Cleanup(cancel)
 	r.col = metrics.New(metrics.Config{})
 	r.interrupt, r.stopSpawning, r.hard, r.origin = ctx, ctx, ctx, time.Now()
+	r.net.CloseWith(ctx) // as Run does
 	u := r.newUser(r.newBinding(1, spawnPlan{}), 0, time.Time{}, ctx)
 	for range 3 { // the connection made, and every lazy first use done
 		u.step(tb)

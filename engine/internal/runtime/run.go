@@ -210,7 +210,7 @@ func (p *Program) Run(ctx context.Context, opts Options) (*report.Result, error)
 	hard, cancelHard := context.WithCancel(context.Background())
 	defer cancelHard()
 	// Cutting in-flight work means cutting its connections too.
-	stopNet := context.AfterFunc(hard, r.net.Close)
+	stopNet := r.net.CloseWith(hard)
 	defer stopNet()
 	r.interrupt, r.stopSpawning, r.hard = interruptCtx, spawnCtx, hard
 	var aborted atomic.Bool
