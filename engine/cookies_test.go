@@ -233,3 +233,63 @@ def flow(user):
 		t.Errorf("a call with cookies = \"sometimes\": %+v, errors %v", res.Iterations, res.Errors)
 	}
 }
+
+// TestCookieModesStar: the .star scenario dict's http section takes
+// cookies as the YAML does: with iteration, the cookie a user got in
+// one iteration is gone in the next, and user.cookies reads that
+// iteration's jar; a call's cookies = "user" keeps its cookie in the
+// user's jar, which outlives iterations.
+func TestCookieModesStar(t *testing.T) {
+	srv := startTarget(t)
+	file := writeFile(t, t.TempDir(), "modes.star", `
+scenario = {
+    "name": "modes",
+    "http": {"cookies": "iteration"},
+    "ip_pools": [{"id": "p", "ips": ["127.0.23.1", "127.0.23.2"]}],
+    "load": {"ramp_up": {"phases": [{"spawn_users": 2}]}, "user_lifetime": {"mode": "loop", "iterations": 2}},
+}
+
+def flow(user):
+    base = "http://" + env.NTX_TARGET_HTTP
+    it = str(user.iteration)
+    jar = user.cookies.get(base + "/")
+    check(jar == {}, "the iteration's jar starts empty")
+    http.get(base + "/cookies?at=start&it=" + it, name = "echo")
+    http.get(base + "/cookies/set?visit=v" + str(user.id) + "-" + it, name = "set")
+    http.get(base + "/cookies/set?kept=k" + str(user.id), name = "set", cookies = "user")
+    check(user.cookies.get(base + "/") == {"visit": "v" + str(user.id) + "-" + it}, "user.cookies is the iteration's jar")
+    http.get(base + "/cookies?at=end&it=" + it, name = "echo")
+    http.get(base + "/cookies?at=user&it=" + it, name = "echo", cookies = "user")
+`)
+	res := runFile(t, file, nil)
+	for name, c := range res.Checks {
+		if c.Failed != 0 {
+			t.Errorf("check %q failed %d times", name, c.Failed)
+		}
+	}
+	if res.Iterations.Passed != 4 {
+		t.Fatalf("iterations %+v, errors %v", res.Iterations, res.Errors)
+	}
+	settle(srv)
+	got := map[string]string{}
+	for _, s := range srv.Seen() {
+		if s.Path == "/cookies" {
+			got[s.Source+" "+s.Query] = fmt.Sprint(s.Cookies())
+		}
+	}
+	for u := 1; u <= 2; u++ {
+		for it := 1; it <= 2; it++ {
+			from := fmt.Sprintf("127.0.23.%d ", u)
+			want := map[string]string{
+				fmt.Sprintf("at=start&it=%d", it): "map[]",
+				fmt.Sprintf("at=end&it=%d", it):   fmt.Sprintf("map[visit:v%d-%d]", u, it),
+				fmt.Sprintf("at=user&it=%d", it):  fmt.Sprintf("map[kept:k%d]", u),
+			}
+			for q, w := range want {
+				if got[from+q] != w {
+					t.Errorf("%s%s: the target got %s, want %s", from, q, got[from+q], w)
+				}
+			}
+		}
+	}
+}
