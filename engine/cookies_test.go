@@ -130,7 +130,7 @@ def setc(base, query):
     return r
 
 def flow(user):
-    setc(A, "name=host&value=1")                        # host-only: a.ntx.test alone
+    setc(A, "name=host&value=1&http_only=true")         # host-only: a.ntx.test alone; HttpOnly sent all the same
     setc(A, "name=wide&value=1&domain=ntx.test")        # every *.ntx.test
     setc(A, "name=foreign&value=1&domain=example.com")  # not a.ntx.test's to set: dropped
     setc(A, "name=scoped&value=1&path=/inner")          # only under /inner
