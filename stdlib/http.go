@@ -54,6 +54,10 @@ var httpFields = map[string]func(*httpArgs) any{
 	"resolve":       func(a *httpArgs) any { return &a.resolve },
 	"user_agent":    func(a *httpArgs) any { return &a.userAgent },
 	"cookies":       func(a *httpArgs) any { return &a.cookies },
+	"auth":          func(a *httpArgs) any { return &a.auth },
+	"multipart":     func(a *httpArgs) any { return &a.multipart },
+	"compression":   func(a *httpArgs) any { return &a.compression },
+	"proxy":         func(a *httpArgs) any { return &a.proxy },
 }
 
 // httpParams are the parameters of each HTTP function, by its name.
@@ -81,6 +85,8 @@ type httpArgs struct {
 	retries, redirects      int
 	tlsVerify, tls, version starlark.Value
 	resolve, cookies        starlark.Value
+	auth, multipart         starlark.Value
+	compression, proxy      starlark.Value
 	keepAlive               bool
 	userAgent               string
 	discardBody             bool
@@ -136,6 +142,8 @@ type prepared struct {
 	version     transport.Version
 	resolve     map[string]string
 	cookies     CookieMode
+	decompress  bool     // compression: gzip
+	proxy       *url.URL // nil: direct
 }
 
 // upperASCII is strings.ToUpper without a new string when s is upper
@@ -189,15 +197,19 @@ func prepare(fn string, a *httpArgs, sess *Session, p *prepared) error {
 		u.RawQuery = q.Encode()
 	}
 	given := 0
-	for _, v := range []starlark.Value{a.body, a.json, a.form} {
+	for _, v := range []starlark.Value{a.body, a.json, a.form, a.multipart} {
 		if v != nil && v != starlark.None {
 			given++
 		}
 	}
 	if given > 1 {
-		return fmt.Errorf("%s: give at most one of body, json and form", fn)
+		return fmt.Errorf("%s: give at most one of body, json, form and multipart", fn)
 	}
 	switch {
+	case a.multipart != nil && a.multipart != starlark.None:
+		if p.body, p.contentType, err = multipartBody(fn, a.multipart, a.conf.file); err != nil {
+			return err
+		}
 	case a.form != nil && a.form != starlark.None:
 		d, ok := a.form.(*starlark.Dict)
 		if !ok {
@@ -248,6 +260,9 @@ func prepare(fn string, a *httpArgs, sess *Session, p *prepared) error {
 			p.headers = http.Header{}
 		}
 		p.headers.Set("Content-Type", p.contentType)
+	}
+	if err := p.more(fn, a); err != nil {
+		return err
 	}
 	// A header that could write headers of its own is the script's
 	// mistake, raised at the call, not a failed request.
@@ -429,6 +444,7 @@ func doHTTP(sess *Session, fn string, a *httpArgs) (starlark.Value, error) {
 		Resolve: p.resolve, Resolver: a.conf.Resolver,
 		Buf: res.buf[:0], // small answers travel in the result's own memory
 	}
+	req.Decompress, req.Proxy = p.decompress, p.proxy
 	if jar := sess.jar(p.cookies); jar != nil {
 		req.Jar = jar
 	}

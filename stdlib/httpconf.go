@@ -3,6 +3,7 @@ package stdlib
 import (
 	"fmt"
 	"net/netip"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -33,6 +34,10 @@ type HTTPConfig struct {
 	// ReadFile reads a TLS file as the scenario names it (relative to
 	// the scenario file, inside its tree).
 	ReadFile func(path string) ([]byte, error)
+	// Compression asks every call for a gzipped answer, decoded.
+	Compression bool
+	// Proxy is the HTTP proxy calls go through; nil: none.
+	Proxy *url.URL
 
 	profiles sync.Map // TLSSettings.Fingerprint() -> *transport.TLSProfile
 
@@ -40,6 +45,25 @@ type HTTPConfig struct {
 	baseOnce sync.Once
 	base     *transport.TLSProfile
 	baseErr  error
+
+	files sync.Map // multipart file path -> []byte, read once per run
+}
+
+// file returns the content of a file a call names (a multipart part),
+// read through ReadFile once per run: users share it.
+func (c *HTTPConfig) file(path string) ([]byte, error) {
+	if c == nil || c.ReadFile == nil {
+		return nil, fmt.Errorf("no files can be read here")
+	}
+	if b, ok := c.files.Load(path); ok {
+		return b.([]byte), nil
+	}
+	b, err := c.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	actual, _ := c.files.LoadOrStore(path, b)
+	return actual.([]byte), nil
 }
 
 // baseProfile is profile(c.TLS), computed once.

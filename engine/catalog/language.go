@@ -105,6 +105,14 @@ func httpKeys(withMethod bool) []Key {
 			Doc: "the User-Agent sent when headers give none"},
 		Key{Name: "cookies", Value: Value{Type: Enum, Values: CookieModes, Template: true}, Default: "user",
 			Doc: "which cookie jar this call sends cookies from and stores the answer's Set-Cookie in: user (the user's, kept across iterations), iteration (emptied when each iteration begins) or off (none sent, none kept)"},
+		Key{Name: "auth", Value: Value{Type: Object, Obj: Auth},
+			Doc: "credentials sent as the Authorization header: {basic: [USER, PASSWORD]} or {bearer: TOKEN}; like an Authorization header, they are not sent to another host a redirect leads to"},
+		Key{Name: "multipart", Value: Value{Type: Map, Elem: &Value{OneOf: []Value{{Type: Object, Obj: MultipartFile}, {Type: String, Template: true}}}},
+			Doc: "fields sent as a multipart/form-data body: FIELD: value, or FIELD: {file: PATH, content_type: T} for a file, read once, relative to the scenario file and inside its directory (give one of body, json, form and multipart)"},
+		Key{Name: "compression", Value: Value{Type: Enum, Values: Compressions, Template: true}, Default: "none",
+			Doc: "gzip sends Accept-Encoding: gzip and decodes a gzipped answer for the result and exports (bytes_received stays the size on the wire; a body that does not decode fails with error kind decode); none asks for no encoding"},
+		Key{Name: "proxy", Value: vURL,
+			Doc: "an HTTP proxy, http://[USER:PASSWORD@]HOST:PORT: https:// (and h2c) go through a CONNECT tunnel, plain http:// requests are sent to it in absolute form; a refused tunnel fails with error kind proxy"},
 		Key{Name: "expect_status", Value: Value{OneOf: []Value{vStatus, {Type: List, Elem: &vStatus, Template: true}}, Template: true},
 			Default: "any status below 400", Doc: "the status code, or the list of codes, that count as success"},
 		Key{Name: "redirects", Value: Value{Type: Int, Min: 0, HasMin: true, Template: true}, Default: "10",
@@ -116,6 +124,25 @@ func httpKeys(withMethod bool) []Key {
 		keyExport,
 	)
 }
+
+// Compressions are the values of an HTTP call's compression.
+var Compressions = []string{"gzip", "none"}
+
+// Auth is an HTTP call's auth: Basic or Bearer credentials.
+var Auth = &Obj{Name: "auth", Doc: "auth takes one of basic: [USER, PASSWORD] or bearer: TOKEN", ExactlyOne: true, Keys: []Key{
+	{Name: "basic", Value: Value{Type: List, Elem: &Value{Type: String, Template: true}, Template: true},
+		Doc: "a user and a password, sent by HTTP Basic authentication"},
+	{Name: "bearer", Value: Value{Type: String, Template: true},
+		Doc: "a token, sent as Authorization: Bearer TOKEN"},
+}}
+
+// MultipartFile is a file part of an HTTP call's multipart.
+var MultipartFile = &Obj{Name: "multipart_file", Doc: "a file sent as a part of a multipart/form-data body", Keys: []Key{
+	{Name: "file", Value: Value{Type: String}, Required: true,
+		Doc: "the file, relative to the scenario file and inside its directory; its base name is the part's filename"},
+	{Name: "content_type", Value: Value{Type: String}, Default: "application/octet-stream",
+		Doc: "the part's Content-Type"},
+}}
 
 // CookieModes are the values of http.cookies: the user's jar, kept
 // across its iterations; a jar emptied at each iteration; no cookies.
@@ -176,6 +203,10 @@ var HTTPSection = &Obj{Name: "http", Doc: "defaults for every HTTP call; the sam
 	{Name: "resolve", Value: Value{Type: Map, Elem: &Value{Type: String}},
 		Doc: "fixed answers, HOST: IP, like curl --resolve: no DNS query is made for them"},
 	{Name: "dns", Value: Value{Type: Object, Obj: DNS}, Doc: "how ntx resolves host names (see dns)"},
+	{Name: "compression", Value: Value{Type: Enum, Values: Compressions}, Default: "none",
+		Doc: "gzip: every call asks for a gzipped answer and decodes it (see the call's compression)"},
+	{Name: "proxy", Value: Value{Type: URL},
+		Doc: "an HTTP proxy for every call, http://[USER:PASSWORD@]HOST:PORT (see the call's proxy)"},
 }}
 
 // DNS is the dns mapping of the http: section: ntx's own resolver, whose

@@ -223,7 +223,7 @@ var Scenario = &Obj{Name: "the scenario", Doc: "the top level of a YAML file, bo
 	keyTenants,
 	{Name: "modules", Value: Value{Type: Map, Elem: &Value{Type: String}}, Doc: "MODULE: path/to/file.star, whose functions custom actions call as MODULE.FUNCTION"},
 	{Name: "data", Value: listOf(obj(Dataset)), Run: true, Doc: "test data: datasets read from CSV and JSON files, readable as data.ID.COLUMN"},
-	{Name: "http", Value: obj(HTTPSection), Run: true, Doc: "defaults for every HTTP call: keep_alive, redirects, cookies, user_agent, timeout, max_response, tls"},
+	{Name: "http", Value: obj(HTTPSection), Run: true, Doc: "defaults for every HTTP call: keep_alive, redirects, cookies, user_agent, timeout, max_response, tls, compression, proxy"},
 	{Name: "load", Value: obj(Load), Run: true, Doc: "users, phases, limits (default: one user, one iteration)"},
 	{Name: "thresholds", Value: listOf(Value{OneOf: []Value{vText, obj(Threshold)}}), Run: true, Doc: "pass/fail criteria such as \"get-status.p95 < 200ms\", or {expr, abort_on_fail, delay}"},
 	{Name: "setup", Value: listOf(vText), Doc: "ids of actions run once, in order, before any user starts, as no user; their workbook-scoped exports are read as vars.NAME; if one fails the run ends, failed, before any load is sent"},
@@ -252,5 +252,5 @@ func RunKeys() []string {
 func Objects() []*Obj {
 	return []*Obj{Scenario, Workbook, Pool, Resource, Tenant, Dataset, HTTPSection, TLS, DNS, Load, RampUp, Phase, Lifetime, ThinkTime,
 		UserResources, Binding, Capacity, Concurrency, Arrival, ActionsSection, Action, Export, ReadMode,
-		Task, Next, Workflows, Node, Edge, Trigger, Threshold, DNSExpect}
+		Task, Next, Workflows, Node, Edge, Trigger, Threshold, DNSExpect, Auth, MultipartFile}
 }

@@ -25,6 +25,8 @@ const (
 	KindTLS      Kind = "tls"       // the handshake or a certificate failed
 	KindDNS      Kind = "dns"       // a name did not resolve
 	KindTooLarge Kind = "too_large" // the answer exceeded a read limit
+	KindDecode   Kind = "decode"    // the body did not decode by its Content-Encoding
+	KindProxy    Kind = "proxy"     // the HTTP proxy refused or failed the request
 	KindFDLimit  Kind = "fd_limit"  // the process ran out of file descriptors
 	KindBind     Kind = "bind"      // the source address could not be bound
 	KindOther    Kind = "other"     // a network error of no known kind

@@ -40,6 +40,7 @@ HTTP endpoints (the same on every HTTP version, plain or TLS):
   GET  /ws             WebSocket echo (HTTP/1.1 upgrade): each message comes back; any
                        subprotocol offered is accepted
   ANY  /gzip           ?size=N bytes of text in JSON (default 4096), gzip-encoded when accepted
+                       (?corrupt=1: a gzip stream that does not decode)
   ANY  /basic-auth/USER/PASSWORD   200 with those Basic credentials, else 401
   ANY  /bearer         200 with a bearer token (?token=T: that one), else 401
   POST /multipart      the fields and files (name, type, size) of a multipart/form-data body

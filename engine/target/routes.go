@@ -34,7 +34,8 @@ func (s *Server) routes(mux *http.ServeMux) {
 
 // serveGzip answers ?size=N bytes of text (default 4096) in a JSON
 // object, gzip-encoded when the request accepts gzip: the wire size is
-// then far below the decoded size.
+// then far below the decoded size. With ?corrupt=1 the gzip stream is
+// broken, for a client's decoding errors.
 func serveGzip(w http.ResponseWriter, r *http.Request) {
 	size := 4096
 	if v := r.URL.Query().Get("size"); v != "" {
@@ -54,6 +55,11 @@ func serveGzip(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Encoding", "gzip")
+	if r.URL.Query().Get("corrupt") != "" {
+		// A gzip header, then bytes that are not deflate data.
+		_, _ = w.Write([]byte("\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xffthis is not deflate data"))
+		return
+	}
 	zw := gzip.NewWriter(w)
 	_, _ = zw.Write(body)
 	_ = zw.Close()

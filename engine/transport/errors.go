@@ -46,6 +46,8 @@ func Classify(err error) metrics.Kind {
 	var hostname x509.HostnameError
 	var tooLarge *TooLargeError
 	var proto *ProtocolError
+	var decode *DecodeError
+	var proxy *ProxyError
 	var tlsErr *TLSError
 	var op *net.OpError
 	switch {
@@ -53,6 +55,10 @@ func Classify(err error) metrics.Kind {
 		return metrics.KindNone
 	case errors.As(err, &tooLarge):
 		return metrics.KindTooLarge
+	case errors.As(err, &decode):
+		return metrics.KindDecode
+	case errors.As(err, &proxy):
+		return metrics.KindProxy
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded):
 		return metrics.KindTimeout
 	case errors.Is(err, context.Canceled):

@@ -273,7 +273,7 @@ func (s *Source) roundTrip2(ctx context.Context, hc *h2conn, req *Request, h *ho
 	if hresp.ContentLength > limit {
 		return true, &TooLargeError{What: "response body", Limit: limit}
 	}
-	resp.Body, resp.BodySize, err = readAll(hresp.Body, limit, !req.DiscardBody, "response body")
+	resp.Body, resp.BodySize, err = readAll(hresp.Body, limit, !req.DiscardBody || req.Decompress, "response body")
 	clock.Mark(metrics.PhaseReceive)
 	return true, err
 }

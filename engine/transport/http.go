@@ -65,6 +65,14 @@ type Request struct {
 	// DiscardBody reads the response body and counts it without keeping
 	// it: for answers no script reads.
 	DiscardBody bool
+	// Decompress decodes a gzip-encoded answer (Content-Encoding: gzip)
+	// into Body; the byte counters keep the size on the wire. The caller
+	// sends Accept-Encoding itself.
+	Decompress bool
+	// Proxy is the HTTP proxy to go through (http://[USER:PASSWORD@]HOST:PORT):
+	// a CONNECT tunnel for https:// and h2c, absolute-form requests for
+	// plain http://; nil connects directly.
+	Proxy *url.URL
 	// Jar, when set, gives the cookies sent with each exchange (redirect
 	// hops and retries too), merged into the Cookie header, and keeps the
 	// cookies each answer sets; nil neither sends nor keeps any.
@@ -168,6 +176,9 @@ func (s *Source) DoInto(ctx context.Context, req *Request, resp *Response) {
 			s.exchange(ctx, req, &h, deadline, resp)
 		}
 		if resp.Err != nil || resp.Redirects >= req.Redirects || !h.redirect(req, resp) {
+			if req.Decompress && resp.Err == nil {
+				resp.Err = decodeBody(req, resp)
+			}
 			return
 		}
 		resp.Earlier = append(resp.Earlier, resp.Exchange)

@@ -223,6 +223,7 @@ type destKey struct {
 	insecure bool
 	profile  *TLSProfile // nil: the transport's default
 	version  Version     // what ALPN offers (TLS), or h2c (Version2)
+	proxy    string      // the proxy's URL; "" connects directly
 }
 
 // dest is one destination's idle connections, most recently used last,

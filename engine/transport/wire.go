@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httputil"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -56,6 +57,9 @@ func (s *Source) attempt(ctx context.Context, req *Request, h *hop, deadline tim
 		key.version = req.Version
 	} else if req.Version == Version2 {
 		key.version = Version2
+	}
+	if req.Proxy != nil {
+		key.proxy = req.Proxy.String()
 	}
 	hk := h2Key{src: s.addr, dest: key}
 	for resent := false; ; resent = true {
@@ -190,7 +194,12 @@ func (s *Source) conn(ctx context.Context, key destKey, u interface{ Hostname() 
 		lctx, cancel = context.WithDeadline(ctx, deadline)
 		defer cancel()
 	}
-	addr, lookup, err := dialAddr(lctx, req.Resolver, req.Resolve, s.addr, u.Hostname(), port)
+	host := u.Hostname()
+	target := net.JoinHostPort(host, port)
+	if req.Proxy != nil { // the connection is to the proxy
+		host, port = req.Proxy.Hostname(), req.Proxy.Port()
+	}
+	addr, lookup, err := dialAddr(lctx, req.Resolver, req.Resolve, s.addr, host, port)
 	if err != nil {
 		return nil, err
 	}
@@ -201,14 +210,22 @@ func (s *Source) conn(ctx context.Context, key destKey, u interface{ Hostname() 
 	if err != nil {
 		return nil, err
 	}
-	connected := time.Now()
 	sock := s.t.conns.track(nc)
-	c := &conn{Conn: sock, sock: sock, key: key, lookup: lookup, connect: connected.Sub(dialed)}
+	c := &conn{Conn: sock, sock: sock, key: key, lookup: lookup}
 	if sc, ok := nc.(syscall.Conn); ok {
 		if rc, err := sc.SyscallConn(); err == nil {
 			c.peeker = newPeeker(rc)
 		}
 	}
+	if key.tunnels() {
+		// The tunnel is part of connecting: its time is the connect phase's.
+		_ = sock.SetDeadline(deadline)
+		if err := connectTunnel(sock, target, req.Proxy, s.userAgent(req)); err != nil {
+			return c, err
+		}
+	}
+	connected := time.Now()
+	c.connect = connected.Sub(dialed)
 	if !key.secure {
 		c.h2 = key.version == Version2 // h2c with prior knowledge
 		return c, nil
@@ -280,11 +297,11 @@ func (s *Source) roundTrip(ctx context.Context, c *conn, req *Request, h *hop, d
 	clock.Start(&resp.Timings)
 	bw := writers.Get().(*bufio.Writer)
 	bw.Reset(c)
-	ua := req.UserAgent
-	if ua == "" {
-		ua = s.t.opts.UserAgent
+	var proxy *url.URL
+	if c.key.absoluteForm() {
+		proxy = req.Proxy
 	}
-	err = writeRequest(bw, h, ua)
+	err = writeRequest(bw, h, s.userAgent(req), proxy)
 	if err == nil {
 		err = bw.Flush()
 	}
@@ -350,7 +367,7 @@ func (s *Source) roundTrip(ctx context.Context, c *conn, req *Request, h *hop, d
 	if limit <= 0 {
 		limit = DefaultMaxResponse
 	}
-	keep := !req.DiscardBody
+	keep := !req.DiscardBody || req.Decompress // kept to be decoded (decodeBody)
 	untilClose := false
 	switch cl := hdr.ContentLength(); {
 	case h.method == http.MethodHead || resp.Status == http.StatusNoContent ||
@@ -619,10 +636,24 @@ func skipTrailer(r *bufio.Reader) error {
 	}
 }
 
-// writeRequest writes h as an HTTP/1.1 request.
-func writeRequest(w *bufio.Writer, h *hop, userAgent string) error {
+// userAgent is the User-Agent sent when a request's headers give none.
+func (s *Source) userAgent(req *Request) string {
+	if req.UserAgent != "" {
+		return req.UserAgent
+	}
+	return s.t.opts.UserAgent
+}
+
+// writeRequest writes h as an HTTP/1.1 request; to a proxy (not nil) in
+// absolute form, with the proxy's credentials.
+func writeRequest(w *bufio.Writer, h *hop, userAgent string, proxy *url.URL) error {
 	w.WriteString(h.method)
 	w.WriteByte(' ')
+	if proxy != nil && h.url.Opaque == "" {
+		w.WriteString(h.url.Scheme)
+		w.WriteString("://")
+		w.WriteString(h.url.Host)
+	}
 	if h.url.Opaque != "" {
 		w.WriteString(h.url.Opaque)
 	} else if p := h.url.EscapedPath(); p != "" {
@@ -641,6 +672,13 @@ func writeRequest(w *bufio.Writer, h *hop, userAgent string) error {
 	}
 	w.WriteString(host)
 	w.WriteString("\r\n")
+	if proxy != nil {
+		if auth := proxyAuth(proxy); auth != "" {
+			w.WriteString("Proxy-Authorization: ")
+			w.WriteString(auth)
+			w.WriteString("\r\n")
+		}
+	}
 	ua := false
 	for k, vs := range h.header { // checked by Request.Check
 		switch {

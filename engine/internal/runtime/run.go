@@ -838,6 +838,10 @@ func httpConfig(s *scenario.Scenario) *stdlib.HTTPConfig {
 	c.ReadFile = s.ReadFile
 	c.Version, _ = transport.ParseVersion(h.Version) // checked at load
 	c.Resolve = h.Resolve
+	c.Compression = h.Compression == "gzip"
+	if h.Proxy != "" {
+		c.Proxy, _ = transport.ParseProxy(h.Proxy) // checked at load
+	}
 	c.Resolver = &transport.Resolver{Servers: h.DNSServers, TTL: h.DNSTTL, Select: h.DNSSelect}
 	return c
 }

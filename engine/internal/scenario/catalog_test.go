@@ -44,6 +44,8 @@ var where = map[*catalog.Obj]string{
 	catalog.Trigger:        "{workflows: {nodes: [{id: s, edges: [{to: end, trigger: {KEY: null}}]}]}}",
 	catalog.Threshold:      "{thresholds: [{expr: 'iterations.failed < 1', KEY: null}], tasks: [{id: s}]}",
 	catalog.DNSExpect:      "{actions: [{id: a, call: dns.query, with: {name: x.test, expect: {KEY: 1}}}], tasks: [{id: s}]}",
+	catalog.Auth:           "{actions: [{id: a, call: get, with: {url: 'http://h:1', auth: {KEY: null}}}], tasks: [{id: s}]}",
+	catalog.MultipartFile:  "{actions: [{id: a, call: post, with: {url: 'http://h:1', multipart: {f: {KEY: null}}}}], tasks: [{id: s}]}",
 }
 
 // unknownKey returns the "unknown key" error Parse gives for src, or "".

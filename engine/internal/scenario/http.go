@@ -12,6 +12,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/ntx-dev/ntx/engine/catalog"
+	"github.com/ntx-dev/ntx/engine/internal/expr"
 	"github.com/ntx-dev/ntx/engine/transport"
 )
 
@@ -33,7 +34,10 @@ type HTTP struct {
 	DNSTTL     time.Duration
 	DNSServers []string
 	DNSSelect  string
-	Pos        Pos
+	// Compression is gzip or none ("": none); Proxy the proxy URL, checked.
+	Compression string
+	Proxy       string
+	Pos         Pos
 	// tlsPos is where each of tls's file keys was written.
 	tlsPos map[string]Pos
 }
@@ -111,6 +115,15 @@ func (d *decoder) httpSection(s *Scenario, n *yaml.Node) {
 		}
 		if y, ok := df["select"]; ok {
 			h.DNSSelect = d.oneOf(y.value, "http.dns.select", catalog.DNS.Values("select")...)
+		}
+	}
+	if x, ok := f["compression"]; ok {
+		h.Compression = d.oneOf(x.value, "http.compression", catalog.Compressions...)
+	}
+	if x, ok := f["proxy"]; ok {
+		h.Proxy = d.str(x.value, "http.proxy")
+		if _, err := transport.ParseProxy(h.Proxy); h.Proxy != "" && err != nil {
+			d.errorf(x.value, "http.%v", err)
 		}
 	}
 	if x, ok := f["tls_verify"]; ok {
@@ -251,6 +264,52 @@ func (v *validator) httpTLS() {
 				}
 			}
 			v.checkTLS(merged, pos, v.d.pos(w.Content[i]))
+		}
+	}
+}
+
+// httpWith checks what the with: of HTTP actions names outside the
+// scenario, when it is written literally: each multipart file is read
+// (inside the scenario's tree, as data and TLS files are) and a proxy
+// must be http://HOST:PORT, each error at its own value.
+func (v *validator) httpWith() {
+	for _, a := range v.s.Actions {
+		if a.Kind != catalog.HTTP || a.With == nil {
+			continue
+		}
+		w := deref(a.With)
+		if w.Kind != yaml.MappingNode {
+			continue
+		}
+		for i := 0; i+1 < len(w.Content); i += 2 {
+			val := deref(w.Content[i+1])
+			switch w.Content[i].Value {
+			case "proxy":
+				if val.Kind == yaml.ScalarNode && val.Tag == "!!str" && !expr.HasTemplate(val.Value) {
+					if _, err := transport.ParseProxy(val.Value); err != nil {
+						v.errorf(v.d.pos(val), "%v", err)
+					}
+				}
+			case "multipart":
+				if val.Kind != yaml.MappingNode {
+					continue
+				}
+				for j := 0; j+1 < len(val.Content); j += 2 {
+					part := deref(val.Content[j+1])
+					if part.Kind != yaml.MappingNode {
+						continue
+					}
+					for k := 0; k+1 < len(part.Content); k += 2 {
+						f := deref(part.Content[k+1])
+						if part.Content[k].Value != "file" || f.Kind != yaml.ScalarNode || f.Tag != "!!str" || expr.HasTemplate(f.Value) {
+							continue
+						}
+						if _, err := v.s.ReadFile(f.Value); err != nil {
+							v.errorf(v.d.pos(f), "multipart %s: file %s: %v", val.Content[j].Value, f.Value, err)
+						}
+					}
+				}
+			}
 		}
 	}
 }

@@ -174,6 +174,7 @@ func validate(s *Scenario, d *decoder, opts Options) {
 	v.resources()
 	v.actions()
 	v.httpTLS()
+	v.httpWith()
 	v.hookSteps()
 	v.graph()
 	v.endless()
@@ -498,7 +499,11 @@ func (v *validator) value(n *yaml.Node, what string, want catalog.Value) {
 			v.errorf(v.d.pos(n), "%s %q is not %s", what, s, want.Hint)
 		}
 	case catalog.Map:
-		v.d.mapping(n, what)
+		if m := v.d.mapping(n, what); m != nil && want.Elem != nil {
+			for i := 0; i+1 < len(m.Content); i += 2 {
+				v.value(m.Content[i+1], what+" "+m.Content[i].Value, *want.Elem)
+			}
+		}
 	case catalog.List:
 		for _, c := range v.d.list(n, what) {
 			if want.Elem != nil {

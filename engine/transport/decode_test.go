@@ -1,0 +1,46 @@
+package transport_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ntx-dev/ntx/engine/metrics"
+	"github.com/ntx-dev/ntx/engine/target/targettest"
+	"github.com/ntx-dev/ntx/engine/transport"
+)
+
+// TestGzipDecoding: a gzipped answer is decoded into Body (kept or
+// discarded), a body that inflates past max_response fails as too_large
+// while only its compressed bytes crossed the socket, and a corrupt one
+// fails with kind decode.
+func TestGzipDecoding(t *testing.T) {
+	srv := targettest.Start(t)
+	tr := transport.New(transport.Options{})
+	defer tr.Close()
+	src := tr.Source(unbound)
+	get := func(path string, maxResponse int64, discard bool) *transport.Response {
+		return src.Do(context.Background(), &transport.Request{
+			URL: mustURL(t, "http://"+srv.HTTPAddr()+path), Header: http.Header{"Accept-Encoding": {"gzip"}},
+			Timeout: 10 * time.Second, MaxResponse: maxResponse, Decompress: true, DiscardBody: discard})
+	}
+	r := get("/gzip?size=100000", 0, false)
+	if r.Err != nil || !strings.Contains(string(r.Body), strings.Repeat("a", 100000)) || r.Received > 10000 {
+		t.Errorf("decoded: err %v, %d bytes decoded from %d received", r.Err, len(r.Body), r.Received)
+	}
+	if r := get("/gzip?size=100000", 0, true); r.Err != nil || r.Body != nil {
+		t.Errorf("discarded: err %v, body of %d bytes", r.Err, len(r.Body))
+	}
+	r = get("/gzip?size=100000", 50000, false)
+	if k := transport.Classify(r.Err); k != metrics.KindTooLarge || r.Received > 10000 {
+		t.Errorf("inflating past max_response: %v (%s), %d bytes received", r.Err, k, r.Received)
+	}
+	for _, discard := range []bool{false, true} {
+		r = get("/gzip?corrupt=1", 0, discard)
+		if k := transport.Classify(r.Err); k != metrics.KindDecode || !strings.Contains(r.Err.Error(), "gzip") {
+			t.Errorf("corrupt (discard %v): %v (%s)", discard, r.Err, k)
+		}
+	}
+}
