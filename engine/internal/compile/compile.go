@@ -73,6 +73,7 @@ func Build(s *scenario.Scenario) (*Output, error) {
 type compiler struct {
 	s             *scenario.Scenario
 	bodyRead      map[string]bool // action ids whose response body something reads
+	resultRead    map[string]bool // action ids whose result something reads
 	b             strings.Builder
 	err           error
 	actionScope   *expr.Scope
@@ -288,11 +289,15 @@ func (c *compiler) action(a *scenario.Action) {
 // template or condition that uses ACTION.body, ACTION.json or the result
 // whole, or by an export of the action's own that takes a value out of
 // the body. Templates are the only way a YAML scenario reaches a result,
-// so the other actions' bodies can be counted and dropped unread.
+// so the other actions' bodies can be counted and dropped unread. It
+// also sets c.resultRead: the actions whose result any template or
+// condition uses at all; the others' results are not kept in r.
 func (c *compiler) bodiesRead() map[string]bool {
 	read := map[string]bool{}
+	c.resultRead = map[string]bool{}
 	sc := *c.actionScope
 	sc.AttrRefs = func(id, attr string) {
+		c.resultRead[id] = true
 		if attr == "" || attr == "body" || attr == "json" {
 			read[id] = true
 		}
@@ -358,7 +363,8 @@ func (c *compiler) exports(es []*scenario.Export) string {
 func (c *compiler) node(n *scenario.Node) {
 	c.printf("%sdef %s(user, r):%s\n", c.mark(c.nodePos(n), nil), c.nodeFn[n.ID], c.from(c.nodePos(n)))
 	if n.Action != "" {
-		if c.s.Action(n.Action).Kind == catalog.Sleep {
+		if c.s.Action(n.Action).Kind == catalog.Sleep || !c.resultRead[n.Action] {
+			// Nothing reads this result: it is not kept.
 			c.printf("    %s(user, r)\n", c.actionFn[n.Action])
 		} else {
 			c.printf("    r[%s] = %s(user, r)\n", expr.Quote(n.Action), c.actionFn[n.Action])
