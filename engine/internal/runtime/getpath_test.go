@@ -5,6 +5,10 @@ import (
 	"fmt"
 	"net"
 	"path/filepath"
+	goruntime "runtime"
+	"sync"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -90,6 +94,13 @@ def flow(user):
 // the run's own users do, one at a time.
 func stepUser(tb testing.TB, star bool) *user {
 	tb.Helper()
+	return stepRun(tb, star)(1)
+}
+
+// stepRun is stepUser for many users of one run: it returns what makes
+// user id, warmed up.
+func stepRun(tb testing.TB, star bool) func(id int) *user {
+	tb.Helper()
 	addr := rawServer(tb)
 	file, src := "get.yaml", fmt.Sprintf(getStepYAML, addr)
 	if star {
@@ -109,11 +120,13 @@ func stepUser(tb testing.TB, star bool) *user {
 	r.col = metrics.New(metrics.Config{})
 	r.interrupt, r.stopSpawning, r.hard, r.origin = ctx, ctx, ctx, time.Now()
 	r.net.CloseWith(ctx) // as Run does
-	u := r.newUser(r.newBinding(1, spawnPlan{}), 0, time.Time{}, ctx)
-	for range 3 { // the connection made, and every lazy first use done
-		u.step(tb)
+	return func(id int) *user {
+		u := r.newUser(r.newBinding(id, spawnPlan{}), 0, time.Time{}, ctx)
+		for range 3 { // the connection made, and every lazy first use done
+			u.step(tb)
+		}
+		return u
 	}
-	return u
 }
 
 // step runs one iteration and fails tb unless it passed.
@@ -169,4 +182,56 @@ func TestGetStepAllocs(t *testing.T) {
 			t.Fatalf("star=%v: %d iterations failed", star, f)
 		}
 	}
+}
+
+// BenchmarkGetStepCores runs the one-GET workload with 50 users in
+// parallel, each on its own goroutine as in a run, with GOMAXPROCS 1 and
+// 2 (-cpu is ignored): req/s/core is the rate per core the process was
+// given (wall clock: noisy on a shared machine); req/cpu-s is requests
+// per second of CPU the process used (user + system, the in-process
+// server's share included), which a busy machine disturbs far less.
+// Run it with -mutexprofile and -blockprofile to see contention.
+func BenchmarkGetStepCores(b *testing.B) {
+	for _, procs := range []int{1, 2} {
+		b.Run(fmt.Sprintf("procs=%d", procs), func(b *testing.B) {
+			defer goruntime.GOMAXPROCS(goruntime.GOMAXPROCS(procs))
+			newUser := stepRun(b, true)
+			users := make([]*user, 50)
+			for i := range users {
+				users[i] = newUser(i + 1)
+			}
+			var next atomic.Int64
+			var wg sync.WaitGroup
+			cpu0 := cpuTime()
+			b.ReportAllocs()
+			b.ResetTimer()
+			start := time.Now()
+			for _, u := range users {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for next.Add(1) <= int64(b.N) {
+						u.iteration()
+					}
+				}()
+			}
+			wg.Wait()
+			wall := time.Since(start)
+			b.StopTimer()
+			cpu := cpuTime() - cpu0
+			b.ReportMetric(float64(b.N)/wall.Seconds()/float64(procs), "req/s/core")
+			if cpu > 0 {
+				b.ReportMetric(float64(b.N)/cpu.Seconds(), "req/cpu-s")
+			}
+		})
+	}
+}
+
+// cpuTime is the CPU time the process has used, user and system.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
