@@ -29,6 +29,7 @@ func (c *Collector) Evaluate(ts []Threshold, res *report.Result) []report.Thresh
 // value is the threshold's left-hand side: milliseconds for a latency, a
 // fraction for an error rate, calls per second for a rate.
 func (c *Collector) value(t Threshold, res *report.Result) (float64, error) {
+	c.flush()
 	secs := res.DurationMS / 1000
 	switch t.Subject {
 	case SubjectIterations:

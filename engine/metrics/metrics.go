@@ -5,8 +5,11 @@
 // built-ins emit, the typed error Kind and the Sink interface, and the
 // thresholds (parsed once, evaluated at the end).
 //
-// A Collector is shared by every user and safe for concurrent use. Each
-// action has its own lock, so users of different actions do not contend.
+// A Collector is shared by every user and safe for concurrent use.
+// Record takes no lock shared by all users: a sample goes into one of
+// several shards (a few per core), and each shard's samples are applied
+// to the aggregates in batches, by whichever recorder fills it, and at
+// every Tick and before every read of the aggregates.
 //
 // The package sits below everything that feeds it: it imports neither
 // the Starlark built-ins, the scenario model nor go.starlark.net.
@@ -14,7 +17,9 @@ package metrics
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"net/netip"
+	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -66,6 +71,12 @@ type Collector struct {
 
 	requests, errors atomic.Int64
 
+	// shards hold the samples recorded and not yet applied.
+	shards []shard
+	// named is a copy of actions for lookups that take no lock; it is
+	// replaced, never changed, when a name is added (under mu).
+	named atomic.Pointer[map[string]*action]
+
 	iterations, passed, failed atomic.Int64
 	spawned, completed         atomic.Int64
 	active, peak               atomic.Int64
@@ -102,6 +113,39 @@ type source struct {
 	requests, errors atomic.Int64
 }
 
+// shardBatch is how many samples a shard holds before its recorder
+// applies them: the aggregates' locks are taken once per batch, not once
+// per call.
+const shardBatch = 128
+
+// recorded is a sample and the aggregate of its name, looked up when it
+// was recorded: names count in the order calls are made (MaxNames).
+type recorded struct {
+	a *action
+	s Sample
+}
+
+// shard is a batch of recorded samples and its lock, padded to keep
+// shards on cache lines of their own.
+type shard struct {
+	mu    sync.Mutex
+	buf   []recorded
+	spare []recorded // the other buffer: filled and applied in turn
+	// applying serializes the application of this shard's batches, so
+	// that they are applied in the order they were recorded.
+	applying sync.Mutex
+	_        [64]byte
+}
+
+// numShards is a few shards per core, a power of two.
+func numShards() int {
+	n := 1
+	for n < 4*runtime.GOMAXPROCS(0) && n < 256 {
+		n *= 2
+	}
+	return n
+}
+
 // New returns an empty collector whose clock starts now.
 func New(cfg Config) *Collector {
 	now := time.Now()
@@ -121,14 +165,54 @@ func New(cfg Config) *Collector {
 		interval:      intervalStats{start: now, lat: newDist(), lag: newDist()},
 		previous:      intervalStats{lat: newDist(), lag: newDist()},
 		startFailures: map[string]int64{},
+		shards:        make([]shard, numShards()),
 	}
 }
 
 var _ Sink = (*Collector)(nil)
 
-// Record implements Sink.
+// Record implements Sink. The sample is copied into a shard chosen at
+// random: recorders on different cores rarely meet on one lock, and the
+// aggregates' locks are taken once per batch.
 func (c *Collector) Record(s *Sample) {
 	a := c.action(s.Name, s.Kind)
+	sh := &c.shards[rand.Uint32()&uint32(len(c.shards)-1)]
+	sh.mu.Lock()
+	sh.buf = append(sh.buf, recorded{a, *s})
+	full := len(sh.buf) >= shardBatch
+	sh.mu.Unlock()
+	if full {
+		c.applyShard(sh)
+	}
+}
+
+// flush applies every shard's samples: the aggregates then hold every
+// sample recorded before the call.
+func (c *Collector) flush() {
+	for i := range c.shards {
+		c.applyShard(&c.shards[i])
+	}
+}
+
+// applyShard applies the samples sh holds to the aggregates.
+func (c *Collector) applyShard(sh *shard) {
+	sh.applying.Lock()
+	defer sh.applying.Unlock()
+	sh.mu.Lock()
+	batch := sh.buf
+	sh.buf, sh.spare = sh.spare[:0], nil
+	sh.mu.Unlock()
+	for i := range batch {
+		c.apply(batch[i].a, &batch[i].s)
+	}
+	clear(batch) // the strings it holds may go
+	sh.mu.Lock()
+	sh.spare = batch[:0]
+	sh.mu.Unlock()
+}
+
+// apply adds one sample to the aggregates, a being its name's.
+func (c *Collector) apply(a *action, s *Sample) {
 	measured := s.ErrKind.Measured()
 	a.mu.Lock()
 	a.count++
@@ -217,15 +301,15 @@ func (c *Collector) sample(key, msg string) {
 // distinct names, new ones share OtherName: a scenario that names calls
 // by URL, with ids in the paths, must not grow the results without bound.
 func (c *Collector) action(name, kind string) *action {
-	c.mu.RLock()
-	a := c.actions[name]
-	c.mu.RUnlock()
-	if a != nil {
-		return a
+	if m := c.named.Load(); m != nil {
+		if a := (*m)[name]; a != nil {
+			return a
+		}
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if a = c.actions[name]; a != nil {
+	a := c.actions[name]
+	if a != nil {
 		return a
 	}
 	if len(c.actions) >= c.maxNames {
@@ -243,6 +327,13 @@ func (c *Collector) action(name, kind string) *action {
 		a.cur.lat, a.prev.lat = newDist(), newDist()
 	}
 	c.actions[name] = a
+	// A new copy for the lookups without a lock: names are added rarely
+	// (at most maxNames times), looked up on every call.
+	m := make(map[string]*action, len(c.actions))
+	for k, v := range c.actions {
+		m[k] = v
+	}
+	c.named.Store(&m)
 	return a
 }
 
@@ -338,6 +429,7 @@ func (c *Collector) UserFailedToStart(reason, msg string) {
 
 // Result builds the report of everything recorded so far.
 func (c *Collector) Result(name string) *report.Result {
+	c.flush()
 	c.globalMu.Lock()
 	end := c.end
 	c.globalMu.Unlock()
@@ -489,6 +581,7 @@ func (a *action) report() *report.Action {
 // rate the run never had, so it is folded into the point before, whose
 // rate is then of both intervals' calls over both intervals' time.
 func (c *Collector) Tick(now time.Time, final bool) report.Point {
+	c.flush()
 	c.globalMu.Lock()
 	defer c.globalMu.Unlock()
 	if final {
@@ -590,6 +683,7 @@ func (c *Collector) point(iv *intervalStats, now time.Time) report.Point {
 
 // Totals returns the calls and failed calls so far.
 func (c *Collector) Totals() (requests, errors int64) {
+	c.flush()
 	return c.requests.Load(), c.errors.Load()
 }
 
@@ -597,6 +691,7 @@ func (c *Collector) Totals() (requests, errors int64) {
 // rate of the whole run, over the time it actually covered. Called with
 // the final tick's time, it is the rate of the Result.
 func (c *Collector) Rate(now time.Time) float64 {
+	c.flush()
 	secs := now.Sub(c.start).Seconds()
 	if secs <= 0 {
 		return 0
