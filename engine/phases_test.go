@@ -1,10 +1,13 @@
 package engine_test
 
 import (
+	"context"
 	"encoding/json"
 	"net"
 	"strings"
 	"testing"
+
+	"github.com/ntx-dev/ntx/engine"
 )
 
 // TestTimingPhases: every HTTP action is timed in phases against the
@@ -149,5 +152,23 @@ thresholds:
 	res.WriteSummary(&sum)
 	if !strings.Contains(sum.String(), "HTTP phases, ms") || !strings.Contains(sum.String(), "receive") {
 		t.Errorf("the summary has no timing phases:\n%s", sum.String())
+	}
+}
+
+// TestPhaseThresholdOnlyForHTTP: a threshold on a timing phase of an
+// action that is not HTTP could never be met: an input error at its
+// line, before any load is sent.
+func TestPhaseThresholdOnlyForHTTP(t *testing.T) {
+	dir := t.TempDir()
+	file := writeFile(t, dir, "bad.yaml", `name: bad
+actions:
+  - {id: echo, call: tcp.request, with: {address: "127.0.0.1:1", send: "x\n"}}
+tasks: [{id: s, action: echo}]
+thresholds:
+  - "echo.wait.p95 < 10ms"
+`)
+	_, err := engine.Run(context.Background(), file, nil, engine.Options{Options: runOpts()})
+	if err == nil || !strings.Contains(err.Error(), `bad.yaml:6:5: threshold "echo.wait.p95 < 10ms": echo is a tcp action; only HTTP calls have timing phases`) {
+		t.Errorf("got %v", err)
 	}
 }

@@ -200,6 +200,11 @@ func (v *validator) thresholds(actionsKnown bool) {
 			v.errorf(t.Pos, "threshold %q: %v", t.Expr, err)
 			continue
 		}
+		if a := v.s.Action(parsed.Name); parsed.Phase != "" && actionsKnown && a != nil && a.Kind != "" && a.Kind != catalog.HTTP {
+			// Only HTTP calls are timed by phase: the threshold could never be met.
+			v.errorf(t.Pos, "threshold %q: %s is a %s action; only HTTP calls have timing phases (%s)", t.Expr, a.ID, a.Kind, strings.Join(metrics.Phases[:], ", "))
+			continue
+		}
 		t.Parsed = parsed
 	}
 }
