@@ -61,6 +61,18 @@ func TestCompiledProgramBehavesLikeYAML(t *testing.T) {
 			if a, b := fromYAML.Iterations, fromStar.Iterations; a.Total != b.Total || a.Passed != b.Passed || len(a.Failures) != len(b.Failures) {
 				t.Errorf("iterations differ: YAML %+v, compiled %+v", a, b)
 			}
+			if strings.HasPrefix(filepath.Base(file), "mix") && len(fromYAML.Flows) < 2 {
+				t.Errorf("a user mix reported %d flows", len(fromYAML.Flows))
+			}
+			if len(fromYAML.Flows) != len(fromStar.Flows) {
+				t.Errorf("flows differ: YAML %d, compiled %d", len(fromYAML.Flows), len(fromStar.Flows))
+			}
+			for id, a := range fromYAML.Flows {
+				b := fromStar.Flows[id]
+				if b == nil || a.Users != b.Users || a.Iterations != b.Iterations || a.Passed != b.Passed || a.Weight != b.Weight {
+					t.Errorf("flow %s differs: YAML %+v, compiled %+v", id, a, b)
+				}
+			}
 			for name, a := range fromYAML.Actions {
 				b := fromStar.Actions[name]
 				if b == nil || a.Count != b.Count || a.OK != b.OK {

@@ -25,6 +25,7 @@ var referenceParts = map[string]func(*strings.Builder){
 	"starlark":  starlarkPart,
 	"results":   resultsPart,
 	"functions": functionsPart,
+	"flows":     flowsPart,
 }
 
 // UpdateReference returns doc with every generated part rewritten from
@@ -275,6 +276,11 @@ func starlarkPart(b *strings.Builder) {
 		}
 		fmt.Fprintf(b, "| `%s` | %s |\n", n.Name, cell(doc))
 	}
+}
+
+// flowsPart is the keys of an entry of a .star file's scenario["flows"].
+func flowsPart(b *strings.Builder) {
+	keyTable(b, Flow.Keys, false)
 }
 
 func functionsPart(b *strings.Builder) {

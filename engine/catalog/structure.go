@@ -55,6 +55,7 @@ var Phase = &Obj{Name: "a phase", Doc: "a batch of users started together", Keys
 	{Name: "spread", Value: vPlainDur, Default: "0 (all at once)", Doc: "the time over which its users are started, evenly"},
 	{Name: "tenant_id", Value: vText, Doc: "the tenant its users belong to"},
 	{Name: "ip_pool_override", Value: vText, Doc: "the pool its users take addresses from, instead of ip_binding.pool_id"},
+	{Name: "workflow", Value: vText, Doc: "the workflow (a .star file: the flow) all its users run, instead of each drawing one by weight"},
 	{Name: "name", Value: vText, Doc: "a display name"},
 }}
 
@@ -187,6 +188,27 @@ var Workflows = &Obj{Name: "workflows", Keys: []Key{
 	{Name: "description", Value: vText, Doc: "a note for readers"},
 }}
 
+// Weight is what a flow's weight accepts: a number above 0.
+var vWeight = Value{Type: Number}
+
+// Workflow is an entry of the list form of workflows: one flow of a user
+// mix (spec §4.3).
+var Workflow = &Obj{Name: "a workflow", Doc: "one flow of a user mix: each user draws one workflow by weight when it is spawned (reproducibly with --seed) and runs it for its whole life", Keys: []Key{
+	{Name: "id", Value: vID, Required: true, Doc: "the workflow's id: results count its iterations under flows.ID, and a phase's workflow: pins its users to it"},
+	{Name: "weight", Value: vWeight, Default: "1", Doc: "its share of the users: weight divided by the sum of the weights (a number above 0)"},
+	{Name: "nodes", Value: listOf(obj(Node)), Required: true, Doc: "its graph's nodes; node ids are the workflow's own"},
+	{Name: "name", Value: vText, Doc: "a display name"},
+	{Name: "description", Value: vText, Doc: "a note for readers"},
+}}
+
+// Flow is an entry of a .star file's scenario["flows"]: one flow of a
+// user mix, as Workflow is in YAML.
+var Flow = &Obj{Name: "a flow", Doc: "one flow of a .star user mix", Keys: []Key{
+	{Name: "fn", Value: Value{Type: Any}, Required: true, Doc: "the flow function, which takes the user and runs one iteration: the function itself, or the name of a function the file defines"},
+	{Name: "weight", Value: vWeight, Default: "1", Doc: "its share of the users: weight divided by the sum of the weights (a number above 0)"},
+	{Name: "id", Value: vID, Default: "the function's name", Doc: "the flow's id, under which results count its iterations (flows.ID) and a phase's workflow: names it"},
+}}
+
 // Dataset is an entry of data: (spec §4.3).
 var Dataset = &Obj{Name: "a dataset", Doc: "test data from a file, read once and shared by every user: data.ID.COLUMN is the row a user holds in its iteration", Keys: []Key{
 	{Name: "id", Value: Value{Type: String, Pattern: IdentifierPattern, Hint: "an identifier (letters, digits, _)"}, Required: true,
@@ -230,7 +252,7 @@ var Scenario = &Obj{Name: "the scenario", Doc: "the top level of a YAML file, bo
 	{Name: "teardown", Value: listOf(vText), Doc: "ids of actions run once, in order, after the last user has finished"},
 	{Name: "actions", Value: Value{OneOf: []Value{listOf(obj(Action)), obj(ActionsSection)}}, Doc: "the steps users can take"},
 	{Name: "tasks", Value: listOf(obj(Task)), Doc: "the flat dialect's graph"},
-	{Name: "workflows", Value: obj(Workflows), Doc: "the workbook dialect's graph"},
+	{Name: "workflows", Value: Value{OneOf: []Value{obj(Workflows), listOf(obj(Workflow))}}, Doc: "the workbook dialect's graph, or a list of named workflows with weights: a user mix"},
 	{Name: "workbook", Value: obj(Workbook), Doc: "the workbook dialect's pools, resources, variables and tenants"},
 }}
 
@@ -252,5 +274,6 @@ func RunKeys() []string {
 func Objects() []*Obj {
 	return []*Obj{Scenario, Workbook, Pool, Resource, Tenant, Dataset, HTTPSection, TLS, DNS, Load, RampUp, Phase, Lifetime, ThinkTime,
 		UserResources, Binding, Capacity, Concurrency, Arrival, ActionsSection, Action, Export, ReadMode,
-		Task, Next, Workflows, Node, Edge, Trigger, Threshold, DNSExpect, Auth, MultipartFile}
+		Task, Next, Workflows, Workflow,
+		Node, Edge, Trigger, Threshold, DNSExpect, Auth, MultipartFile}
 }

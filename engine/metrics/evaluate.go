@@ -62,6 +62,8 @@ func (c *Collector) value(t Threshold, res *report.Result) (float64, error) {
 			return float64(a.Started), nil
 		}
 		return float64(a.Planned), nil
+	case SubjectFlow:
+		return c.flowValue(t)
 	case SubjectHTTP:
 		c.globalMu.Lock()
 		defer c.globalMu.Unlock()

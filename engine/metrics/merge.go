@@ -197,7 +197,7 @@ func (c *Collector) absorb(r *report.Result) error {
 	for reason, n := range r.Users.StartFailures {
 		c.startFailures[reason] += n
 	}
-	return nil
+	return c.absorbFlows(r, hdr)
 }
 
 // absorb adds a part's distribution: its histogram (encoded) for the

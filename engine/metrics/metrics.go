@@ -82,6 +82,7 @@ type Collector struct {
 	active, peak               atomic.Int64
 	startMu                    sync.Mutex
 	startFailures              map[string]int64
+	flows                      flowSet // a user mix's flows (flows.go)
 }
 
 // intervalStats is what happened in one interval of the time series.
@@ -513,6 +514,7 @@ func (c *Collector) Result(name string) *report.Result {
 		a.encode(name, hdr)
 	}
 	c.mu.RUnlock()
+	c.flowsResult(r, hdr)
 	r.HDR = hdr
 	return r
 }

@@ -64,6 +64,7 @@ const (
 	SubjectIterations                // iteration outcomes
 	SubjectArrivals                  // the open model's arrivals
 	SubjectChecks                    // check() outcomes
+	SubjectFlow                      // one flow of a user mix: flows.ID.STAT
 )
 
 // Stat is the statistic a threshold compares.
@@ -84,6 +85,8 @@ const (
 	StatDropped    Stat = "dropped"
 	StatStarted    Stat = "started"
 	StatPlanned    Stat = "planned"
+	StatUsers      Stat = "users"      // a flow's users
+	StatIterations Stat = "iterations" // a flow's iterations
 )
 
 // latency reports whether s is a latency statistic (in milliseconds).
@@ -157,6 +160,16 @@ func ParseThreshold(expr string, actions []string) (Threshold, error) {
 			return Threshold{}, err
 		}
 	default:
+		if id, ok := strings.CutPrefix(name, "flows."); ok && !slices.Contains(actions, name) {
+			// flows.ID.STAT, as the result's "flows" section: a flow of a
+			// user mix; which flows exist is checked by the caller.
+			t.Subject, t.Name = SubjectFlow, id
+			if err := t.setStat(stat, name, StatIterations, StatPassed, StatFailed, StatErrorRate, StatUsers,
+				StatPercentile, StatMean, StatMin, StatMax); err != nil {
+				return Threshold{}, err
+			}
+			break
+		}
 		t.Subject, t.Name = SubjectAction, name
 		if name == "http" {
 			t.Subject, t.Name = SubjectHTTP, ""

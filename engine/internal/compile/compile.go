@@ -41,12 +41,16 @@ func Compile(s *scenario.Scenario) (string, error) {
 type Output struct {
 	Source string
 	Map    *SourceMap
+	// FlowFns names the flow function of each named workflow of a user
+	// mix, by workflow id; nil when the scenario has one workflow, whose
+	// function is flow.
+	FlowFns map[string]string
 }
 
 // Build compiles s, which must have passed validation, and maps the
 // program back to the YAML.
 func Build(s *scenario.Scenario) (*Output, error) {
-	c := &compiler{s: s, actionScope: s.Scope(false), resourceScope: s.Scope(true)}
+	c := &compiler{s: s, graphs: s.Graphs(), actionScope: s.Scope(false), resourceScope: s.Scope(true)}
 	c.printf("%s", c.mark(scenario.Pos{File: s.File, Line: 1, Col: 1}, nil))
 	c.names()
 	c.header()
@@ -57,17 +61,21 @@ func Build(s *scenario.Scenario) (*Output, error) {
 	for _, a := range s.Actions {
 		c.action(a)
 	}
-	for _, n := range s.Nodes {
-		c.node(n)
+	for _, w := range c.graphs {
+		c.wf = w
+		for _, n := range w.Nodes {
+			c.node(n)
+		}
+		c.flow(w)
 	}
-	c.flow()
+	c.flowsList()
 	c.hook("setup", "setup()", "Runs once before any user starts, as no user; if an action fails, no load is sent.", s.Setup)
 	c.hook("teardown", "teardown(data)", "Runs once after the last user.", s.Teardown)
 	if c.err != nil {
 		return nil, c.err
 	}
 	src, m := c.finish(c.b.String())
-	return &Output{Source: src, Map: m}, nil
+	return &Output{Source: src, Map: m, FlowFns: c.flowFn}, nil
 }
 
 type compiler struct {
@@ -79,9 +87,13 @@ type compiler struct {
 	actionScope   *expr.Scope
 	resourceScope *expr.Scope
 	actionFn      map[string]string
-	nodeFn        map[string]string
-	moduleFn      map[string]string // "MODULE.FUNCTION" -> loaded name
-	pending       []Span            // spans whose markers are in b
+	nodeFn        map[*scenario.Workflow]map[string]string // per workflow, by node id
+	flowFn        map[string]string                        // per named workflow, by id
+	nodesDict     map[*scenario.Workflow]string            // the global holding a workflow's nodes
+	wf            *scenario.Workflow                       // the workflow being compiled
+	graphs        []*scenario.Workflow                     // s.Graphs(), once
+	moduleFn      map[string]string                        // "MODULE.FUNCTION" -> loaded name
+	pending       []Span                                   // spans whose markers are in b
 }
 
 func (c *compiler) printf(format string, args ...any) { fmt.Fprintf(&c.b, format, args...) }
@@ -107,9 +119,30 @@ func (c *compiler) names() {
 	for _, a := range c.s.Actions {
 		c.actionFn[a.ID] = unique("action_" + ident(a.ID))
 	}
-	c.nodeFn = map[string]string{}
-	for _, n := range c.s.Nodes {
-		c.nodeFn[n.ID] = unique("node_" + ident(n.ID))
+	c.nodeFn = map[*scenario.Workflow]map[string]string{}
+	c.nodesDict = map[*scenario.Workflow]string{}
+	for _, w := range c.graphs {
+		fns := map[string]string{}
+		prefix := "node_"
+		if w.ID != "" {
+			// Named workflows may share node ids: each has its own.
+			prefix += ident(w.ID) + "_"
+		}
+		for _, n := range w.Nodes {
+			fns[n.ID] = unique(prefix + ident(n.ID))
+		}
+		c.nodeFn[w] = fns
+	}
+	for _, w := range c.graphs {
+		if w.ID == "" {
+			c.nodesDict[w] = unique("NODES")
+			continue
+		}
+		if c.flowFn == nil {
+			c.flowFn = map[string]string{}
+		}
+		c.flowFn[w.ID] = unique("flow_" + ident(w.ID))
+		c.nodesDict[w] = unique("NODES_" + strings.ToUpper(ident(w.ID)))
 	}
 	c.moduleFn = map[string]string{}
 	for _, a := range c.s.Actions {
@@ -314,10 +347,12 @@ func (c *compiler) bodiesRead() map[string]bool {
 			}
 		}
 	}
-	for _, n := range c.s.Nodes {
-		for _, e := range n.Edges {
-			if e.When != nil {
-				_, _ = expr.Condition(e.When.Value, &sc, nil)
+	for _, w := range c.graphs {
+		for _, n := range w.Nodes {
+			for _, e := range n.Edges {
+				if e.When != nil {
+					_, _ = expr.Condition(e.When.Value, &sc, nil)
+				}
 			}
 		}
 	}
@@ -361,7 +396,8 @@ func (c *compiler) exports(es []*scenario.Export) string {
 }
 
 func (c *compiler) node(n *scenario.Node) {
-	c.printf("%sdef %s(user, r):%s\n", c.mark(c.nodePos(n), nil), c.nodeFn[n.ID], c.from(c.nodePos(n)))
+	fns := c.nodeFn[c.wf]
+	c.printf("%sdef %s(user, r):%s\n", c.mark(c.nodePos(n), nil), fns[n.ID], c.from(c.nodePos(n)))
 	if n.Action != "" {
 		if c.s.Action(n.Action).Kind == catalog.Sleep || !c.resultRead[n.Action] {
 			// Nothing reads this result: it is not kept.
@@ -375,7 +411,7 @@ func (c *compiler) node(n *scenario.Node) {
 		return
 	}
 	target := func(to string) string {
-		if _, ok := c.nodeFn[to]; ok {
+		if _, ok := fns[to]; ok {
 			return expr.Quote(to)
 		}
 		return "None" // the implicit end node
@@ -432,28 +468,66 @@ func (c *compiler) condition(n *yaml.Node) (string, bool) {
 	return e, false
 }
 
-func (c *compiler) flow() {
+// flow emits the function that runs one iteration of workflow w: flow
+// for a scenario's one workflow, flow_ID for a named one.
+func (c *compiler) flow(w *scenario.Workflow) {
 	// The flow's own errors (the step limit) are the graph's: they are
 	// reported at the node the iteration starts from.
 	start := scenario.Pos{File: c.s.File, Line: 1, Col: 1}
-	for _, n := range c.s.Nodes {
-		if n.ID == c.s.StartNode() {
+	if w.ID != "" {
+		start = w.IDPos
+	}
+	for _, n := range w.Nodes {
+		if n.ID == w.StartNode() {
 			start = c.nodePos(n)
 		}
 	}
-	c.printf("%sNODES = {\n", c.mark(start, nil))
-	for _, n := range c.s.Nodes {
-		c.printf("    %s: %s,\n", expr.Quote(n.ID), c.nodeFn[n.ID])
+	dict, fn := c.nodesDict[w], "flow"
+	if w.ID != "" {
+		fn = c.flowFn[w.ID]
+	}
+	c.printf("%s%s = {\n", c.mark(start, nil), dict)
+	for _, n := range w.Nodes {
+		c.printf("    %s: %s,\n", expr.Quote(n.ID), c.nodeFn[w][n.ID])
 	}
 	c.printf("}\n\n")
-	c.printf("def flow(user):\n")
+	if w.ID != "" {
+		c.printf("def %s(user):%s\n", fn, c.from(w.IDPos))
+		c.printf("    \"\"\"Workflow %s: one iteration of a user that drew it.\"\"\"\n", strings.ReplaceAll(w.ID, `"`, `'`))
+	} else {
+		c.printf("def %s(user):\n", fn)
+	}
 	c.printf("    r = results()\n")
-	c.printf("    node = %s\n", expr.Quote(c.s.StartNode()))
+	c.printf("    node = %s\n", expr.Quote(w.StartNode()))
 	c.printf("    for _ in range(%d):\n", MaxNodeVisits)
-	c.printf("        node = NODES[node](user, r)\n")
+	c.printf("        node = %s[node](user, r)\n", dict)
 	c.printf("        if node == None:\n")
 	c.printf("            return\n")
 	c.printf("    fail(\"the iteration visited %d nodes without reaching the end\", reason = \"step-limit\")\n", MaxNodeVisits)
+	if w.ID != "" {
+		c.printf("\n")
+	}
+}
+
+// flowsList emits the user mix of named workflows as the scenario dict's
+// flows: each user draws one by weight (spec §4.3).
+func (c *compiler) flowsList() {
+	if len(c.s.Workflows) == 0 {
+		return
+	}
+	c.printf("%sscenario[\"flows\"] = [\n", c.mark(c.s.Workflows[0].Pos, nil))
+	for _, w := range c.s.Workflows {
+		c.printf("    %s{\"id\": %s, \"fn\": %s, \"weight\": %s},\n", c.mark(w.Pos, nil), expr.Quote(w.ID), c.flowFn[w.ID], weight(w.Weight))
+	}
+	c.printf("]\n")
+}
+
+// weight writes a flow's weight as Starlark: a whole number as an int.
+func weight(w float64) string {
+	if w == math.Trunc(w) && math.Abs(w) < 1e15 {
+		return strconv.FormatInt(int64(w), 10)
+	}
+	return strconv.FormatFloat(w, 'g', -1, 64)
 }
 
 // pos is where n was written in the YAML.

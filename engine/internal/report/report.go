@@ -16,7 +16,10 @@ type Result struct {
 	DurationMS float64    `json:"duration_ms"`
 	Users      Users      `json:"users"`
 	Iterations Iterations `json:"iterations"`
-	Arrivals   *Arrivals  `json:"arrivals,omitempty"`
+	// Flows counts each flow of a user mix (spec §4.3) by its id; nil
+	// for a scenario with one flow.
+	Flows    map[string]*Flow `json:"flows,omitempty"`
+	Arrivals *Arrivals        `json:"arrivals,omitempty"`
 	// StartLag is how late the open model's arrivals started, from their
 	// intended start to their user's beginning (latencies count from the
 	// intended start, so this is the part of them that was ntx's delay).
@@ -59,6 +62,7 @@ type HDR struct {
 	Failed  map[string]string            `json:"failed,omitempty"`  // failed calls, per action
 	Timings map[string]map[string]string `json:"timings,omitempty"` // per action, per HTTP phase
 	HTTP    string                       `json:"http,omitempty"`    // every successful HTTP call
+	Flows   map[string]string            `json:"flows,omitempty"`   // passed iterations, per flow of a user mix
 	Seconds []string                     `json:"seconds,omitempty"` // one per point of the series ("" when it had no successful call)
 }
 
@@ -77,6 +81,18 @@ type Iterations struct {
 	Passed   int64            `json:"passed"`
 	Failed   int64            `json:"failed"`
 	Failures map[string]int64 `json:"failures"`
+}
+
+// Flow is what one flow of a user mix did: the users that drew it (or
+// were pinned to it), their iterations, and how long its passed
+// iterations took.
+type Flow struct {
+	Weight     float64  `json:"weight"`
+	Users      int64    `json:"users"`
+	Iterations int64    `json:"iterations"`
+	Passed     int64    `json:"passed"`
+	Failed     int64    `json:"failed"`
+	Duration   *Latency `json:"iteration_ms,omitempty"`
 }
 
 // Point is one interval (about a second) of the run's time series. RPS

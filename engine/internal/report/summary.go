@@ -27,6 +27,7 @@ func (r *Result) WriteSummary(w io.Writer) {
 	if a := r.Arrivals; a != nil {
 		fmt.Fprintf(w, "arrivals   %d planned, %d started, %d dropped\n", a.Planned, a.Started, a.Dropped)
 	}
+	r.writeFlows(w)
 
 	if len(r.Actions) > 0 {
 		fmt.Fprintln(w)
@@ -219,4 +220,42 @@ func sortedAddrs(m map[string]*SourceIP) []string {
 		return a.Less(b)
 	})
 	return keys
+}
+
+// writeFlows prints the flows of a user mix, when there is more than one:
+// the share of the users each drew against its weight's share, its
+// iterations and how long its passed ones took.
+func (r *Result) writeFlows(w io.Writer) {
+	if len(r.Flows) < 2 {
+		return
+	}
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	ids := sortedKeys(r.Flows)
+	nw := width("flow", ids)
+	var users int64
+	var weights float64
+	for _, f := range r.Flows {
+		users += f.Users
+		weights += f.Weight
+	}
+	fmt.Fprintf(tw, "%-*s	weight	users	iterations	passed	failed	p50 ms	p95 ms	max ms\t\n", nw, "flow")
+	for _, id := range ids {
+		f := r.Flows[id]
+		share, want := 0.0, 0.0
+		if users > 0 {
+			share = 100 * float64(f.Users) / float64(users)
+		}
+		if weights > 0 {
+			want = 100 * f.Weight / weights
+		}
+		p50, p95, pmax := "-", "-", "-"
+		if d := f.Duration; d != nil {
+			p50, p95, pmax = ms(d.P50), ms(d.P95), ms(d.Max)
+		}
+		fmt.Fprintf(tw, "%-*s\t%s (%.0f%%)\t%d (%.1f%%)\t%d\t%d\t%d\t%s\t%s\t%s\t\n", nw, id, trimFloat(f.Weight), want,
+			f.Users, share, f.Iterations, f.Passed, f.Failed, p50, p95, pmax)
+	}
+	tw.Flush()
+	fmt.Fprintln(w, "a flow's durations are of its passed iterations, from the flow's call to its return")
 }

@@ -18,6 +18,8 @@ import (
 	"github.com/ntx-dev/ntx/engine/internal/data"
 	"github.com/ntx-dev/ntx/engine/internal/expr"
 	"github.com/ntx-dev/ntx/engine/internal/scenario"
+	"github.com/ntx-dev/ntx/engine/internal/schedule"
+	"github.com/ntx-dev/ntx/engine/internal/suggest"
 	"github.com/ntx-dev/ntx/stdlib"
 )
 
@@ -41,6 +43,12 @@ type Program struct {
 
 	globals starlark.StringDict
 	flow    starlark.Callable
+	// flows are the named flows of a user mix; nil for one flow, flow.
+	flows []Flow
+	mix   schedule.Mix
+	// flowErr says why the program has no usable flow(user), for when
+	// it needs one.
+	flowErr error
 	// setupFn and teardownFn are the program's setup and teardown, if
 	// it defines them.
 	setupFn, teardownFn *starlark.Function
@@ -126,6 +134,9 @@ func LoadScenario(s *scenario.Scenario, opts LoadOptions) (*Program, error) {
 		return nil, err
 	}
 	p.Scenario, p.Warnings = s, s.Warnings
+	if err := p.resolveFlows(func(w *scenario.Workflow) starlark.Value { return p.globals[out.FlowFns[w.ID]] }); err != nil {
+		return nil, err
+	}
 	return p, nil
 }
 
@@ -141,6 +152,9 @@ func loadStarlark(file, src string, opts LoadOptions) (*Program, error) {
 		cfg = v
 	}
 	if p.Scenario, err = scenario.FromStarlarkFile(file, f, cfg); err != nil {
+		return nil, err
+	}
+	if err := p.resolveFlows(func(w *scenario.Workflow) starlark.Value { return w.Fn }); err != nil {
 		return nil, err
 	}
 	var mods []*syntax.File
@@ -206,23 +220,92 @@ func initProgram(file, src string, opts LoadOptions, lines *compile.SourceMap) (
 		}
 	}
 
+	// Without a flow(user), the program needs flows (scenario["flows"]):
+	// which it has is known once its scenario dict is read.
 	fn, ok := globals["flow"].(*starlark.Function)
 	if !ok || fn.NumParams() != 1 {
-		msg := "defines no flow(user) function: a .star scenario needs `def flow(user):`"
+		msg := "defines no flow(user) function: a .star scenario needs `def flow(user):` (or a user mix: scenario[\"flows\"] = [{\"fn\": NAME, \"weight\": N}, ...])"
 		if ok {
 			msg = fmt.Sprintf("flow takes %d parameters; it must take exactly one, the user", fn.NumParams())
 		}
-		return nil, nil, scenario.ErrorList{{Pos: scenario.Pos{File: file, Line: 1, Col: 1}, Msg: msg}}
+		p.flowErr = scenario.ErrorList{{Pos: scenario.Pos{File: file, Line: 1, Col: 1}, Msg: msg}}
+	} else {
+		p.flow = fn
 	}
-	p.flow = fn
 	if err := p.hooks(f); err != nil {
 		return nil, nil, err
 	}
 	return p, f, nil
 }
 
-// Flow returns the program's flow function: one iteration of one user.
-func (p *Program) Flow() starlark.Callable { return p.flow }
+// Flow returns the program's flow function: one iteration of one user;
+// with a user mix, the first flow's.
+func (p *Program) Flow() starlark.Callable {
+	if len(p.flows) > 0 {
+		return p.flows[0].Fn
+	}
+	return p.flow
+}
+
+// Flow is one flow of a user mix: its id, its weight and the function
+// that runs one iteration of it.
+type Flow struct {
+	ID     string
+	Weight float64
+	Fn     starlark.Callable
+}
+
+// Flows returns the flows of the program's user mix, in the order the
+// scenario lists them; nil when it has one flow.
+func (p *Program) Flows() []Flow { return p.flows }
+
+// resolveFlows finds the function of each named flow of the scenario
+// (fn gives the value standing for it: a function, or the name of a
+// global), or, with none, checks that the program has flow(user).
+func (p *Program) resolveFlows(fn func(*scenario.Workflow) starlark.Value) error {
+	ws := p.Scenario.Workflows
+	if len(ws) == 0 {
+		return p.flowErr
+	}
+	var errs scenario.ErrorList
+	weights := make([]float64, 0, len(ws))
+	for _, w := range ws {
+		v := fn(w)
+		if name, ok := v.(starlark.String); ok {
+			g, found := p.globals[string(name)]
+			if !found {
+				var names []string
+				for k, gv := range p.globals {
+					if _, isFn := gv.(*starlark.Function); isFn {
+						names = append(names, k)
+					}
+				}
+				errs.Add(w.FnPos, "flow %q: fn %q names nothing the file defines%s", w.ID, string(name), suggest.DidYouMean(string(name), names))
+				continue
+			}
+			v = g
+		}
+		f, ok := v.(*starlark.Function)
+		switch {
+		case !ok:
+			what := "nothing"
+			if v != nil {
+				what = "a " + v.Type()
+			}
+			errs.Add(w.FnPos, "flow %q: fn is %s, not a function (def NAME(user):)", w.ID, what)
+		case f.NumParams() != 1:
+			errs.Add(w.FnPos, "flow %q: %s takes %d parameters; a flow takes exactly one, the user", w.ID, f.Name(), f.NumParams())
+		default:
+			p.flows = append(p.flows, Flow{ID: w.ID, Weight: w.Weight, Fn: f})
+			weights = append(weights, w.Weight)
+		}
+	}
+	if err := errs.Err(); err != nil {
+		return err
+	}
+	p.mix = schedule.NewMix(weights)
+	return nil
+}
 
 // inputError turns a Starlark syntax, resolve or evaluation error into a
 // positioned scenario.ErrorList, mapped through lines when the program

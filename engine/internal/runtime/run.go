@@ -124,6 +124,7 @@ type run struct {
 	spawnLimit  *schedule.Spacing // spawn_rate_limit, nil when unlimited
 	actionLimit *pacer            // action_rate_limit, nil when unlimited
 	live        atomic.Int64      // users started and not yet done
+	flowStats   []*metrics.Flow   // the user mix's counters, as p.flows
 	mem         *memWatch         // nil when the heap is not watched
 	arrivals    report.Arrivals   // written by the arrival loop alone
 	// liveStarted and liveDropped mirror arrivals for the snapshots taken while the
@@ -183,6 +184,10 @@ func (p *Program) Run(ctx context.Context, opts Options) (*report.Result, error)
 	}
 	// The collector's clock starts with the plan.
 	r.col = metrics.New(metrics.Config{MaxNames: opts.MaxNames})
+	for _, f := range p.flows {
+		// Every flow is reported, those no user drew included.
+		r.flowStats = append(r.flowStats, r.col.Flow(f.ID, f.Weight))
+	}
 	if p.setupFn != nil {
 		v, err := r.hook(ctx, "setup", p.setupFn, nil)
 		if err != nil {
@@ -438,6 +443,8 @@ func (r *run) peakUsers() int {
 type spawnPlan struct {
 	tenant string
 	pool   string
+	// workflow pins the user to a flow of the user mix; "" draws one.
+	workflow string
 }
 
 // plan computes the run's schedule: the closed model's phases, or the
@@ -468,7 +475,7 @@ func (r *run) plan(duration time.Duration) error {
 	}
 	if r.opts.Users > 0 {
 		// --users replaces the ramp-up by that many users at once.
-		phases = []scenario.Phase{{Users: r.opts.Users, Tenant: phases[0].Tenant, Pool: phases[0].Pool}}
+		phases = []scenario.Phase{{Users: r.opts.Users, Tenant: phases[0].Tenant, Pool: phases[0].Pool, Workflow: phases[0].Workflow}}
 	}
 	sp := make([]schedule.Phase, len(phases))
 	for i, ph := range phases {
@@ -528,7 +535,7 @@ func (r *run) spawn() {
 			}
 		}
 		ph := r.phases[sp.Phase]
-		r.start(sp.User, spawnPlan{tenant: ph.Tenant, pool: ph.Pool}, r.iterations(), time.Time{}, r.stopSpawning)
+		r.start(sp.User, spawnPlan{tenant: ph.Tenant, pool: ph.Pool, workflow: ph.Workflow}, r.iterations(), time.Time{}, r.stopSpawning)
 	}
 }
 
@@ -616,7 +623,9 @@ func (r *run) start(id int, sp spawnPlan, iterations int, intended time.Time, st
 	}
 	r.live.Add(1)
 	r.wg.Add(1)
-	go r.newUser(b, iterations, intended, stop).begin()
+	u := r.newUser(b, iterations, intended, stop)
+	u.pickFlow(sp.workflow)
+	go u.begin()
 }
 
 func (r *run) freeSlot() {

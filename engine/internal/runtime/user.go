@@ -11,6 +11,7 @@ import (
 	"go.starlark.net/starlark"
 
 	"github.com/ntx-dev/ntx/engine/internal/data"
+	"github.com/ntx-dev/ntx/engine/metrics"
 	"github.com/ntx-dev/ntx/engine/transport"
 	"github.com/ntx-dev/ntx/stdlib"
 )
@@ -49,6 +50,33 @@ type user struct {
 	intended time.Time
 	// flowArgs are the flow's arguments, (user,), made once.
 	flowArgs starlark.Tuple
+	// flow is the flow the user runs: the program's one, or the one it
+	// drew from the user mix, whose counters flowStats is (else nil).
+	flow      starlark.Callable
+	flowStats *metrics.Flow
+}
+
+// pickFlow gives the user its flow: the program's one, the user mix's
+// flow pinned (by id), or one drawn by weight from the run's seed and the
+// user's id, so that the same seed gives each user the same flow.
+func (u *user) pickFlow(pinned string) {
+	p := u.r.p
+	if len(p.flows) == 0 {
+		u.flow = p.flow
+		return
+	}
+	i := -1
+	if pinned != "" {
+		for j, f := range p.flows {
+			if f.ID == pinned {
+				i = j
+			}
+		}
+	}
+	if i < 0 {
+		i = p.mix.Pick(u.r.opts.Seed, u.b.user.ID)
+	}
+	u.flow, u.flowStats = p.flows[i].Fn, u.r.flowStats[i]
 }
 
 func (r *run) newUser(b *userBinding, n int, intended time.Time, stop context.Context) *user {
@@ -87,6 +115,9 @@ func (u *user) begin() {
 		}
 	}
 	r.col.UserStarted()
+	if u.flowStats != nil {
+		u.flowStats.UserStarted()
+	}
 	if r.mem != nil {
 		r.mem.add(u)
 	}
@@ -152,6 +183,10 @@ func (u *user) iteration() next {
 	u.view.Begin(u.it)
 	u.sess.BeginIteration()
 	u.inIteration.Store(true)
+	var began time.Time
+	if u.flowStats != nil {
+		began = time.Now()
+	}
 	err := u.callFlow()
 	u.inIteration.Store(false)
 	if stopsUser(err) && r.hard.Err() == nil {
@@ -164,6 +199,9 @@ func (u *user) iteration() next {
 	}
 	reason, msg := r.outcome(err, u.maxSteps)
 	r.col.Iteration(reason, msg)
+	if u.flowStats != nil {
+		u.flowStats.Iteration(time.Since(began), reason == "")
+	}
 	if b.releaseOnTaskEnd {
 		b.release()
 	}
@@ -189,7 +227,7 @@ func (u *user) callFlow() (err error) {
 			err = fmt.Errorf("internal error (please report it with the scenario that caused it): %v", p)
 		}
 	}()
-	_, err = starlark.Call(u.thread, u.r.p.flow, u.flowArgs, nil)
+	_, err = starlark.Call(u.thread, u.flow, u.flowArgs, nil)
 	return err
 }
 

@@ -39,6 +39,7 @@ var where = map[*catalog.Obj]string{
 	catalog.Task:           "{tasks: [{id: s, KEY: null}]}",
 	catalog.Next:           "{tasks: [{id: s, next: [{task: end, KEY: null}]}]}",
 	catalog.Workflows:      "{workflows: {nodes: [{id: s}], KEY: null}}",
+	catalog.Workflow:       "{workflows: [{id: w, nodes: [{id: s}], KEY: null}]}",
 	catalog.Node:           "{workflows: {nodes: [{id: s, KEY: null}]}}",
 	catalog.Edge:           "{workflows: {nodes: [{id: s, edges: [{to: end, KEY: null}]}]}}",
 	catalog.Trigger:        "{workflows: {nodes: [{id: s, edges: [{to: end, trigger: {KEY: null}}]}]}}",

@@ -3,6 +3,7 @@ package scenario
 import (
 	"bytes"
 	"errors"
+	"math"
 	"regexp"
 	"slices"
 	"strconv"
@@ -490,7 +491,7 @@ func (d *decoder) phase(n *yaml.Node) Phase {
 	if v, ok := f["spread"]; ok {
 		p.Spread = d.duration(v.value, "spread")
 	}
-	p.TenantPos, p.PoolPos = p.Pos, p.Pos
+	p.TenantPos, p.PoolPos, p.WorkflowPos = p.Pos, p.Pos, p.Pos
 	if v, ok := f["tenant_id"]; ok {
 		p.Tenant = d.str(v.value, "tenant_id")
 		p.TenantPos = d.pos(v.value)
@@ -498,6 +499,10 @@ func (d *decoder) phase(n *yaml.Node) Phase {
 	if v, ok := f["ip_pool_override"]; ok {
 		p.Pool = d.str(v.value, "ip_pool_override")
 		p.PoolPos = d.pos(v.value)
+	}
+	if v, ok := f["workflow"]; ok {
+		p.Workflow = d.str(v.value, "workflow")
+		p.WorkflowPos = d.pos(v.value)
 	}
 	if v, ok := f["name"]; ok {
 		d.str(v.value, "phase name")
@@ -642,15 +647,79 @@ func (d *decoder) nodeHead(node *Node, f map[string]field, n *yaml.Node, what st
 	}
 }
 
-// workflows decodes the workbook dialect's node graph.
+// workflows decodes the workbook dialect's node graph: one, or a list
+// of named workflows (a user mix, spec §4.3).
 func (d *decoder) workflows(s *Scenario, n *yaml.Node) {
+	if deref(n) != nil && deref(n).Kind == yaml.SequenceNode {
+		d.workflowList(s, n)
+		return
+	}
 	f := d.fields(n, "workflows", catalog.Workflows.Names()...)
 	v, ok := f["nodes"]
 	if !ok {
-		d.errorf(n, "workflows needs a list of nodes")
+		d.errorf(n, "workflows needs a list of nodes (or a list of named workflows, each with id, weight and nodes)")
 		return
 	}
-	for _, nn := range d.list(v.value, "nodes") {
+	s.Nodes = d.nodes(v.value)
+}
+
+// workflowList decodes the list form of workflows: named workflows, each
+// with a weight and its own graph.
+func (d *decoder) workflowList(s *Scenario, n *yaml.Node) {
+	entries := d.list(n, "workflows")
+	if len(entries) == 0 {
+		d.errorf(n, "workflows is an empty list: give at least one workflow (id, weight, nodes)")
+		return
+	}
+	for _, wn := range entries {
+		f := d.fields(wn, "a workflow", catalog.Workflow.Names()...)
+		w := &Workflow{Weight: 1, Pos: d.pos(wn)}
+		w.IDPos = w.Pos
+		if x, ok := f["id"]; ok {
+			w.ID = d.id(x.value, "workflow id")
+			w.IDPos = d.pos(x.value)
+		} else if deref(wn).Kind == yaml.MappingNode {
+			d.errorf(wn, "a workflow needs an id (results count its iterations under it)")
+		}
+		if x, ok := f["weight"]; ok {
+			w.Weight = d.weight(x.value, "workflow weight")
+		}
+		for _, k := range []string{"name", "description"} {
+			if x, ok := f[k]; ok {
+				d.str(x.value, k)
+			}
+		}
+		if x, ok := f["nodes"]; ok {
+			w.Nodes = d.nodes(x.value)
+			if len(w.Nodes) == 0 && (isNull(x.value) || deref(x.value).Kind == yaml.SequenceNode) {
+				d.errorf(x.value, "workflow %q has no nodes: nothing would run", w.ID)
+			}
+		} else if deref(wn).Kind == yaml.MappingNode {
+			d.errorf(wn, "workflow %q needs a list of nodes", w.ID)
+		}
+		s.Workflows = append(s.Workflows, w)
+	}
+}
+
+// weight reads a flow's weight: a number above 0.
+func (d *decoder) weight(n *yaml.Node, what string) float64 {
+	n = deref(n)
+	if n.Kind == yaml.ScalarNode && (n.Tag == "!!int" || n.Tag == "!!float") {
+		var v float64
+		if err := n.Decode(&v); err == nil && v > 0 && !math.IsInf(v, 0) && !math.IsNaN(v) {
+			return v
+		}
+		d.errorf(n, "%s must be a number above 0, not %s", what, n.Value)
+		return 1
+	}
+	d.errorf(n, "%s must be a number above 0, not %s", what, kindName(n))
+	return 1
+}
+
+// nodes decodes a list of workbook nodes.
+func (d *decoder) nodes(n *yaml.Node) []*Node {
+	var out []*Node
+	for _, nn := range d.list(n, "nodes") {
 		nf := d.fields(nn, "a node", catalog.Node.Names()...)
 		node := &Node{Pos: d.pos(nn), Type: NodeAction}
 		d.nodeHead(node, nf, nn, "node")
@@ -701,6 +770,7 @@ func (d *decoder) workflows(s *Scenario, n *yaml.Node) {
 				node.Edges = append(node.Edges, e)
 			}
 		}
-		s.Nodes = append(s.Nodes, node)
+		out = append(out, node)
 	}
+	return out
 }

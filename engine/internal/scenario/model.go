@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"time"
 
+	"go.starlark.net/starlark"
 	"gopkg.in/yaml.v3"
 
 	"github.com/ntx-dev/ntx/engine/catalog"
@@ -33,8 +34,15 @@ type Scenario struct {
 	Setup, Teardown []Step
 	Load            Load
 	Actions         []*Action
-	Nodes           []*Node
-	Thresholds      []Threshold
+	// Nodes is the graph of a scenario with one workflow (the flat
+	// dialect's tasks, or workflows: {nodes: ...}); nil when Workflows
+	// lists named ones.
+	Nodes []*Node
+	// Workflows are the named flows of a user mix (spec §4.3): the list
+	// form of a YAML file's workflows:, or a .star file's
+	// scenario["flows"]. Empty for a scenario with one flow.
+	Workflows  []*Workflow
+	Thresholds []Threshold
 
 	// Config holds the source nodes of the keys that configure a run
 	// (name, ip_pools, variables, tenants, load, thresholds...), so that
@@ -139,10 +147,13 @@ type Phase struct {
 	Spread time.Duration
 	Tenant string
 	Pool   string
-	Pos    Pos
-	// TenantPos and PoolPos are where tenant_id and ip_pool_override
-	// were written.
-	TenantPos, PoolPos Pos
+	// Workflow pins the phase's users to one workflow of the user mix;
+	// "" lets each draw one by weight.
+	Workflow string
+	Pos      Pos
+	// TenantPos, PoolPos and WorkflowPos are where tenant_id,
+	// ip_pool_override and workflow were written.
+	TenantPos, PoolPos, WorkflowPos Pos
 }
 
 // LifetimeMode is what a user does after its first iteration.
@@ -282,6 +293,45 @@ type Node struct {
 	IDPos Pos
 }
 
+// Workflow is one flow of a user mix: each user draws one by weight when
+// it is spawned, unless its phase pins it, and runs it for its life.
+type Workflow struct {
+	ID     string
+	Weight float64
+	// Nodes is a YAML workflow's graph.
+	Nodes []*Node
+	// Fn is a .star flow's function as the scenario dict gives it: the
+	// function itself, or a string naming a global of the file. The
+	// runtime resolves it.
+	Fn  starlark.Value
+	Pos Pos // of the entry
+	// IDPos is where the id was written (the entry, when it was not);
+	// FnPos where fn was.
+	IDPos, FnPos Pos
+}
+
+// StartNode is the id of the node the workflow starts at: "start" if it
+// exists, else the first node.
+func (w *Workflow) StartNode() string { return startNode(w.Nodes) }
+
+// Graphs returns the scenario's workflows: the named ones, or the one
+// graph of Nodes as a workflow with no id and weight 1.
+func (s *Scenario) Graphs() []*Workflow {
+	if len(s.Workflows) > 0 {
+		return s.Workflows
+	}
+	return []*Workflow{{Weight: 1, Nodes: s.Nodes}}
+}
+
+// FlowIDs returns the ids of the named workflows, in order.
+func (s *Scenario) FlowIDs() []string {
+	out := make([]string, 0, len(s.Workflows))
+	for _, w := range s.Workflows {
+		out = append(out, w.ID)
+	}
+	return out
+}
+
 // Edge leads to another node when its condition holds.
 type Edge struct {
 	To    string
@@ -329,14 +379,16 @@ func (s *Scenario) Action(id string) *Action {
 
 // StartNode is the id of the node execution starts at: "start" if it
 // exists, else the first node.
-func (s *Scenario) StartNode() string {
-	for _, n := range s.Nodes {
+func (s *Scenario) StartNode() string { return startNode(s.Nodes) }
+
+func startNode(nodes []*Node) string {
+	for _, n := range nodes {
 		if n.ID == "start" {
 			return n.ID
 		}
 	}
-	if len(s.Nodes) > 0 {
-		return s.Nodes[0].ID
+	if len(nodes) > 0 {
+		return nodes[0].ID
 	}
 	return ""
 }

@@ -74,6 +74,21 @@ func fromStarlark(file string, pos Pos, rhs syntax.Expr, defs map[string]syntax.
 	d := &decoder{file: file}
 	s := &Scenario{File: file}
 	t := &toNoder{d: d, pos: pos, defs: defs, sets: sets, open: map[starlark.Value]bool{}}
+	// scenario["flows"] holds functions, which are no data: it is read
+	// on its own, and the rest of the dict as a YAML file's keys.
+	if dict, ok := v.(*starlark.Dict); ok {
+		if fv, found, _ := dict.Get(starlark.String("flows")); found {
+			rest := starlark.NewDict(dict.Len())
+			for _, kv := range dict.Items() {
+				if kv[0] != starlark.String("flows") {
+					_ = rest.SetKey(kv[0], kv[1])
+				}
+			}
+			v = rest
+			fe := t.entries(rhs)["flows"]
+			t.flows(s, fv, fe[1], t.at(fe[0], pos))
+		}
+	}
 	n, err := t.node(v, rhs, pos, "", 1)
 	if err != nil {
 		at := pos
@@ -283,6 +298,108 @@ func (t *toNoder) node(v starlark.Value, e syntax.Expr, def Pos, path string, le
 	}
 	t.d.errs.Add(pos, "%sa %s cannot be part of the scenario dict (use dicts, lists, strings, numbers, booleans)", prefix(path), v.Type())
 	return scalar("!!null", "null"), nil
+}
+
+// flows decodes scenario["flows"], the user mix of a .star file (spec
+// §4.3), written by e (nil if unknown) at def: a list of dicts with fn,
+// weight and id. A fn given by name is resolved by the runtime, which
+// has the file's globals.
+func (t *toNoder) flows(s *Scenario, v starlark.Value, e syntax.Expr, def Pos) {
+	d := t.d
+	listPos := t.at(t.literal(e), t.at(e, def))
+	list, ok := v.(*starlark.List)
+	if !ok {
+		if tu, isTuple := v.(starlark.Tuple); isTuple {
+			list = starlark.NewList(tu)
+		} else {
+			d.errs.Add(listPos, "flows must be a list of {\"fn\": FUNCTION, \"weight\": N}, not a %s", v.Type())
+			return
+		}
+	}
+	if list.Len() == 0 {
+		d.errs.Add(listPos, "flows is an empty list: give at least one {\"fn\": FUNCTION, \"weight\": N}")
+		return
+	}
+	elems := t.elems(e, list.Len())
+	for i := 0; i < list.Len(); i++ {
+		var ee syntax.Expr
+		if elems != nil {
+			ee = elems[i]
+		}
+		at := t.at(t.literal(ee), t.at(ee, listPos))
+		entry, ok := list.Index(i).(*starlark.Dict)
+		if !ok {
+			d.errs.Add(at, "flows[%d] must be a dict such as {\"fn\": browse, \"weight\": 80}, not a %s", i, list.Index(i).Type())
+			continue
+		}
+		written := t.entries(ee)
+		keyAt := func(k string) Pos { return t.at(written[k][1], at) }
+		w := &Workflow{Weight: 1, Pos: at, IDPos: at, FnPos: at}
+		for _, kv := range entry.Items() {
+			k, isStr := kv[0].(starlark.String)
+			if !isStr {
+				d.errs.Add(at, "flows[%d]: dict keys must be strings, not %s", i, kv[0].Type())
+				continue
+			}
+			names := catalog.Flow.Names()
+			if !slices.Contains(names, string(k)) {
+				d.errs.Add(t.at(written[string(k)][0], at), "unknown key %q in flows[%d]%s", string(k), i, didYouMean(string(k), names))
+			}
+		}
+		fn, hasFn, _ := entry.Get(starlark.String("fn"))
+		if !hasFn {
+			fn = nil
+		}
+		name := ""
+		switch f := fn.(type) {
+		case nil:
+			d.errs.Add(at, "flows[%d] needs fn: the flow function (def NAME(user):), or its name", i)
+		case starlark.String:
+			name = string(f)
+			w.Fn, w.FnPos = f, keyAt("fn")
+		case starlark.Callable:
+			name = f.Name()
+			w.Fn, w.FnPos = f, keyAt("fn")
+		default:
+			d.errs.Add(keyAt("fn"), "flows[%d]: fn must be a function (def NAME(user):) or the name of one, not a %s", i, fn.Type())
+		}
+		if idv, found, _ := entry.Get(starlark.String("id")); found {
+			w.IDPos = keyAt("id")
+			id, isStr := idv.(starlark.String)
+			switch {
+			case !isStr:
+				d.errs.Add(w.IDPos, "flows[%d]: id must be a string, not a %s", i, idv.Type())
+			case !idPattern.MatchString(string(id)):
+				d.errs.Add(w.IDPos, "flows[%d]: id %q may hold only letters, digits, '_', '-' and '.', and must start with a letter or '_'", i, string(id))
+			default:
+				w.ID = string(id)
+			}
+		} else if name == "lambda" {
+			d.errs.Add(w.FnPos, "flows[%d]: a lambda has no name: give the flow an id", i)
+		} else {
+			w.ID = name
+		}
+		if wv, found, _ := entry.Get(starlark.String("weight")); found {
+			wpos := keyAt("weight")
+			var f float64
+			var isNum bool
+			switch x := wv.(type) {
+			case starlark.Int:
+				f, isNum = float64(x.Float()), true
+			case starlark.Float:
+				f, isNum = float64(x), true
+			}
+			switch {
+			case !isNum:
+				d.errs.Add(wpos, "flows[%d]: weight must be a number above 0, not a %s", i, wv.Type())
+			case !(f > 0) || math.IsInf(f, 0):
+				d.errs.Add(wpos, "flows[%d]: weight must be a number above 0, not %s", i, wv.String())
+			default:
+				w.Weight = f
+			}
+		}
+		s.Workflows = append(s.Workflows, w)
+	}
 }
 
 func join(path, key string) string {

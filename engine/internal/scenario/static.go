@@ -259,14 +259,20 @@ func unparen(e syntax.Expr) syntax.Expr {
 // fail. An edge whose condition may fail does not hold the iteration in:
 // when no edge holds, it ends (as failed, with reason no-edge).
 func (v *validator) endless() {
+	for _, w := range v.s.Graphs() {
+		v.endlessGraph(w)
+	}
+}
+
+func (v *validator) endlessGraph(w *Workflow) {
 	nodes := map[string]*Node{}
-	for _, n := range v.s.Nodes {
+	for _, n := range w.Nodes {
 		if n.ID == "" {
 			return // already reported
 		}
 		nodes[n.ID] = n
 	}
-	start := v.s.StartNode()
+	start := w.StartNode()
 	if nodes[start] == nil {
 		return
 	}

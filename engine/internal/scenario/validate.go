@@ -206,6 +206,15 @@ func (v *validator) thresholds(actionsKnown bool) {
 			continue
 		}
 		t.Parsed = parsed
+		if parsed.Subject == metrics.SubjectFlow {
+			ids := v.s.FlowIDs()
+			switch {
+			case len(ids) == 0:
+				v.errorf(t.Pos, "threshold %q: the scenario has no user mix: flows.ID thresholds name its workflows (a list under workflows:, or scenario[\"flows\"])", t.Expr)
+			case !contains(ids, parsed.Name):
+				v.errorf(t.Pos, "threshold %q: %q is not a workflow of the scenario%s", t.Expr, parsed.Name, didYouMean(parsed.Name, ids))
+			}
+		}
 	}
 }
 
@@ -249,6 +258,15 @@ func (v *validator) ids() {
 	}
 	for _, n := range v.s.Nodes {
 		check("node", n.ID, n.IDPos, nodes)
+	}
+	flows := map[string]Pos{}
+	for _, w := range v.s.Workflows {
+		check("workflow", w.ID, w.IDPos, flows)
+		// Each workflow is a graph of its own: its node ids are its own.
+		nodes := map[string]Pos{}
+		for _, n := range w.Nodes {
+			check("node", n.ID, n.IDPos, nodes)
+		}
 	}
 }
 
@@ -545,7 +563,7 @@ func shapeFits(n *yaml.Node, want catalog.Value) bool {
 }
 
 func (v *validator) graph() {
-	if len(v.s.Nodes) == 0 {
+	if len(v.s.Nodes) == 0 && len(v.s.Workflows) == 0 {
 		// Said only when nothing else is wrong: a broken tasks section
 		// has already been reported.
 		if len(v.d.errs) == 0 {
@@ -553,12 +571,24 @@ func (v *validator) graph() {
 		}
 		return
 	}
+	for _, w := range v.s.Graphs() {
+		v.workflowGraph(w)
+	}
+}
+
+// workflowGraph checks one workflow's graph: the actions its nodes run,
+// the nodes its edges lead to, its conditions; and warns about nodes no
+// path reaches from its start.
+func (v *validator) workflowGraph(w *Workflow) {
+	if len(w.Nodes) == 0 {
+		return
+	}
 	nodes := map[string]*Node{}
-	for _, n := range v.s.Nodes {
+	for _, n := range w.Nodes {
 		nodes[n.ID] = n
 	}
 	var nodeIDs []string
-	for _, n := range v.s.Nodes {
+	for _, n := range w.Nodes {
 		nodeIDs = append(nodeIDs, n.ID)
 	}
 	nodeIDs = append(nodeIDs, EndNode)
@@ -567,7 +597,7 @@ func (v *validator) graph() {
 		actionIDs = append(actionIDs, a.ID)
 	}
 	sc := v.s.Scope(false)
-	for _, n := range v.s.Nodes {
+	for _, n := range w.Nodes {
 		if n.Action != "" && v.s.Action(n.Action) == nil {
 			v.errorf(n.Pos, "node %q runs action %q, which is not defined%s", n.ID, n.Action, didYouMean(n.Action, actionIDs))
 		}
@@ -591,10 +621,10 @@ func (v *validator) graph() {
 			walk(e.To)
 		}
 	}
-	walk(v.s.StartNode())
-	for _, n := range v.s.Nodes {
+	walk(w.StartNode())
+	for _, n := range w.Nodes {
 		if !seen[n.ID] {
-			v.s.Warnings.Add(n.Pos, "node %q is unreachable from %q", n.ID, v.s.StartNode())
+			v.s.Warnings.Add(n.Pos, "node %q is unreachable from %q", n.ID, w.StartNode())
 		}
 	}
 }
@@ -648,6 +678,7 @@ func (v *validator) load() {
 		checkPool(l.Binding.Pos, "ip_binding.pool_id", l.Binding.PoolID)
 	}
 	checkPool(l.Binding.Pos, "fallback_pool", l.Capacity.FallbackPool)
+	v.phaseWorkflows()
 	for _, ph := range l.Phases {
 		checkPool(ph.PoolPos, "ip_pool_override", ph.Pool)
 		if ph.Tenant != "" && !contains(tenantIDs, ph.Tenant) {
@@ -690,6 +721,21 @@ func (v *validator) userBudget() {
 		}
 		if a.MaxUsers > schedule.MaxUsers {
 			v.errorf(a.Pos, "arrival.max_users: %d is more than a run may start (%d at most)", a.MaxUsers, schedule.MaxUsers)
+		}
+	}
+}
+
+// phaseWorkflows checks that each phase's workflow: names a workflow of
+// the user mix.
+func (v *validator) phaseWorkflows() {
+	ids := v.s.FlowIDs()
+	for _, ph := range v.s.Load.Phases {
+		switch {
+		case ph.Workflow == "":
+		case len(ids) == 0:
+			v.errorf(ph.WorkflowPos, "workflow %q: the scenario has no named workflows to pin a phase to (list them under workflows:, or a .star file's scenario[\"flows\"])", ph.Workflow)
+		case !contains(ids, ph.Workflow):
+			v.errorf(ph.WorkflowPos, "workflow %q is not a workflow of the scenario%s", ph.Workflow, didYouMean(ph.Workflow, ids))
 		}
 	}
 }
