@@ -290,7 +290,7 @@ func (p *Program) resolveFlows(fn func(*scenario.Workflow) starlark.Value) error
 		case !ok:
 			what := "nothing"
 			if v != nil {
-				what = "a " + v.Type()
+				what = scenario.TypeName(v)
 			}
 			errs.Add(w.FnPos, "flow %q: fn is %s, not a function (def NAME(user):)", w.ID, what)
 		case f.NumParams() != 1:

@@ -144,7 +144,7 @@ scenario["flows"] = [
 	wantErrors(t, err,
 		`s.star:4:76: workflow "brwse" is not a workflow of the scenario (did you mean "browse"?)`,
 		`s.star:6:30: flows[0]: weight must be a number above 0, not 0`,
-		`s.star:7:12: flows[1]: fn must be a function (def NAME(user):) or the name of one, not a int`,
+		`s.star:7:12: flows[1]: fn must be a function (def NAME(user):) or the name of one, not an int`,
 		`s.star:8:20: unknown key "wieght" in flows[2] (did you mean "weight"?)`,
 		`s.star:8:5: duplicate workflow id "browse" (first defined at line 6)`,
 		`s.star:9:5: flows[3] must be a dict such as {"fn": browse, "weight": 80}, not a string`,

@@ -6,6 +6,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 
 	"go.starlark.net/starlark"
 	"go.starlark.net/syntax"
@@ -312,7 +313,7 @@ func (t *toNoder) flows(s *Scenario, v starlark.Value, e syntax.Expr, def Pos) {
 		if tu, isTuple := v.(starlark.Tuple); isTuple {
 			list = starlark.NewList(tu)
 		} else {
-			d.errs.Add(listPos, "flows must be a list of {\"fn\": FUNCTION, \"weight\": N}, not a %s", v.Type())
+			d.errs.Add(listPos, "flows must be a list of {\"fn\": FUNCTION, \"weight\": N}, not %s", TypeName(v))
 			return
 		}
 	}
@@ -329,7 +330,7 @@ func (t *toNoder) flows(s *Scenario, v starlark.Value, e syntax.Expr, def Pos) {
 		at := t.at(t.literal(ee), t.at(ee, listPos))
 		entry, ok := list.Index(i).(*starlark.Dict)
 		if !ok {
-			d.errs.Add(at, "flows[%d] must be a dict such as {\"fn\": browse, \"weight\": 80}, not a %s", i, list.Index(i).Type())
+			d.errs.Add(at, "flows[%d] must be a dict such as {\"fn\": browse, \"weight\": 80}, not %s", i, TypeName(list.Index(i)))
 			continue
 		}
 		written := t.entries(ee)
@@ -361,14 +362,14 @@ func (t *toNoder) flows(s *Scenario, v starlark.Value, e syntax.Expr, def Pos) {
 			name = f.Name()
 			w.Fn, w.FnPos = f, keyAt("fn")
 		default:
-			d.errs.Add(keyAt("fn"), "flows[%d]: fn must be a function (def NAME(user):) or the name of one, not a %s", i, fn.Type())
+			d.errs.Add(keyAt("fn"), "flows[%d]: fn must be a function (def NAME(user):) or the name of one, not %s", i, TypeName(fn))
 		}
 		if idv, found, _ := entry.Get(starlark.String("id")); found {
 			w.IDPos = keyAt("id")
 			id, isStr := idv.(starlark.String)
 			switch {
 			case !isStr:
-				d.errs.Add(w.IDPos, "flows[%d]: id must be a string, not a %s", i, idv.Type())
+				d.errs.Add(w.IDPos, "flows[%d]: id must be a string, not %s", i, TypeName(idv))
 			case !idPattern.MatchString(string(id)):
 				d.errs.Add(w.IDPos, "flows[%d]: id %q may hold only letters, digits, '_', '-' and '.', and must start with a letter or '_'", i, string(id))
 			default:
@@ -391,7 +392,7 @@ func (t *toNoder) flows(s *Scenario, v starlark.Value, e syntax.Expr, def Pos) {
 			}
 			switch {
 			case !isNum:
-				d.errs.Add(wpos, "flows[%d]: weight must be a number above 0, not a %s", i, wv.Type())
+				d.errs.Add(wpos, "flows[%d]: weight must be a number above 0, not %s", i, TypeName(wv))
 			case !(f > 0) || math.IsInf(f, 0):
 				d.errs.Add(wpos, "flows[%d]: weight must be a number above 0, not %s", i, wv.String())
 			default:
@@ -400,6 +401,15 @@ func (t *toNoder) flows(s *Scenario, v starlark.Value, e syntax.Expr, def Pos) {
 		}
 		s.Workflows = append(s.Workflows, w)
 	}
+}
+
+// TypeName names the type of v with its article: "an int", "a string".
+func TypeName(v starlark.Value) string {
+	t := v.Type()
+	if strings.ContainsRune("aeiouAEIOU", rune(t[0])) {
+		return "an " + t
+	}
+	return "a " + t
 }
 
 func join(path, key string) string {
