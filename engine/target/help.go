@@ -45,6 +45,15 @@ HTTP endpoints (the same on every HTTP version, plain or TLS):
   ANY  /bearer         200 with a bearer token (?token=T: that one), else 401
   POST /multipart      the fields and files (name, type, size) of a multipart/form-data body
 
+A small shop behind a login, for scenarios that log users in and keep the session
+(the shop's endpoints answer 401, naming the login, without a valid session cookie):
+  POST /login          form or JSON {username, password} (any non-empty pair): 200 and a
+                       session cookie ntx_session (HttpOnly, Path=/) naming the user
+  ANY  /logout         expires the session cookie
+  GET  /shop/products  the 20 products (id, name, price), as JSON
+  GET  /shop/products/ID   one product (ID 1-20)
+  POST /shop/checkout  form or JSON {product_id}: an order, {"order", "total", "user"}
+
 Fault injection, for a client's limits:
   ANY  /hdr/N                answers 200 with a header block of exactly N bytes
   ANY  /endless              answers 200 with a chunked body that never ends

@@ -30,6 +30,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("/basic-auth/", serveBasicAuth)
 	mux.HandleFunc("/bearer", serveBearer)
 	mux.HandleFunc("/multipart", serveMultipart)
+	shopRoutes(mux)
 }
 
 // serveGzip answers ?size=N bytes of text (default 4096) in a JSON
