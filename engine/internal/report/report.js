@@ -405,6 +405,16 @@
     }
 
     if (D.errors.length) section(app, "Errors by kind", [table(["action", "kind", "count", "first message"], D.errors.map(function (e) { return [e.action, e.kind, e.count, cell(e.message || "-", e.message, "msg")]; }))]);
+    if (D.flows && Object.keys(D.flows).length > 1) {
+      var fusers = 0, fweights = 0;
+      Object.keys(D.flows).forEach(function (k) { fusers += D.flows[k].users; fweights += D.flows[k].weight; });
+      section(app, "User mix", [table(["flow", "weight", "users", "iterations", "passed", "failed", "p50 ms", "p95 ms", "max ms"], Object.keys(D.flows).sort().map(function (k) {
+        var f = D.flows[k], d = f.iteration_ms;
+        return [k, f.weight + " (" + (fweights ? Math.round(100 * f.weight / fweights) : 0) + "%)",
+          fmtInt(f.users) + " (" + (fusers ? (100 * f.users / fusers).toFixed(1) : "0") + "%)", fmtInt(f.iterations), fmtInt(f.passed),
+          cell(fmtInt(f.failed), f.failed, f.failed ? "bad" : ""), d ? d.p50 : "-", d ? d.p95 : "-", d ? d.max : "-"];
+      }))]);
+    }
     if (D.failures && Object.keys(D.failures).length) section(app, "Iteration failures", [table(["reason", "count"], Object.keys(D.failures).sort().map(function (k) { return [k, D.failures[k]]; }))]);
     if (D.checks && Object.keys(D.checks).length) section(app, "Checks", [table(["check", "passed", "failed"], Object.keys(D.checks).sort().map(function (k) { var c = D.checks[k]; return [k, c.passed, cell(fmtInt(c.failed), c.failed, c.failed ? "bad" : "")]; }))]);
     if (D.sources.length) section(app, "Source addresses", [table(["address", "requests", "errors", "error rate"], D.sources.map(function (s) { return [s[0], s[1], s[2], cell(pct(s[2], s[1]), s[1] ? s[2] / s[1] : 0, s[2] ? "bad" : "")]; }), { more: D.sources_more })]);

@@ -69,6 +69,7 @@ type View struct {
 	SourcesMore int               `json:"sources_more"`
 	Pools       [][5]any          `json:"pools"` // id, size, peak allocated, waits, exhausted
 	Checks      map[string]*Check `json:"checks"`
+	Flows       map[string]*Flow  `json:"flows"`
 	Failures    map[string]int64  `json:"failures"`
 	Phases      []string          `json:"phases"`
 }
@@ -135,7 +136,7 @@ func NewView(r *Result) *View {
 	v := &View{Scenario: r.Scenario, Started: r.StartedAt.Format(time.RFC3339), DurationMS: r.DurationMS,
 		Passed: r.Passed, Interrupted: r.Interrupted, Incomplete: r.Incomplete, Segment: r.Segment, Fleet: r.Fleet,
 		Reasons: r.Reasons, Warnings: r.Warnings, Users: r.Users, Iterations: r.Iterations, Arrivals: r.Arrivals,
-		HTTP: r.HTTP, StartLag: r.StartLag, Thresholds: r.Thresholds, Checks: r.Checks, Failures: r.Iterations.Failures,
+		HTTP: r.HTTP, StartLag: r.StartLag, Thresholds: r.Thresholds, Checks: r.Checks, Flows: r.Flows, Failures: r.Iterations.Failures,
 		Phases: []string{"dns", "connect", "tls", "send", "wait", "receive"}}
 	if v.Reasons == nil {
 		v.Reasons = []Reason{}

@@ -1,0 +1,35 @@
+package report
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+// TestSummaryPrintsTheMix: with more than one flow, the summary has a
+// table of them: the share each was meant to get and the share it got.
+// With one flow it has none.
+func TestSummaryPrintsTheMix(t *testing.T) {
+	r := &Result{Scenario: "mix", Flows: map[string]*Flow{
+		"browse": {Weight: 80, Users: 785, Iterations: 1570, Passed: 1570, Duration: &Latency{P50: 1.5, P95: 4.25, Max: 9}},
+		"buy":    {Weight: 20, Users: 215, Iterations: 430, Passed: 428, Failed: 2},
+	}}
+	var b bytes.Buffer
+	r.WriteSummary(&b)
+	out := b.String()
+	for _, want := range []string{
+		"flow      weight        users  iterations  passed  failed  p50 ms  p95 ms  max ms",
+		"browse  80 (80%)  785 (78.5%)        1570    1570       0    1.50    4.25    9.00",
+		"buy     20 (20%)  215 (21.5%)         430     428       2       -       -       -",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("missing %q in:\n%s", want, out)
+		}
+	}
+	delete(r.Flows, "buy")
+	b.Reset()
+	r.WriteSummary(&b)
+	if strings.Contains(b.String(), "weight") {
+		t.Errorf("a single flow got a table:\n%s", b.String())
+	}
+}
