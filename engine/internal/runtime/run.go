@@ -624,7 +624,9 @@ func (r *run) start(id int, sp spawnPlan, iterations int, intended time.Time, st
 	r.live.Add(1)
 	r.wg.Add(1)
 	u := r.newUser(b, iterations, intended, stop)
-	u.pickFlow(sp.workflow)
+	if sp.workflow != "" {
+		u.pickFlow(sp.workflow)
+	}
 	go u.begin()
 }
 

@@ -100,6 +100,7 @@ func (r *run) newUser(b *userBinding, n int, intended time.Time, stop context.Co
 	data.Attach(u.thread, u.view)
 	r.attachSetup(u.thread)
 	u.rng = rand.New(rand.NewPCG(r.opts.Seed, uint64(id)))
+	u.pickFlow("") // a phase that pins its users picks again
 	return u
 }
 
