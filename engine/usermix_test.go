@@ -268,4 +268,17 @@ scenario = {"flows": [{"fn": two, "weight": 1}]}
 	if n := len(srv.Seen()); n != 0 {
 		t.Errorf("the target saw %d requests", n)
 	}
+	// A flow(user) beside a mix that does not list it is never run: said.
+	p, err := engine.Load("f.star", []byte(`def flow(user):
+    pass
+def browse(user):
+    pass
+scenario = {"flows": [{"fn": browse}]}
+`), engine.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := p.Warnings.Error(); !strings.Contains(w, `f.star:1:1: flow(user) is never run: scenario["flows"] lists the flows users run, and not this one`) {
+		t.Errorf("warnings: %q", w)
+	}
 }

@@ -174,8 +174,30 @@ func loadStarlark(file, src string, opts LoadOptions) (*Program, error) {
 	}
 	p.Warnings = append(p.Scenario.Warnings, scenario.EnvWarnings(file, f, envSet(env))...)
 	p.Warnings = append(p.Warnings, scenario.EndlessLoops(file, f)...)
+	p.Warnings = append(p.Warnings, p.unusedFlow(f)...)
 	p.Warnings.Sort()
 	return p, nil
+}
+
+// unusedFlow warns about a def flow(user): that scenario["flows"] does
+// not list: with a user mix, users run the listed flows only.
+func (p *Program) unusedFlow(f *syntax.File) scenario.ErrorList {
+	if len(p.flows) == 0 || p.flow == nil {
+		return nil
+	}
+	for _, fl := range p.flows {
+		if fl.Fn == p.flow {
+			return nil
+		}
+	}
+	var out scenario.ErrorList
+	for _, st := range f.Stmts {
+		if d, ok := st.(*syntax.DefStmt); ok && d.Name.Name == "flow" {
+			out.Add(scenario.Pos{File: p.File, Line: int(d.Def.Line), Col: int(d.Def.Col)},
+				"flow(user) is never run: scenario[\"flows\"] lists the flows users run, and not this one")
+		}
+	}
+	return out
 }
 
 // initProgram compiles and runs the top level of a program, and finds its

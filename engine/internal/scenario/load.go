@@ -699,6 +699,19 @@ func (d *decoder) workflowList(s *Scenario, n *yaml.Node) {
 		}
 		s.Workflows = append(s.Workflows, w)
 	}
+	d.weightSum(s)
+}
+
+// weightSum refuses weights whose sum is not a finite number: the draw
+// divides by it.
+func (d *decoder) weightSum(s *Scenario) {
+	sum := 0.0
+	for _, w := range s.Workflows {
+		sum += w.Weight
+	}
+	if math.IsInf(sum, 0) && len(s.Workflows) > 0 {
+		d.errs.Add(s.Workflows[0].Pos, "the workflows' weights add up to more than a number can hold: give smaller weights (only their ratios matter)")
+	}
 }
 
 // weight reads a flow's weight: a number above 0.

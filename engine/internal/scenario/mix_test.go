@@ -92,6 +92,13 @@ thresholds:
 		t.Errorf("a threshold on a flow that exists was refused:\n%v", err)
 	}
 
+	_, err = Parse("m.yaml", []byte(mixActions+`
+workflows:
+  - {id: a, weight: 1e308, nodes: [{id: start, action: a}]}
+  - {id: b, weight: 1.5e308, nodes: [{id: start, action: a}]}
+`))
+	wantErrors(t, err, `m.yaml:6:5: the workflows' weights add up to more than a number can hold`)
+
 	_, err = Parse("m.yaml", []byte(mixActions+"workflows: []\n"))
 	wantErrors(t, err, `m.yaml:4:12: workflows is an empty list`)
 

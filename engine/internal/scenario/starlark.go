@@ -88,6 +88,7 @@ func fromStarlark(file string, pos Pos, rhs syntax.Expr, defs map[string]syntax.
 			v = rest
 			fe := t.entries(rhs)["flows"]
 			t.flows(s, fv, fe[1], t.at(fe[0], pos))
+			d.weightSum(s)
 		}
 	}
 	n, err := t.node(v, rhs, pos, "", 1)
