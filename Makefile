@@ -9,7 +9,7 @@ TARGET_HTTP := 127.0.0.1:18080
 STATICCHECK_VERSION := v0.8.2
 STATICCHECK := bin/staticcheck-$(STATICCHECK_VERSION)
 
-.PHONY: all build vet lint test demo bench bench-fleet fuzz screenshots clean
+.PHONY: all build vet lint test demo bench bench-quick bench-fleet fuzz screenshots clean
 
 all: build
 
@@ -84,14 +84,25 @@ screenshots: build
 	@ls -l $(SHOTS)/*.png
 
 # The side-by-side benchmark (docs/benchmarks.md): nginx on loopback as
-# the target; ntx (YAML, Starlark, custom action), hey and wrk on the same
-# workload; then 10,000 users for memory. Installs nginx and wrk from
-# Debian and hey from the Go module proxy when they are missing.
+# the target (a certificate made at start; https, h2), and ntx (YAML,
+# .star, custom action) beside wrk, bombardier, h2load, hey, vegeta,
+# autocannon, Locust, Artillery, Tsung and openssl s_time, in interleaved
+# rounds, CPU per tool from a cgroup; then ntx's memory per user at
+# 10,000, 18,000 and 100,000 users, and a profile. Installs what is
+# missing (scripts/bench/install.sh) and skips, with the reason, what
+# cannot be installed. Results: bin/bench/results.{md,json}.
+# BENCH_ARGS passes options: --rounds 5 --duration 10s --workloads
+# get50,https --tools ntx-yaml,wrk (go run ./cmd/ntxbench -h lists them).
+BENCH_ARGS ?=
 bench: build
-	@command -v nginx >/dev/null && command -v wrk >/dev/null || \
-	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light wrk >/dev/null)
-	@test -x bin/hey || GOBIN=$(CURDIR)/bin GOFLAGS= $(GO) install github.com/rakyll/hey@v0.1.4
-	$(GO) run ./cmd/ntxbench --ntx $(BIN) --hey bin/hey
+	@sh scripts/bench/install.sh
+	$(GO) run ./cmd/ntxbench --ntx $(BIN) $(BENCH_ARGS)
+
+# About a minute: the harness end to end on two workloads, 3 rounds of 1 s.
+bench-quick: build
+	@sh scripts/bench/install.sh
+	$(GO) run ./cmd/ntxbench --ntx $(BIN) --rounds 3 --duration 1s --pause 500ms --workloads get50,https \
+	  --tools ntx-yaml,ntx-star,wrk,bombardier,h2load,hey --profile=false $(BENCH_ARGS)
 
 # The cost of a fleet's coordination: 2 coordinated segments beside one
 # process doing the same work (docs/fleet.md). TARGET=host:port for nginx.

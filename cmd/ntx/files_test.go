@@ -45,6 +45,7 @@ func TestUnwritableOutputsRefusedBeforeTheRun(t *testing.T) {
 		{"a directory", []string{"--out", dir}, "--out " + dir + ": is a directory"},
 		{"both the same file", []string{"--out", filepath.Join(dir, "r"), "--report", filepath.Join(dir, ".", "r")}, "the same file as --out"},
 		{"cpu profile", []string{"--cpuprofile", filepath.Join(dir, "no", "cpu.prof")}, "--cpuprofile " + filepath.Join(dir, "no", "cpu.prof")},
+		{"allocation profile", []string{"--memprofile", filepath.Join(dir, "no", "mem.prof")}, "--memprofile " + filepath.Join(dir, "no", "mem.prof")},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -1,325 +1,496 @@
-// Command ntxbench runs the side-by-side benchmark behind `make bench`:
-// nginx on loopback as the target, the same workload (USERS connections
-// with keep-alive, one GET per iteration, for DURATION) through ntx from
-// YAML, ntx from Starlark, ntx with the GET in a Starlark custom action,
-// hey and wrk, each measured for requests/s, p50/p99 latency, CPU seconds
-// and peak RSS. Then ntx alone at 10,000 mostly thinking users, each
-// bound to its own address of a /18 of 127.x, for peak RSS per user.
+// Command ntxbench runs the side-by-side benchmark behind `make bench`
+// (docs/benchmarks.md): nginx on loopback as the target, and every
+// installed load generator on the same workloads, in interleaved rounds.
 //
-// k6 is not run: it is under the AGPL, which this workplace does not
-// allow building; its figure from the engineering notes is printed for
-// reference, marked as not measured here.
+// Round r runs every tool once on each workload, in an order rotated by
+// r, so that no tool always runs first or always after the heaviest.
+// Each run is measured in a cgroup of its own (CPU seconds of all its
+// processes, peak of their summed RSS); nginx's own CPU is read for
+// each run too. Requests/s and p50/p99 are as each tool reports them.
+// The ratio of ntx to a tool is taken within each round, then the
+// median of those ratios is reported with their min and max.
+//
+// After the rounds: ntx's memory per user at 10,000 and 18,000 users
+// bound to their own addresses and holding their connections, and at
+// 100,000 users that hold none while thinking; then a CPU and allocation
+// profile of ntx on the one-GET workload, grouped by where the time goes.
+//
+// k6 is not run: it is under the AGPL, which this project does not build.
 package main
 
 import (
-	"bufio"
 	"encoding/json"
 	"flag"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
-	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
 
-// target is where nginx listens (scripts/bench/nginx.conf).
-const target = "127.0.0.1:18090"
+// run is one tool's run of one workload in one round.
+type run struct {
+	Workload string `json:"workload"`
+	Tool     string `json:"tool"`
+	Round    int    `json:"round"`
+	Order    int    `json:"order"` // its place in the round's order for this workload
+	measured
+	CPU        float64 `json:"cpu_s"`
+	CPUPerReq  float64 `json:"cpu_us_per_request"`
+	PeakRSSMiB float64 `json:"peak_rss_mib"`
+	NginxCPU   float64 `json:"nginx_cpu_s"`
+	Wall       float64 `json:"wall_s"`
+	Err        string  `json:"error,omitempty"`
+}
 
-type result struct {
-	tool     string
-	rps      float64
-	p50, p99 float64 // ms
-	cpu      float64 // seconds, user + system
-	rssKiB   int64
-	note     string
+func (r run) ok() bool { return r.Err == "" && r.RPS > 0 }
+
+type settings struct {
+	ntx, bin, dir, out string
+	rounds             int
+	duration           time.Duration
+	tools              map[string]bool
+	workloads          []string
+	memory             []int
+	profile            bool
+	pause              time.Duration
 }
 
 func main() {
-	ntx := flag.String("ntx", "bin/ntx", "the ntx binary")
-	hey := flag.String("hey", "bin/hey", "the hey binary")
-	dir := flag.String("dir", "scripts/bench", "where nginx.conf and the bench scenarios are")
-	duration := flag.Duration("duration", 10*time.Second, "how long each tool runs")
-	users := flag.Int("users", 50, "concurrent users (connections)")
-	memUsers := flag.Int("memory-users", 10000, "users for the memory run (0 to skip)")
+	var s settings
+	var toolList, workloadList, memList string
+	flag.StringVar(&s.ntx, "ntx", "bin/ntx", "the ntx binary")
+	flag.StringVar(&s.bin, "bin", "bin", "where make bench installed hey, vegeta, bombardier and npm/")
+	flag.StringVar(&s.dir, "dir", "scripts/bench", "where nginx.conf and the ntx scenarios are")
+	flag.StringVar(&s.out, "out", "bin/bench", "where results.json, results.md, the profiles and each run's files go")
+	flag.IntVar(&s.rounds, "rounds", 3, "rounds: each runs every tool once on every workload")
+	flag.DurationVar(&s.duration, "duration", 10*time.Second, "how long each run lasts (whole seconds)")
+	flag.StringVar(&toolList, "tools", "all", "comma-separated tools to run: "+toolNames())
+	flag.StringVar(&workloadList, "workloads", "all", "comma-separated workloads: "+workloadNames()+",memory")
+	flag.StringVar(&memList, "memory-users", "10000,18000,100000", "user counts for the memory workload: 10000 and 18000 bound users holding their connections, 100000 holding none")
+	flag.BoolVar(&s.profile, "profile", true, "profile ntx on the one-GET workload after the rounds")
+	flag.DurationVar(&s.pause, "pause", time.Second, "pause between runs (connections in TIME_WAIT, nginx settling)")
 	flag.Parse()
-
-	stop, err := startNginx(*dir)
-	if err != nil {
+	if err := s.parseLists(toolList, workloadList, memList); err != nil {
+		fmt.Fprintln(os.Stderr, "ntxbench:", err)
+		os.Exit(2)
+	}
+	if err := benchmark(s); err != nil {
 		fmt.Fprintln(os.Stderr, "ntxbench:", err)
 		os.Exit(1)
 	}
-	defer stop()
-
-	url := "http://" + target + "/"
-	secs := strconv.Itoa(int(duration.Seconds())) + "s"
-	u := strconv.Itoa(*users)
-	var results []result
-	add := func(r result, err error) {
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "ntxbench: %s: %v\n", r.tool, err)
-			return
-		}
-		results = append(results, r)
-		fmt.Fprintf(os.Stderr, "  %-22s %9.0f req/s\n", r.tool, r.rps)
-	}
-	fmt.Fprintf(os.Stderr, "nginx on %s; %d users, keep-alive, one GET per iteration, %s each\n", target, *users, secs)
-	for _, f := range []struct{ name, file string }{
-		{"ntx (YAML)", "bench.yaml"}, {"ntx (Starlark flow)", "bench.star"}, {"ntx (custom action)", "bench_custom.yaml"},
-	} {
-		add(runNTX(f.name, *ntx, filepath.Join(*dir, f.file), "--users", u, "--duration", secs))
-	}
-	add(runHey(*hey, "-z", secs, "-c", u, url))
-	if _, err := exec.LookPath("wrk"); err == nil {
-		add(runWrk("-t2", "-c"+u, "-d"+secs, "--latency", url))
-	}
-	results = append(results, result{tool: "k6", note: "not run: AGPL, not allowed here (the notes: 10.6k on a day hey did 16k)"})
-
-	fmt.Printf("\nSide by side (%s, %d users, %s):\n\n", time.Now().UTC().Format("2006-01-02"), *users, secs)
-	fmt.Printf("| tool | req/s | p50 ms | p99 ms | CPU s | peak RSS MiB | note |\n|---|---:|---:|---:|---:|---:|---|\n")
-	for _, r := range results {
-		if r.rps == 0 {
-			fmt.Printf("| %s | | | | | | %s |\n", r.tool, r.note)
-			continue
-		}
-		fmt.Printf("| %s | %.0f | %.2f | %.2f | %.2f | %.1f | %s |\n", r.tool, r.rps, r.p50, r.p99, r.cpu, float64(r.rssKiB)/1024, r.note)
-	}
-	find := func(name string) *result {
-		for i := range results {
-			if strings.HasPrefix(results[i].tool, name) {
-				return &results[i]
-			}
-		}
-		return nil
-	}
-	if n := find("ntx (YAML)"); n != nil {
-		fmt.Println()
-		for _, other := range []string{"hey", "wrk"} {
-			if o := find(other); o != nil && o.rps > 0 {
-				fmt.Printf("ntx/%s requests/s: %.2f (measured in this run)\n", other, n.rps/o.rps)
-			}
-		}
-		fmt.Println("ntx/k6 requests/s: not measured (k6 not run)")
-		if s := find("ntx (Starlark flow)"); s != nil {
-			fmt.Printf("ntx Starlark/YAML requests/s: %.2f\n", s.rps/n.rps)
-		}
-		if c := find("ntx (custom action)"); c != nil {
-			fmt.Printf("ntx custom action/built-in requests/s: %.2f\n", c.rps/n.rps)
-		}
-	}
-	if *memUsers > 0 {
-		if err := memoryRun(*ntx, *dir, *memUsers); err != nil {
-			fmt.Fprintln(os.Stderr, "ntxbench: memory run:", err)
-			os.Exit(1)
-		}
-	}
 }
 
-// startNginx runs nginx with the bench config in a scratch prefix.
-func startNginx(dir string) (stop func(), err error) {
-	prefix, err := os.MkdirTemp("", "ntxbench-nginx")
+func toolNames() string {
+	var n []string
+	for _, t := range tools {
+		n = append(n, t.Name)
+	}
+	return strings.Join(n, ",")
+}
+
+func workloadNames() string {
+	var n []string
+	for _, w := range workloads {
+		n = append(n, w.ID)
+	}
+	return strings.Join(n, ",")
+}
+
+func (s *settings) parseLists(toolList, workloadList, memList string) error {
+	if s.rounds < 1 || s.duration < time.Second {
+		return fmt.Errorf("--rounds must be at least 1 and --duration at least 1s")
+	}
+	s.tools = map[string]bool{}
+	for _, n := range strings.Split(toolList, ",") {
+		n = strings.TrimSpace(n)
+		if n == "all" {
+			for _, t := range tools {
+				s.tools[t.Name] = true
+			}
+			continue
+		}
+		if _, ok := toolByName(n); !ok {
+			return fmt.Errorf("--tools: no tool %q (have %s)", n, toolNames())
+		}
+		s.tools[n] = true
+	}
+	for _, n := range strings.Split(workloadList, ",") {
+		n = strings.TrimSpace(n)
+		switch {
+		case n == "all":
+			for _, w := range workloads {
+				s.workloads = append(s.workloads, w.ID)
+			}
+			s.workloads = append(s.workloads, "memory")
+		case n == "memory":
+			s.workloads = append(s.workloads, n)
+		default:
+			if _, ok := workloadByID(n); !ok {
+				return fmt.Errorf("--workloads: no workload %q (have %s,memory)", n, workloadNames())
+			}
+			s.workloads = append(s.workloads, n)
+		}
+	}
+	for _, n := range strings.Split(memList, ",") {
+		if n = strings.TrimSpace(n); n == "" {
+			continue
+		}
+		u, err := strconv.Atoi(n)
+		if err != nil || u < 2 {
+			return fmt.Errorf("--memory-users: %q is not a count of users", n)
+		}
+		s.memory = append(s.memory, u)
+	}
+	return nil
+}
+
+func (s settings) has(workload string) bool {
+	for _, w := range s.workloads {
+		if w == workload {
+			return true
+		}
+	}
+	return false
+}
+
+// report is everything one `make bench` measured, as results.json.
+type report struct {
+	Date      string            `json:"date"`
+	Machine   machine           `json:"machine"`
+	Versions  map[string]string `json:"versions"`
+	Rounds    int               `json:"rounds"`
+	Duration  string            `json:"duration"`
+	CPUMethod string            `json:"cpu_method"`
+	Workloads []workload        `json:"workloads"`
+	Commands  map[string]string `json:"commands"` // "workload/tool": the command line of its first run
+	Skipped   map[string]string `json:"skipped"`  // tool: why
+	Runs      []run             `json:"runs"`
+	Summary   []row             `json:"summary"`
+	Goals     []goal            `json:"goals"`
+	Memory    []memoryRun       `json:"memory,omitempty"`
+	Profile   *profile          `json:"profile,omitempty"`
+}
+
+type machine struct {
+	Cores   int    `json:"cores"`
+	CPU     string `json:"cpu"`
+	Kernel  string `json:"kernel"`
+	Go      string `json:"go"`
+	LoadAvg string `json:"load_average_at_start"`
+}
+
+func benchmark(s settings) error {
+	abs := func(p *string) error {
+		a, err := filepath.Abs(*p)
+		*p = a
+		return err
+	}
+	for _, p := range []*string{&s.ntx, &s.bin, &s.dir, &s.out} {
+		if err := abs(p); err != nil {
+			return err
+		}
+	}
+	if err := os.MkdirAll(s.out, 0o755); err != nil {
+		return err
+	}
+	m := newMeter()
+	rep := &report{
+		Date:      time.Now().UTC().Format("2006-01-02 15:04 MST"),
+		Machine:   readMachine(),
+		Rounds:    s.rounds,
+		Duration:  s.duration.String(),
+		Commands:  map[string]string{},
+		Skipped:   map[string]string{},
+		CPUMethod: "cgroup v2 cpu.stat usage_usec of a group made for each run (every process the tool started)",
+	}
+	if m.dir == "" {
+		rep.CPUMethod = "getrusage of the waited children (no writable cgroup v2 hierarchy: " + m.fallback + "); a grandchild its parent did not wait for is missed"
+	}
+	fmt.Fprintf(os.Stderr, "ntxbench: CPU measured by %s\n", rep.CPUMethod)
+	fmt.Fprintf(os.Stderr, "ntxbench: %d cores, %s, load average %s\n", rep.Machine.Cores, rep.Machine.CPU, rep.Machine.LoadAvg)
+
+	e := &env{dir: s.dir, bin: s.bin, ntx: s.ntx, secs: int(s.duration.Round(time.Second).Seconds()), cores: runtime.NumCPU()}
+	// Which tools run, and why the others do not.
+	type ready struct {
+		tool
+		path string
+	}
+	var avail []ready
+	for _, t := range tools {
+		if !s.tools[t.Name] {
+			continue
+		}
+		p, why := t.find(e)
+		if why != "" {
+			if note, err := os.ReadFile(filepath.Join(s.out, "skipped", t.Name)); err == nil {
+				why = strings.TrimSpace(string(note))
+			}
+			rep.Skipped[t.Name] = why
+			fmt.Fprintf(os.Stderr, "ntxbench: skipping %s: %s\n", t.Name, why)
+			continue
+		}
+		avail = append(avail, ready{t, p})
+	}
+	rep.Versions = versions(e)
+	for _, id := range s.workloads {
+		if w, ok := workloadByID(id); ok {
+			rep.Workloads = append(rep.Workloads, w)
+		}
+	}
+
+	var stopping atomic.Bool
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	go func() {
+		<-sigs
+		stopping.Store(true)
+		fmt.Fprintln(os.Stderr, "ntxbench: stopping after this run (results so far are kept)")
+	}()
+
+	nginx, err := startNginx(m, filepath.Join(s.dir, "nginx.conf"))
 	if err != nil {
-		return nil, err
+		return err
 	}
-	if err := os.MkdirAll(filepath.Join(prefix, "tmp"), 0o755); err != nil {
-		return nil, err
+	defer nginx.stop()
+
+	// The plan: per round, per workload, the tools that can do it, rotated.
+	type step struct {
+		w     workload
+		t     ready
+		round int
+		order int
 	}
-	conf, err := filepath.Abs(filepath.Join(dir, "nginx.conf"))
+	var plan []step
+	probe, err := os.MkdirTemp("", "ntxbench-plan")
 	if err != nil {
-		return nil, err
+		return err
 	}
-	cmd := exec.Command("nginx", "-p", prefix, "-c", conf)
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("starting nginx: %w", err)
+	defer os.RemoveAll(probe)
+	for r := 0; r < s.rounds; r++ {
+		for _, w := range rep.Workloads {
+			var ts []ready
+			for _, t := range avail {
+				if t.build(&env{dir: e.dir, bin: e.bin, ntx: e.ntx, scratch: probe, secs: e.secs, cores: e.cores}, t.path, w) != nil {
+					ts = append(ts, t)
+				}
+			}
+			for i, t := range rotate(ts, r) {
+				plan = append(plan, step{w, t, r + 1, i + 1})
+			}
+		}
 	}
-	for i := 0; ; i++ {
-		c, err := net.Dial("tcp", target)
-		if err == nil {
-			c.Close()
+	est := time.Duration(len(plan)) * (s.duration + s.pause + 2*time.Second)
+	if s.has("memory") {
+		est += time.Duration(len(s.memory)) * 70 * time.Second
+	}
+	fmt.Fprintf(os.Stderr, "ntxbench: %d runs of %s in %d rounds; about %s in all\n", len(plan), s.duration, s.rounds, est.Round(time.Minute))
+
+	for i, st := range plan {
+		if stopping.Load() {
 			break
 		}
-		if i == 100 {
-			cmd.Process.Kill()
-			return nil, fmt.Errorf("nginx did not listen on %s", target)
+		scratch := filepath.Join(s.out, "runs", fmt.Sprintf("r%d-%s-%s", st.round, st.w.ID, st.t.Name))
+		os.RemoveAll(scratch)
+		if err := os.MkdirAll(scratch, 0o755); err != nil {
+			return err
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return func() {
-		cmd.Process.Signal(syscall.SIGQUIT)
-		cmd.Wait()
-		os.RemoveAll(prefix)
-	}, nil
-}
-
-// measure runs a command and returns its output, CPU seconds and peak RSS.
-func measure(name string, args ...string) (out string, cpu float64, rssKiB int64, err error) {
-	cmd := exec.Command(name, args...)
-	b, err := cmd.Output()
-	if err != nil {
-		if ee, ok := err.(*exec.ExitError); ok {
-			return string(b), 0, 0, fmt.Errorf("%v: %s", err, ee.Stderr)
+		re := *e
+		re.scratch = scratch
+		iv := st.t.build(&re, st.t.path, st.w)
+		key := st.w.ID + "/" + st.t.Name
+		if _, seen := rep.Commands[key]; !seen {
+			rep.Commands[key] = iv.commandLine()
 		}
-		return string(b), 0, 0, err
+		r := runOnce(m, nginx, iv, scratch, s.duration)
+		r.Workload, r.Tool, r.Round, r.Order = st.w.ID, st.t.Name, st.round, st.order
+		rep.Runs = append(rep.Runs, r)
+		status := fmt.Sprintf("%9.0f req/s  p99 %s ms  CPU %5.1f s (%5.1f µs/req)  RSS %6.1f MiB  nginx CPU %4.1f s",
+			r.RPS, fmtOpt(r.P99, 2), r.CPU, r.CPUPerReq, r.PeakRSSMiB, r.NginxCPU)
+		if r.Err != "" {
+			status = "failed: " + firstLine(r.Err)
+		} else if r.Errors > 0 {
+			status += fmt.Sprintf("  %d errors", r.Errors)
+		}
+		fmt.Fprintf(os.Stderr, "[%3d/%d] round %d %-9s %-11s %s\n", i+1, len(plan), st.round, st.w.ID, st.t.Name, status)
+		time.Sleep(s.pause)
 	}
-	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
-	return string(b), cpu, ru.Maxrss, nil
-}
+	rep.Summary = summarize(rep.Workloads, rep.Runs)
+	rep.Goals = goals(rep.Summary, nil)
 
-func runNTX(name, ntx, file string, args ...string) (result, error) {
-	r := result{tool: name}
-	out, err := os.CreateTemp("", "ntxbench-*.json")
-	if err != nil {
-		return r, err
-	}
-	out.Close()
-	defer os.Remove(out.Name())
-	_, cpu, rss, err := measure(ntx, append([]string{"exec", "--quiet", "--out", out.Name(), file}, args...)...)
-	if err != nil {
-		return r, err
-	}
-	b, err := os.ReadFile(out.Name())
-	if err != nil {
-		return r, err
-	}
-	var res struct {
-		DurationMS float64 `json:"duration_ms"`
-		HTTP       struct {
-			P50 float64 `json:"p50"`
-			P99 float64 `json:"p99"`
-		} `json:"http"`
-		Actions map[string]struct {
-			Count, OK int64
-			Kind      string
-		} `json:"actions"`
-	}
-	if err := json.Unmarshal(b, &res); err != nil {
-		return r, err
-	}
-	var n int64
-	for _, a := range res.Actions {
-		if a.Kind == "http" {
-			n += a.OK
+	if s.has("memory") && !stopping.Load() {
+		if _, why := ntxFind(e); why == "" {
+			rep.Memory = memoryRuns(m, e, s.out, s.memory, &stopping)
+			rep.Goals = goals(rep.Summary, rep.Memory)
 		}
 	}
-	r.rps = float64(n) / (res.DurationMS / 1000)
-	r.p50, r.p99, r.cpu, r.rssKiB = res.HTTP.P50, res.HTTP.P99, cpu, rss
-	return r, nil
-}
-
-var (
-	heyRPS  = regexp.MustCompile(`Requests/sec:\s+([\d.]+)`)
-	heyPct  = regexp.MustCompile(`(\d+)% in ([\d.]+) secs`)
-	wrkRPS  = regexp.MustCompile(`Requests/sec:\s+([\d.]+)`)
-	wrkPct  = regexp.MustCompile(`^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$`)
-	wrkErrs = regexp.MustCompile(`Non-2xx|Socket errors`)
-)
-
-func runHey(hey string, args ...string) (result, error) {
-	r := result{tool: "hey"}
-	out, cpu, rss, err := measure(hey, args...)
-	if err != nil {
-		return r, err
-	}
-	m := heyRPS.FindStringSubmatch(out)
-	if m == nil {
-		return r, fmt.Errorf("no requests/s in hey's output:\n%s", out)
-	}
-	r.rps, _ = strconv.ParseFloat(m[1], 64)
-	for _, p := range heyPct.FindAllStringSubmatch(out, -1) {
-		v, _ := strconv.ParseFloat(p[2], 64)
-		switch p[1] {
-		case "50":
-			r.p50 = v * 1000
-		case "99":
-			r.p99 = v * 1000
+	if s.profile && !stopping.Load() && s.has("get50") {
+		p, err := profileNTX(e, s.out, s.duration)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "ntxbench: profile:", err)
+		} else {
+			rep.Profile = p
 		}
 	}
-	r.cpu, r.rssKiB = cpu, rss
-	return r, nil
+
+	b, err := json.MarshalIndent(rep, "", "  ")
+	if err != nil {
+		return err
+	}
+	jsonPath := filepath.Join(s.out, "results.json")
+	if err := os.WriteFile(jsonPath, b, 0o644); err != nil {
+		return err
+	}
+	md := markdown(rep)
+	mdPath := filepath.Join(s.out, "results.md")
+	if err := os.WriteFile(mdPath, []byte(md), 0o644); err != nil {
+		return err
+	}
+	fmt.Print(md)
+	fmt.Fprintf(os.Stderr, "ntxbench: wrote %s and %s\n", jsonPath, mdPath)
+	return nil
 }
 
-func runWrk(args ...string) (result, error) {
-	r := result{tool: "wrk (C, reference ceiling)"}
-	out, cpu, rss, err := measure("wrk", args...)
+// runOnce runs one invocation in its own cgroup and reads its report.
+func runOnce(m *meter, nginx *target, iv *invocation, scratch string, d time.Duration) run {
+	var r run
+	r.measured = newMeasured()
+	stdout, err := os.Create(filepath.Join(scratch, "stdout"))
 	if err != nil {
-		return r, err
+		r.Err = err.Error()
+		return r
 	}
-	m := wrkRPS.FindStringSubmatch(out)
-	if m == nil {
-		return r, fmt.Errorf("no requests/s in wrk's output:\n%s", out)
+	defer stdout.Close()
+	stderr, err := os.Create(filepath.Join(scratch, "stderr"))
+	if err != nil {
+		r.Err = err.Error()
+		return r
 	}
-	r.rps, _ = strconv.ParseFloat(m[1], 64)
-	sc := bufio.NewScanner(strings.NewReader(out))
-	for sc.Scan() {
-		p := wrkPct.FindStringSubmatch(sc.Text())
-		if p == nil {
+	defer stderr.Close()
+	c := iv.command()
+	c.Dir = scratch
+	c.Stdout, c.Stderr = stdout, stderr
+	before := nginx.cpu()
+	// Room for slow starters (Artillery and Tsung take seconds to start
+	// on a busy machine) and for ntx's graceful stop.
+	u, runErr := m.run("tool", c, d+90*time.Second)
+	r.NginxCPU = nginx.cpu() - before
+	r.CPU, r.Wall, r.PeakRSSMiB = u.CPU, u.Wall, float64(u.PeakRSSKiB)/1024
+	out, _ := os.ReadFile(stdout.Name())
+	got, perr := iv.parse(string(out))
+	got.RPS = finite(got.RPS)
+	r.measured = got
+	if perr != nil {
+		errOut, _ := os.ReadFile(stderr.Name())
+		msg := perr.Error()
+		if runErr != nil {
+			msg = runErr.Error() + "; " + msg
+		}
+		r.Err = msg + ": " + tail(string(out)+string(errOut), 400)
+	} else if runErr != nil && u.TimedOut {
+		r.Err = runErr.Error()
+	}
+	if r.Requests > 0 {
+		r.CPUPerReq = r.CPU / float64(r.Requests) * 1e6
+	}
+	return r
+}
+
+func finite(f float64) float64 {
+	if f != f || f > 1e15 {
+		return 0
+	}
+	return f
+}
+
+func tail(s string, n int) string {
+	s = strings.TrimSpace(s)
+	if len(s) > n {
+		s = "…" + s[len(s)-n:]
+	}
+	return s
+}
+
+func firstLine(s string) string {
+	l, _, _ := strings.Cut(s, "\n")
+	return l
+}
+
+func readMachine() machine {
+	m := machine{Cores: runtime.NumCPU(), Go: runtime.Version()}
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(l, "model name"); ok {
+				m.CPU = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(v), ":"))
+				break
+			}
+		}
+	}
+	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		m.Kernel = strings.TrimSpace(string(b))
+	}
+	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+		f := strings.Fields(string(b))
+		if len(f) >= 3 {
+			m.LoadAvg = strings.Join(f[:3], " ")
+		}
+	}
+	return m
+}
+
+// versions asks each installed tool what it is.
+func versions(e *env) map[string]string {
+	v := map[string]string{}
+	cmd := func(name string, args ...string) string {
+		b, err := exec.Command(name, args...).CombinedOutput()
+		if err != nil && len(b) == 0 {
+			return ""
+		}
+		return strings.TrimSpace(firstLine(strings.TrimSpace(string(b))))
+	}
+	if s := cmd(e.ntx, "version"); s != "" {
+		v["ntx"] = s
+	}
+	v["nginx"] = cmd("nginx", "-v")
+	v["wrk"] = cmd("wrk", "-v")
+	v["h2load"] = cmd("h2load", "--version")
+	v["tsung"] = cmd("tsung", "-v")
+	v["openssl"] = cmd("openssl", "version")
+	v["node"] = cmd("node", "--version")
+	if s := cmd("dpkg-query", "-W", "-f", "${Version}", "python3-locust"); s != "" {
+		v["locust"] = "python3-locust " + s
+	}
+	for _, b := range []string{"hey", "vegeta", "bombardier"} {
+		out, err := exec.Command("go", "version", "-m", filepath.Join(e.bin, b)).Output()
+		if err != nil {
 			continue
 		}
-		v, _ := strconv.ParseFloat(p[2], 64)
-		switch p[3] {
-		case "us":
-			v /= 1000
-		case "s":
-			v *= 1000
-		}
-		if p[1] == "50" {
-			r.p50 = v
-		} else {
-			r.p99 = v
+		for _, l := range strings.Split(string(out), "\n") {
+			if f := strings.Fields(l); len(f) >= 3 && f[0] == "mod" {
+				v[b] = f[1] + " " + f[2]
+			}
 		}
 	}
-	if wrkErrs.MatchString(out) {
-		r.note = "wrk reported errors"
-	}
-	r.cpu, r.rssKiB = cpu, rss
-	return r, nil
-}
-
-// memoryRun starts users each bound to its own address of a /18 of
-// 127.x, mostly thinking, and reports ntx's peak RSS per user.
-func memoryRun(ntx, dir string, users int) error {
-	scenario := func(n int) string {
-		return fmt.Sprintf(`name: memory
-ip_pools: [{id: slash18, ranges: ["127.64.0.0/18"]}]
-load:
-  ramp_up: {phases: [{at_second: 0, spawn_users: %d, spread: 5s}]}
-  user_lifetime: {mode: loop, iterations: 0, think_time: {min: 4s, max: 6s}}
-  duration: 15s
-  graceful_stop: 5s
-actions: [{id: get, call: get, with: {url: "http://%s/"}}]
-tasks: [{id: start, action: get}]
-`, n, target)
-	}
-	tmp, err := os.MkdirTemp("", "ntxbench-mem")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(tmp)
-	peak := func(n int) (int64, *result, error) {
-		file := filepath.Join(tmp, fmt.Sprintf("mem%d.yaml", n))
-		if err := os.WriteFile(file, []byte(scenario(n)), 0o644); err != nil {
-			return 0, nil, err
+	for _, p := range []string{"artillery", "autocannon"} {
+		b, err := os.ReadFile(filepath.Join(e.bin, "npm", "node_modules", p, "package.json"))
+		if err != nil {
+			continue
 		}
-		r, err := runNTX("memory", ntx, file)
-		return r.rssKiB, &r, err
+		var pkg struct{ Version string }
+		if json.Unmarshal(b, &pkg) == nil {
+			v[p] = pkg.Version
+		}
 	}
-	fmt.Fprintf(os.Stderr, "memory: %d users, each bound to its own 127.64.0.0/18 address, thinking 4-6s between GETs, 15s\n", users)
-	one, _, err := peak(1)
-	if err != nil {
-		return err
+	for k, s := range v {
+		if s == "" {
+			delete(v, k)
+		}
 	}
-	many, r, err := peak(users)
-	if err != nil {
-		return err
-	}
-	fmt.Printf("\nMemory: %d users, one 127.64.0.0/18 address each, mostly thinking (%.0f req/s):\n", users, r.rps)
-	fmt.Printf("peak RSS %.1f MiB with %d users, %.1f MiB with 1: %.1f KiB per user (%.1f KiB counting the baseline)\n",
-		float64(many)/1024, users, float64(one)/1024, float64(many-one)/float64(users), float64(many)/float64(users))
-	return nil
+	return v
 }
