@@ -303,7 +303,7 @@ func parseLocust(stats string) (measured, error) {
 	m := newMeasured()
 	rows, err := csv.NewReader(strings.NewReader(stats)).ReadAll()
 	if err != nil {
-		return m, fmt.Errorf("Locust's stats CSV: %w", err)
+		return m, fmt.Errorf("locust's stats CSV: %w", err)
 	}
 	if len(rows) < 2 {
 		return m, errNoFigures
@@ -314,7 +314,7 @@ func parseLocust(stats string) (measured, error) {
 	}
 	for _, need := range []string{"Name", "Request Count", "Failure Count", "Requests/s", "50%", "99%", "Average Response Time"} {
 		if _, ok := col[need]; !ok {
-			return m, fmt.Errorf("Locust's stats CSV has no %q column", need)
+			return m, fmt.Errorf("locust's stats CSV has no %q column", need)
 		}
 	}
 	for _, r := range rows[1:] {
@@ -352,7 +352,7 @@ func parseArtillery(report string) (measured, error) {
 		} `json:"aggregate"`
 	}
 	if err := json.Unmarshal([]byte(report), &a); err != nil {
-		return m, fmt.Errorf("Artillery's report: %w", err)
+		return m, fmt.Errorf("artillery's report: %w", err)
 	}
 	c := a.Aggregate.Counters
 	span := (a.Aggregate.LastCounterAt - a.Aggregate.FirstCounterAt) / 1e3
