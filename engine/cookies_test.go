@@ -141,6 +141,9 @@ def flow(user):
     r = setc(A, "name=hop&value=1&redirect=/cookies?at=hop")  # set on a redirect hop
     check(r.redirects == 1, "redirects: " + str(r.redirects))
 
+    setc(A, "name=brief&value=1&max_age=1")             # expires after a second
+    setc(A, "name=lasting&value=1&max_age=3600")
+    sleep("2s")                                         # brief is past its Max-Age
     http.get(A + "/cookies?at=a", name = "echo")
     http.get(A + "/inner/x?at=inner", name = "echo")
     http.get(B + "/cookies?at=b", name = "echo")
@@ -149,7 +152,7 @@ def flow(user):
 
     # user.cookies: what a request would send; set and delete by hand.
     got = user.cookies.get(A + "/inner/")
-    check(got == {"host": "1", "wide": "1", "scoped": "1", "hop": "1"}, "get: " + str(got))
+    check(got == {"host": "1", "wide": "1", "scoped": "1", "hop": "1", "lasting": "1"}, "get: " + str(got))
     check(user.cookies.get(B + "/") == {"wide": "1"}, "get b: " + str(user.cookies.get(B + "/")))
     check("sec" in user.cookies.get(S + "/"), "get secure: " + str(user.cookies.get(S + "/")))
     user.cookies.set(A + "/", "manual", "m", path = "/cookies")
@@ -161,7 +164,8 @@ def flow(user):
 `
 
 // TestCookieRules: the jar follows RFC 6265 as a browser does (host-only
-// and domain cookies, paths, Max-Age=0, Secure only over HTTPS, a
+// and domain cookies, paths, Max-Age (0 deletes; a cookie past it is
+// not sent), Secure only over HTTPS, a
 // cookie set on a redirect hop sent on the next one, a cookie for
 // another domain refused); a Cookie header the script writes goes first
 // and wins over the jar's cookie of the same name; user.cookies reads,
@@ -193,12 +197,12 @@ func TestCookieRules(t *testing.T) {
 	}
 	want := map[string]string{
 		"hop":      "map[hop:1 host:1 wide:1]", // the hop that set it led here
-		"a":        "map[hop:1 host:1 wide:1]",
-		"inner":    "map[hop:1 host:1 scoped:1 wide:1]",
+		"a":        "map[hop:1 host:1 lasting:1 wide:1]",
+		"inner":    "map[hop:1 host:1 lasting:1 scoped:1 wide:1]",
 		"b":        "map[wide:1]",
-		"secure":   "map[hop:1 host:1 sec:1 wide:1]",
-		"explicit": "host=mine; extra=2; wide=1; hop=1",
-		"manual":   "map[hop:1 manual:m wide:1]",
+		"secure":   "map[hop:1 host:1 lasting:1 sec:1 wide:1]",
+		"explicit": "host=mine; extra=2; wide=1; hop=1; lasting=1",
+		"manual":   "map[hop:1 lasting:1 manual:m wide:1]",
 		"cleared":  "map[]",
 	}
 	for at, w := range want {
