@@ -37,6 +37,7 @@ func Predeclared() starlark.StringDict {
 		"env":        Env,
 		"random":     randomModule(),
 		"dns":        dnsModule(),
+		"ws":         wsModule(),
 	}
 	d.Freeze()
 	return d

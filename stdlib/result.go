@@ -39,6 +39,8 @@ type Result struct {
 	discarded bool   // the body was counted and dropped (discard_body)
 	// dns is a DNS answer's fields (dns.query), nil for other calls.
 	dns *dnsAnswer
+	// messages are the WebSocket messages ws.request received.
+	messages *starlark.List
 
 	decoded starlark.Value // json() of Body, once decoded
 	source  netip.Addr     // formatted into SourceIP when a script asks
@@ -140,6 +142,11 @@ func (r *Result) Attr(name string) (starlark.Value, error) {
 			return starlark.None, nil
 		}
 		return r.dns.attr(name), nil
+	case "messages":
+		if r.messages == nil {
+			return starlark.None, nil
+		}
+		return r.messages, nil
 	case "error":
 		if r.Err == "" {
 			return starlark.None, nil

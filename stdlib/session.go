@@ -59,6 +59,10 @@ type Session struct {
 
 	scratch metrics.Sample // reused for every call: a Sink must not keep it
 
+	// websockets are the sessions ws.connect opened that are still
+	// open: EndIteration closes them.
+	websockets map[*wsSession]struct{}
+
 	// jars are the user's cookies, each jar made on its first cookie.
 	jars jars
 
@@ -155,4 +159,25 @@ func (s *Session) errKind(err error) metrics.Kind {
 		return metrics.KindCancelled
 	}
 	return transport.Classify(err)
+}
+
+// remember keeps w to be closed at the end of the iteration.
+func (s *Session) remember(w *wsSession) {
+	if s.websockets == nil {
+		s.websockets = map[*wsSession]struct{}{}
+	}
+	s.websockets[w] = struct{}{}
+}
+
+// forget drops a closed w.
+func (s *Session) forget(w *wsSession) { delete(s.websockets, w) }
+
+// EndIteration closes what the iteration opened and left open: the
+// WebSockets of ws.connect the flow did not close. The runtime calls it
+// after each iteration (and after setup and teardown), so that no
+// connection, goroutine or held address outlives its iteration.
+func (s *Session) EndIteration() {
+	for w := range s.websockets {
+		w.close()
+	}
 }

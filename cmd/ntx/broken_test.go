@@ -88,6 +88,7 @@ var brokenInputs = []struct {
 	{"udp port out of range", "a.yaml", "actions: [{id: a, call: udp.request, with: {address: '127.0.0.1:99999'}}]\ntasks: [{id: s, action: a}]\n", "1:54", "port 99999 is out of range (1 to 65535)"},
 	{"dns answers not a count", "a.yaml", "actions: [{id: a, call: dns.query, with: {name: x.test, expect: {answers: 'some'}}}]\ntasks: [{id: s, action: a}]\n", "1:75", `expect.answers "some" is not a count such as 2`},
 	{"dns type", "a.yaml", "actions: [{id: a, call: dns.query, with: {name: x.test, type: AAA}}]\ntasks: [{id: s, action: a}]\n", "1:63", `type must be one of A, AAAA`},
+	{"ws url http", "a.yaml", "actions: [{id: a, call: ws.request, with: {url: 'http://h:1/ws'}}]\ntasks: [{id: s, action: a}]\n", "1:49", `the scheme must be ws or wss, not "http"`},
 	{"dns without name", "a.yaml", "actions: [{id: a, call: dns.query, with: {type: A}}]\ntasks: [{id: s, action: a}]\n", "1:25", "needs `name` under with:"},
 	{"tcp template port out of range", "a.yaml", "variables: {h: 127.0.0.1}\nactions: [{id: a, call: tcp.request, with: {address: '{{vars.h}}:70000'}}]\ntasks: [{id: s, action: a}]\n", "2:54", "port 70000 is out of range"},
 	{"address not a string", "a.yaml", "actions: [{id: a, call: udp.request, with: {address: 9000}}]\ntasks: [{id: s, action: a}]\n", "1:54", "address must be host:port"},

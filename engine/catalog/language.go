@@ -283,6 +283,8 @@ var Calls = func() []Call {
 			Doc:  "a pause; it is not measured and has no result"},
 		Call{Name: "dns.query", Kind: DNSQuery, Func: "dns.query", Keys: dnsKeys(), MeasuredAs: "label",
 			Doc: "sends one DNS query from the user's address and waits for the answer"},
+		Call{Name: "ws.request", Kind: WS, Func: "ws.request", Keys: wsKeys(true),
+			Doc: "opens a WebSocket from the user's address, sends each message of send, reads the answers, checks them and closes"},
 	)
 }()
 
@@ -339,6 +341,8 @@ var Funcs = func() []Func {
 			{Name: "chars", Value: Value{Type: String}, Default: "A-Z, a-z and 0-9", Doc: "the characters to draw from"},
 		}, Returns: "string", Doc: "n characters drawn from chars"},
 		Func{Name: "random.uuid", Returns: "string", Doc: "a version 4 UUID, drawn from the user's stream like every other choice"},
+		Func{Name: "ws.connect", Params: wsKeys(false), Returns: "a WebSocket session",
+			Doc: "opens a WebSocket from the user's address and returns the open session (see its methods); the connect time is measured as NAME.connect, each message received as NAME, timed from the send it answers; a session the flow leaves open is closed at the end of the iteration"},
 	)
 }()
 
@@ -382,6 +386,7 @@ var Predeclared = func() []Name {
 		{Name: "setup", Kind: Variable, PerRun: true,
 			Doc: "the frozen value the scenario's def setup(): returned, run once before any user starts (None without one); def teardown(data): runs once after the last user, given it"},
 		{Name: "dns", Kind: Module, Members: []string{"query"}, Doc: "dns.query: one DNS query from the user's address"},
+		{Name: "ws", Kind: Module, Members: []string{"connect", "request"}, Doc: "WebSocket: ws.request, one exchange; ws.connect, a session"},
 		{Name: "data", Kind: Variable, PerRun: true,
 			Doc: "the datasets of the scenario's data: section: data.ID is the row this user holds in this iteration, its columns read as data.ID.COLUMN or data.ID[\"COLUMN\"]"},
 	}
@@ -411,6 +416,7 @@ var ResultAttrs = []Attr{
 	{Name: "rcode", Type: "string or None", Doc: "a DNS answer's response code: \"NOERROR\", \"NXDOMAIN\", \"SERVFAIL\"...; None for other calls and when no answer came"},
 	{Name: "answers", Type: "list or None", Doc: "a DNS answer's records, each a dict {name, type, ttl, data}; None for other calls"},
 	{Name: "truncated", Type: "bool or None", Doc: "whether the DNS answer came with the TC flag (cut to fit a UDP datagram); None for other calls"},
+	{Name: "messages", Type: "list or None", Doc: "the WebSocket messages ws.request received, in order (body is the last); None for other calls"},
 	{Name: "proto", Type: "string or None", Doc: "the HTTP version spoken: \"HTTP/1.1\", \"HTTP/2.0\" (\"HTTP/1.0\" from an old server); None for TCP, UDP and when no response came"},
 }
 
@@ -471,4 +477,49 @@ func dnsKeys() []Key {
 			Doc: "the name the query is measured under (name is the name asked about): default the action id in YAML, \"DNS TYPE NAME\" in Starlark"},
 		keyExport,
 	}
+}
+
+// wsKeys returns the keys of ws.request (exchange) or ws.connect.
+func wsKeys(exchange bool) []Key {
+	keys := []Key{
+		{Name: "url", Value: vURL, Required: true, Doc: "the ws:// or wss:// URL to open"},
+	}
+	if exchange {
+		keys = append(keys,
+			Key{Name: "send", Value: Value{Template: true, OneOf: []Value{vString, {Type: List, Elem: &vString, Template: true}}},
+				Doc: "the text message to send, or a list of them, each sent in turn"},
+			Key{Name: "receive", Value: Value{Type: Int, Min: 0, HasMin: true, Template: true}, Default: "one per message sent",
+				Doc: "how many messages to read; each is read after the message it answers is sent, the rest after the last"},
+			Key{Name: "expect", Value: vString, Doc: "a substring every message received must contain, else the call fails with error kind expect"},
+		)
+	}
+	keys = append(keys,
+		Key{Name: "headers", Value: vMap, Doc: "headers of the opening handshake"},
+		Key{Name: "subprotocols", Value: Value{Type: List, Elem: &vString, Template: true},
+			Doc: "the subprotocols offered (Sec-WebSocket-Protocol), in order of preference"},
+		Key{Name: "tls", Value: Value{Type: Object, Obj: TLS}, Doc: "TLS settings of a wss:// URL (see tls); merged over the http: section's"},
+		Key{Name: "timeout", Value: vDuration, Default: DefaultTimeout.String(),
+			Doc: "how long opening the WebSocket, and each wait for a message, may take before it fails with error kind timeout"},
+		keyBindIP,
+		Key{Name: "max_response", Value: keyMaxResponse.Value, Default: "64MiB",
+			Doc: "the largest message that may be received; a larger one fails with error kind too_large (and the WebSocket is closed)"},
+		Key{Name: "name", Value: vString,
+			Doc: "the name round trips are measured under, and NAME.connect the opening (default: the action id in YAML; in Starlark, WS /path)"},
+	)
+	if exchange {
+		keys = append(keys, keyExport)
+	}
+	return keys
+}
+
+// WSSessionAttrs are the attributes of the session ws.connect returns.
+var WSSessionAttrs = []Attr{
+	{Name: "ok", Type: "bool", Doc: "whether the WebSocket opened and no call on it has failed it since"},
+	{Name: "error", Type: "string or None", Doc: "why the session failed, or None"},
+	{Name: "latency_ms", Type: "float", Doc: "how long opening the WebSocket took, in milliseconds"},
+	{Name: "source_ip", Type: "string or None", Doc: "the source address of the connection"},
+	{Name: "subprotocol", Type: "string or None", Doc: "the subprotocol the server chose, or None"},
+	{Name: "send", Type: "method", Doc: "send(text) sends one text message; it returns True, or False when the session has failed (the failure is counted once)"},
+	{Name: "recv", Type: "method", Doc: "recv(timeout=…) waits for the next message and returns a result: body is the message, latency_ms the time since the send it answers (or since recv was called, when no send is waiting for an answer); measured as NAME"},
+	{Name: "close", Type: "method", Doc: "close() closes the WebSocket (a close frame, then the connection); calling it again does nothing"},
 }

@@ -328,6 +328,8 @@ func attrTable(b *strings.Builder, attrs []Attr) {
 func resultsPart(b *strings.Builder) {
 	b.WriteString("A call's result (`res.NAME` in Starlark, `ACTION.NAME` in templates):\n\n")
 	attrTable(b, ResultAttrs)
+	b.WriteString("\nThe WebSocket session `ws.connect` returns (Starlark only):\n\n")
+	attrTable(b, WSSessionAttrs)
 	b.WriteString("\n`user` (in templates and in Starlark):\n\n")
 	attrTable(b, UserFields)
 	b.WriteString("\n`tenant` (`user.tenant` in Starlark), besides the tenant's properties:\n\n")

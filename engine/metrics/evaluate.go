@@ -71,6 +71,11 @@ func (c *Collector) value(t Threshold, res *report.Result) (float64, error) {
 	}
 	c.mu.RLock()
 	a := c.actions[t.Name]
+	if whole := c.actions[t.Name+"."+t.Phase]; t.Phase != "" && whole != nil {
+		// A call measured under a dotted name of its own (a WebSocket's
+		// NAME.connect), not an HTTP call's timing phase.
+		a, t.Phase = whole, ""
+	}
 	c.mu.RUnlock()
 	if a == nil {
 		return 0, fmt.Errorf("no call named %q was made", t.Name)

@@ -181,7 +181,10 @@ func ParseThreshold(expr string, actions []string) (Threshold, error) {
 				return Threshold{}, fmt.Errorf("%q is not an action%s", t.Name, suggest.DidYouMean(t.Name, actions))
 			}
 		}
-		if t.Phase != "" {
+		// Where the names are not known (a .star file), NAME.PHASE may
+		// also be a call measured under that dotted name (a WebSocket's
+		// NAME.connect), which has every statistic: evaluation decides.
+		if t.Phase != "" && actions != nil {
 			if err := t.setStat(stat, t.Name+"."+t.Phase, StatPercentile, StatMean, StatMin, StatMax); err != nil {
 				return Threshold{}, err
 			}

@@ -65,6 +65,7 @@ func (r *run) hook(ctx context.Context, name string, fn *starlark.Function, args
 	if r.actionLimit != nil {
 		sess.Pace = r.actionLimit.wait
 	}
+	defer sess.EndIteration()
 	thread := &starlark.Thread{Name: name, Load: noLoad,
 		Print: func(_ *starlark.Thread, msg string) { r.logLine(name + ": " + msg) }}
 	sess.Attach(thread)

@@ -189,6 +189,7 @@ func (u *user) iteration() next {
 		began = time.Now()
 	}
 	err := u.callFlow()
+	u.sess.EndIteration() // WebSockets the flow left open
 	u.inIteration.Store(false)
 	if stopsUser(err) && r.hard.Err() == nil {
 		// A unique dataset ran out and says the user is to stop: the

@@ -191,6 +191,9 @@ func (v *validator) thresholds(actionsKnown bool) {
 		ids = []string{}
 		for _, a := range v.s.Actions {
 			ids = append(ids, a.ID)
+			if a.Kind == catalog.WS {
+				ids = append(ids, a.ID+".connect") // the opening, measured apart
+			}
 		}
 	}
 	for i := range v.s.Thresholds {
