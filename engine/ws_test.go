@@ -83,6 +83,8 @@ def flow(user):
 
     tls = ws.connect("wss://`+srv.HTTPSAddr()+`/ws", tls = {"ca": "certs/ca.pem"}, name = "tls")
     check(tls.send("secure") and tls.recv().body == "secure", "wss")
+    unknown = ws.connect("wss://`+srv.HTTPSAddr()+`/ws", name = "unknown-ca")
+    check(not unknown.ok and "unknown authority" in unknown.error, "wss without the CA")
 
     ws.connect(URL, name = "left").send("open")   # never closed by the flow
 `)
@@ -95,8 +97,8 @@ def flow(user):
 	if len(res.Thresholds) != 1 || !res.Thresholds[0].OK || res.Thresholds[0].Value <= 0 {
 		t.Errorf("a threshold on chat.connect: %+v", res.Thresholds)
 	}
-	if len(res.Checks) != 8 {
-		t.Errorf("%d checks ran, want 8: %v", len(res.Checks), res.Errors)
+	if len(res.Checks) != 9 {
+		t.Errorf("%d checks ran, want 9: %v", len(res.Checks), res.Errors)
 	}
 	want := map[string][2]int64{ // ok, failed
 		"chat.connect": {1, 0}, "chat": {4, 1}, "big.connect": {1, 0}, "big": {0, 1},
@@ -116,6 +118,9 @@ def flow(user):
 	}
 	if a := res.Actions["lost.connect"]; a != nil && (a.Errors["status_4xx"] != 1 || a.StatusCodes["404"] != 1) {
 		t.Errorf("lost.connect = %+v, want a 404 counted as status_4xx", a)
+	}
+	if a := res.Actions["unknown-ca.connect"]; a == nil || a.Errors["tls"] != 1 {
+		t.Errorf("unknown-ca.connect = %+v, want one error of kind tls", a)
 	}
 	if a := res.Actions["left"]; a != nil {
 		t.Errorf("left = %+v: nothing was received on it", a)
