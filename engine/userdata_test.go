@@ -3,6 +3,7 @@ package engine_test
 import (
 	"context"
 	"fmt"
+	"net"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -603,6 +604,52 @@ tasks:
 	if n := count(srv, func(s target.Seen) bool { return s.Method == "POST" }); n != 0 || res.Passed || res.Users.Spawned != 0 ||
 		!strings.Contains(res.SetupError, `s.yaml:3:9: action "login" failed:`) {
 		t.Errorf("posts %d, passed %v, users %+v, setup error %q", n, res.Passed, res.Users, res.SetupError)
+	}
+}
+
+// TestSetupSpeaksHTTPLikeTheUsers: setup's and teardown's requests
+// follow the http: section as the users' do (a resolve entry, the user
+// agent, the cookie jar), so a login in setup reaches the service the
+// users load, the way they reach it.
+func TestSetupSpeaksHTTPLikeTheUsers(t *testing.T) {
+	srv := startTarget(t)
+	_, port, _ := net.SplitHostPort(srv.HTTPAddr())
+	dir := t.TempDir()
+	file := writeFile(t, dir, "s.yaml", `
+name: hooks
+http:
+  user_agent: ntx-test/hooks
+  resolve: {shop.ntx.test: 127.0.0.1}
+setup: [login, check]
+load:
+  ramp_up: {phases: [{at_second: 0, spawn_users: 1}]}
+actions:
+  - id: login
+    call: get
+    with: {url: "http://shop.ntx.test:`+port+`/cookies/set?session=s1"}
+  - id: check
+    call: get
+    with: {url: "http://shop.ntx.test:`+port+`/cookies"}
+    export: [{type: assert, name: session, path: cookies.session, default: "s1"}]
+  - id: get
+    call: get
+    with: {url: "http://shop.ntx.test:`+port+`/ip"}
+tasks:
+  - {id: t, action: get}
+`)
+	res := runFile(t, file, nil)
+	settle(srv)
+	if !res.Passed || res.SetupError != "" || res.Actions["check"] == nil || res.Actions["check"].Count != 1 {
+		t.Fatalf("passed %v, reasons %v, setup error %q, actions %v", res.Passed, res.Reasons, res.SetupError, keysOf(res.Actions))
+	}
+	seen := srv.Seen()
+	if len(seen) != 3 {
+		t.Fatalf("the target saw %d requests, want login, check, get", len(seen))
+	}
+	for _, s := range seen {
+		if ua := s.Header.Get("User-Agent"); ua != "ntx-test/hooks" {
+			t.Errorf("%s %s came with user agent %q, want the section's", s.Method, s.Path, ua)
+		}
 	}
 }
 

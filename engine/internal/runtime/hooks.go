@@ -10,6 +10,7 @@ import (
 
 	"github.com/ntx-dev/ntx/engine/internal/data"
 	"github.com/ntx-dev/ntx/engine/internal/scenario"
+	"github.com/ntx-dev/ntx/engine/transport"
 	"github.com/ntx-dev/ntx/stdlib"
 )
 
@@ -59,9 +60,13 @@ func (p *Program) hooks(f *syntax.File) error {
 
 // hook runs fn (setup or teardown) once, with args, in a thread of its
 // own: user 0, unbound, measured into the run's collector. ctx ends it.
+// It speaks HTTP as the users do (the scenario's http: section: TLS,
+// resolve, timeouts, cookies), since setup usually logs in to the same
+// service the users load.
 func (r *run) hook(ctx context.Context, name string, fn *starlark.Function, args starlark.Tuple) (starlark.Value, error) {
-	sess := &stdlib.Session{Ctx: ctx, User: stdlib.NewUser(0, nil), Net: r.net, Vars: r.p.vars, Sink: r.col,
-		Source: unbound, Log: r.logLine}
+	sess := &stdlib.Session{Ctx: ctx, User: stdlib.NewUser(0, nil), Net: r.net, HTTP: r.http, Conns: transport.NewConns(),
+		Vars: r.p.vars, Sink: r.col, Source: unbound, Log: r.logLine}
+	defer sess.Conns.Close()
 	if r.actionLimit != nil {
 		sess.Pace = r.actionLimit.wait
 	}
