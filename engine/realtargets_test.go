@@ -217,8 +217,8 @@ func TestTLSFilesAreCheckedAtLoad(t *testing.T) {
 		{"{tls: {ca: link.pem}}", "{url: 'https://127.0.0.1:1/'}", ":2:18:", "outside the scenario's directory"},
 		{"{timeout: 1s}", "{url: 'https://127.0.0.1:1/', tls: {cert: junk.pem, key: junk.pem}}", ":4:72:", "tls cert junk.pem"},
 		{"{tls: {min_version: '1.9'}}", "{url: 'https://127.0.0.1:1/'}", ":2:27:", "not one of 1.0"},
-		{"{version: 3}", "{url: 'https://127.0.0.1:1/'}", ":2:17:", "must be one of auto, 1.1, 2"},
-		{"{version: 2}", "{url: 'https://127.0.0.1:1/', version: 1.0}", ":4:69:", "must be one of auto, 1.1, 2"},
+		{"{version: 4}", "{url: 'https://127.0.0.1:1/'}", ":2:17:", "must be one of auto, 1.1, 2, 3"},
+		{"{version: 2}", "{url: 'https://127.0.0.1:1/', version: 1.0}", ":4:69:", "must be one of auto, 1.1, 2, 3"},
 	} {
 		src := "name: x\nhttp: " + c.http + "\nactions:\n  - {id: a, call: get, with: " + c.with + "}\ntasks: [{id: start, action: a}]\n"
 		file := writeFile(t, dir, "bad.yaml", src)

@@ -310,6 +310,9 @@ func prepare(fn string, a *httpArgs, sess *Session, p *prepared) error {
 	if p.cookies, err = cookiesArg(fn, a.cookies, conf.Cookies); err != nil {
 		return err
 	}
+	if err := checkHTTP3(p.version, p.url, conf.TLS); err != nil {
+		return fmt.Errorf("%s: %v", fn, err)
+	}
 	if (a.tls == nil || a.tls == starlark.None) && (a.tlsVerify == nil || a.tlsVerify == starlark.None) {
 		// The run's own TLS settings: their profile is made once.
 		p.insecure = conf.TLS.Insecure()
@@ -330,6 +333,9 @@ func prepare(fn string, a *httpArgs, sess *Session, p *prepared) error {
 		}
 		verify := bool(b)
 		settings.Verify = &verify
+	}
+	if err := checkHTTP3(p.version, p.url, settings); err != nil {
+		return fmt.Errorf("%s: %v", fn, err)
 	}
 	p.insecure = settings.Insecure()
 	// Made for http:// too: a redirect may lead to https://.

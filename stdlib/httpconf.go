@@ -1,6 +1,7 @@
 package stdlib
 
 import (
+	"crypto/tls"
 	"fmt"
 	"net/netip"
 	"net/url"
@@ -190,7 +191,23 @@ func tlsArg(fn string, v starlark.Value) (transport.TLSSettings, error) {
 	return t, nil
 }
 
-// versionArg reads a call's version: "auto", "1.1" or "2" (2 and 1.1 as
+// checkHTTP3 reports what HTTP/3 cannot do: a URL that is not https://
+// (QUIC is always encrypted), or TLS settings that end below TLS 1.3,
+// the only version QUIC runs on.
+func checkHTTP3(v transport.Version, u *url.URL, t transport.TLSSettings) error {
+	if v != transport.Version3 {
+		return nil
+	}
+	if u.Scheme != "https" {
+		return fmt.Errorf("version \"3\" (HTTP/3 over QUIC) needs an https:// URL, not %s", u.Redacted())
+	}
+	if t.MaxVersion != 0 && t.MaxVersion < tls.VersionTLS13 {
+		return fmt.Errorf("version \"3\" (HTTP/3 over QUIC) runs on TLS 1.3 only: tls max_version must not be below 1.3")
+	}
+	return nil
+}
+
+// versionArg reads a call's version: "auto", "1.1", "2" or "3" (as
 // numbers too); None keeps def.
 func versionArg(fn string, v starlark.Value, def transport.Version) (transport.Version, error) {
 	var s string
@@ -202,7 +219,7 @@ func versionArg(fn string, v starlark.Value, def transport.Version) (transport.V
 	case starlark.Int, starlark.Float:
 		s = x.String()
 	default:
-		return def, fmt.Errorf("%s: version must be \"auto\", \"1.1\" or \"2\", not %s", fn, v.Type())
+		return def, fmt.Errorf("%s: version must be \"auto\", \"1.1\", \"2\" or \"3\", not %s", fn, v.Type())
 	}
 	ver, err := transport.ParseVersion(s)
 	if err != nil {

@@ -96,7 +96,7 @@ func httpKeys(withMethod bool) []Key {
 		Key{Name: "tls", Value: Value{Type: Object, Obj: TLS},
 			Doc: "TLS settings for this call (see tls); merged key by key over the http: section's"},
 		Key{Name: "version", Value: Value{Type: Enum, Values: HTTPVersions, Template: true}, Default: "auto",
-			Doc: "the HTTP version: auto offers h2 and http/1.1 by ALPN over TLS and speaks HTTP/1.1 over plain TCP; \"1.1\" only HTTP/1.1; \"2\" requires HTTP/2 (h2c with prior knowledge over http://)"},
+			Doc: "the HTTP version: auto offers h2 and http/1.1 by ALPN over TLS and speaks HTTP/1.1 over plain TCP; \"1.1\" only HTTP/1.1; \"2\" requires HTTP/2 (h2c with prior knowledge over http://); \"3\" speaks HTTP/3 over QUIC (https:// only, TLS 1.3) from the user's address over UDP"},
 		Key{Name: "resolve", Value: Value{Type: Map, Elem: &Value{Type: String}},
 			Doc: "fixed answers, HOST: IP, like curl --resolve: no DNS query is made for them; they add to the http: section's"},
 		Key{Name: "keep_alive", Value: vBool, Default: "true",
@@ -149,7 +149,7 @@ var MultipartFile = &Obj{Name: "multipart_file", Doc: "a file sent as a part of 
 var CookieModes = []string{"user", "iteration", "off"}
 
 // HTTPVersions are the values of an HTTP call's version.
-var HTTPVersions = []string{"auto", "1.1", "2"}
+var HTTPVersions = []string{"auto", "1.1", "2", "3"}
 
 // TLSVersions are the TLS versions min_version and max_version name.
 var TLSVersions = []string{"1.0", "1.1", "1.2", "1.3"}
@@ -183,7 +183,7 @@ var TLS = &Obj{Name: "tls", Doc: "how HTTPS connections are made: verification, 
 // arguments) override key by key.
 var HTTPSection = &Obj{Name: "http", Doc: "defaults for every HTTP call; the same keys under an action's with: override them for that call, and tls merges key by key", Keys: []Key{
 	{Name: "version", Value: Value{Type: Enum, Values: HTTPVersions}, Default: "auto",
-		Doc: "auto: h2 or http/1.1 by ALPN over TLS, HTTP/1.1 over plain TCP; \"1.1\": HTTP/1.1 only; \"2\": HTTP/2 required (h2c with prior knowledge over http://)"},
+		Doc: "auto: h2 or http/1.1 by ALPN over TLS, HTTP/1.1 over plain TCP; \"1.1\": HTTP/1.1 only; \"2\": HTTP/2 required (h2c with prior knowledge over http://); \"3\": HTTP/3 over QUIC (https:// only, TLS 1.3), from the user's address over UDP"},
 	{Name: "keep_alive", Value: Value{Type: Bool}, Default: "true",
 		Doc: "false: a new connection (and TLS handshake) for every request"},
 	{Name: "redirects", Value: Value{Type: Int, Min: 0, HasMin: true}, Default: "10",
@@ -417,7 +417,7 @@ var ResultAttrs = []Attr{
 	{Name: "answers", Type: "list or None", Doc: "a DNS answer's records, each a dict {name, type, ttl, data}; None for other calls"},
 	{Name: "truncated", Type: "bool or None", Doc: "whether the DNS answer came with the TC flag (cut to fit a UDP datagram); None for other calls"},
 	{Name: "messages", Type: "list or None", Doc: "the WebSocket messages ws.request received, in order (body is the last); None for other calls"},
-	{Name: "proto", Type: "string or None", Doc: "the HTTP version spoken: \"HTTP/1.1\", \"HTTP/2.0\" (\"HTTP/1.0\" from an old server); None for TCP, UDP and when no response came"},
+	{Name: "proto", Type: "string or None", Doc: "the HTTP version spoken: \"HTTP/1.1\", \"HTTP/2.0\", \"HTTP/3.0\" (\"HTTP/1.0\" from an old server); None for TCP, UDP and when no response came"},
 }
 
 // UserFields are the fields of `user`. User-scoped exports add more.

@@ -7,7 +7,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptrace"
 	"net/netip"
@@ -17,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/quic-go/quic-go/http3"
 	"golang.org/x/net/http2"
 
 	"github.com/ntx-dev/ntx/engine/metrics"
@@ -35,9 +35,12 @@ const (
 	// Version2 requires HTTP/2: h2 by ALPN over TLS, h2c with prior
 	// knowledge over plain TCP.
 	Version2
+	// Version3 speaks HTTP/3 over QUIC (https:// only): see h3.go.
+	Version3
 )
 
-// ParseVersion reads a version as scenarios write it: auto, "1.1" or "2".
+// ParseVersion reads a version as scenarios write it: auto, "1.1", "2"
+// or "3".
 func ParseVersion(s string) (Version, error) {
 	switch s {
 	case "", "auto":
@@ -46,8 +49,10 @@ func ParseVersion(s string) (Version, error) {
 		return Version11, nil
 	case "2", "2.0":
 		return Version2, nil
+	case "3", "3.0":
+		return Version3, nil
 	}
-	return 0, fmt.Errorf("HTTP version %q is not one of auto, 1.1, 2", s)
+	return 0, fmt.Errorf("HTTP version %q is not one of auto, 1.1, 2, 3", s)
 }
 
 // nextProtos are the ALPN protocols offered for v.
@@ -57,17 +62,20 @@ func (v Version) nextProtos() []string {
 		return []string{"http/1.1"}
 	case Version2:
 		return []string{"h2"}
+	case Version3:
+		return []string{http3.NextProtoH3}
 	}
 	return []string{"h2", "http/1.1"}
 }
 
-// Conns are one user's HTTP/2 connections. An HTTP/2 connection carries
-// many requests at once, so it is never put in a source's shared idle
-// pool: it is kept here, reused by the user's own requests only, and
-// closed when the user ends.
+// Conns are one user's HTTP/2 and HTTP/3 connections. Such a
+// connection carries many requests at once, so it is never put in a
+// source's shared idle pool: it is kept here, reused by the user's own
+// requests only, and closed when the user ends.
 type Conns struct {
 	mu     sync.Mutex
 	h2     map[h2Key]*h2conn
+	h3     map[h2Key]*h3conn
 	closed bool
 }
 
@@ -85,8 +93,8 @@ type h2conn struct {
 	trace *h2trace
 }
 
-// h2trace receives the moments x/net's HTTP/2 client reports, from its
-// own goroutines: when the request was written (the end of send) and
+// h2trace receives the moments x/net's HTTP/2 client (or quic-go's
+// HTTP/3 client) reports, from its own goroutines: when the request was written (the end of send) and
 // when the answer's first byte came (the end of wait), in nanoseconds
 // since its base.
 type h2trace struct {
@@ -100,6 +108,23 @@ func newH2Trace() *h2trace {
 	t.ct.WroteRequest = func(httptrace.WroteRequestInfo) { t.wrote.Store(int64(time.Since(t.base))) }
 	t.ct.GotFirstResponseByte = func() { t.arrived.Store(int64(time.Since(t.base))) }
 	return t
+}
+
+// mark ends the send and wait phases at the moments reported. The
+// request is written by the client's own goroutine, which may report it
+// after the answer came (a server that answers before reading the
+// body): then send ends when the answer began.
+func (t *h2trace) mark(clock *PhaseClock) {
+	now := time.Now()
+	wrote, first := t.at(&t.wrote), t.at(&t.arrived)
+	if first.IsZero() || first.After(now) {
+		first = now
+	}
+	if wrote.IsZero() || wrote.After(first) {
+		wrote = first
+	}
+	clock.MarkAt(metrics.PhaseSend, wrote)
+	clock.MarkAt(metrics.PhaseWait, first)
 }
 
 // at returns the moment recorded in v, or the zero time if none was.
@@ -166,10 +191,43 @@ func (u *Conns) Close() {
 		return
 	}
 	u.mu.Lock()
-	conns := u.h2
-	u.h2, u.closed = nil, true
+	conns, conns3 := u.h2, u.h3
+	u.h2, u.h3, u.closed = nil, nil, true
 	u.mu.Unlock()
 	for _, hc := range conns {
+		hc.close()
+	}
+	for _, hc := range conns3 {
+		hc.close()
+	}
+}
+
+// CloseFrom closes the user's connections from source address src, and
+// keeps the set for its later ones: the user gave the address back.
+func (u *Conns) CloseFrom(src netip.Addr) {
+	if u == nil {
+		return
+	}
+	var conns []*h2conn
+	var conns3 []*h3conn
+	u.mu.Lock()
+	for k, hc := range u.h2 {
+		if k.src == src {
+			conns = append(conns, hc)
+			delete(u.h2, k)
+		}
+	}
+	for k, hc := range u.h3 {
+		if k.src == src {
+			conns3 = append(conns3, hc)
+			delete(u.h3, k)
+		}
+	}
+	u.mu.Unlock()
+	for _, hc := range conns {
+		hc.close()
+	}
+	for _, hc := range conns3 {
 		hc.close()
 	}
 }
@@ -214,55 +272,16 @@ func (s *Source) roundTrip2(ctx context.Context, hc *h2conn, req *Request, h *ho
 	tr.wrote.Store(0)
 	tr.arrived.Store(0)
 	ctx = httptrace.WithClientTrace(ctx, &tr.ct)
-	hr, err := http.NewRequestWithContext(ctx, h.method, h.url.String(), nil)
+	hr, err := s.stdRequest(ctx, req, h)
 	if err != nil {
 		return false, err
-	}
-	hr.Header = make(http.Header, len(h.header)+1)
-	for k, vs := range h.header {
-		switch {
-		case asciiEqualFold(k, "Host"), asciiEqualFold(k, "Content-Length"), asciiEqualFold(k, "Transfer-Encoding"), asciiEqualFold(k, "Connection"):
-			continue
-		}
-		hr.Header[k] = vs
-	}
-	if h.cookie != "" {
-		hr.Header["Cookie"] = []string{h.cookie}
-	}
-	if hr.Header.Get("User-Agent") == "" {
-		ua := req.UserAgent
-		if ua == "" {
-			ua = s.t.opts.UserAgent
-		}
-		hr.Header.Set("User-Agent", ua)
-	}
-	if h.host != "" {
-		hr.Host = h.host
-	}
-	if len(h.body) > 0 {
-		hr.Body = io.NopCloser(bytes.NewReader(h.body))
-		hr.ContentLength = int64(len(h.body))
-		body := h.body
-		hr.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
 	}
 	hresp, err := hc.cc.RoundTrip(hr)
 	if err != nil {
 		return false, err
 	}
 	defer hresp.Body.Close()
-	// The request is written by x/net's goroutine, which may report it
-	// after the answer came (a server that answers before reading the
-	// body): then send ends when the answer began.
-	now := time.Now()
-	wrote, first := tr.at(&tr.wrote), tr.at(&tr.arrived)
-	if first.IsZero() || first.After(now) {
-		first = now
-	}
-	if wrote.IsZero() || wrote.After(first) {
-		wrote = first
-	}
-	clock.MarkAt(metrics.PhaseSend, wrote)
-	clock.MarkAt(metrics.PhaseWait, first)
+	tr.mark(&clock)
 	resp.Status = hresp.StatusCode
 	resp.Proto = "HTTP/2.0"
 	resp.RawHeader = rawHeader(hresp)
@@ -278,11 +297,12 @@ func (s *Source) roundTrip2(ctx context.Context, hc *h2conn, req *Request, h *ho
 	return true, err
 }
 
-// rawHeader writes an HTTP/2 response's header as an HTTP/1.1-style
-// block, the form results and redirects read.
+// rawHeader writes an HTTP/2 or HTTP/3 response's header as an
+// HTTP/1.1-style block, the form results and redirects read.
 func rawHeader(r *http.Response) []byte {
 	var b bytes.Buffer
-	b.WriteString("HTTP/2.0 ")
+	b.WriteString(r.Proto)
+	b.WriteByte(' ')
 	b.WriteString(strconv.Itoa(r.StatusCode))
 	b.WriteByte(' ')
 	b.WriteString(http.StatusText(r.StatusCode))
@@ -312,10 +332,10 @@ func h2Error(ctx context.Context, err error) error {
 	return &ProtocolError{err}
 }
 
-// streamReset is an HTTP/2 stream the server reset: counted as kind
-// reset, as a reset connection is over HTTP/1.1.
+// streamReset is an HTTP/2 or HTTP/3 stream the server reset: counted
+// as kind reset, as a reset connection is over HTTP/1.1.
 type streamReset struct{ err error }
 
-func (e *streamReset) Error() string        { return "the server reset the HTTP/2 stream: " + e.err.Error() }
+func (e *streamReset) Error() string        { return "the server reset the stream: " + e.err.Error() }
 func (e *streamReset) Unwrap() error        { return e.err }
 func (e *streamReset) Is(target error) bool { return target == syscall.ECONNRESET }

@@ -206,9 +206,10 @@ type Source struct {
 	addr   netip.Addr
 	dialer *net.Dialer
 
-	mu       sync.Mutex
-	dests    []*dest // a load test talks to few destinations
-	sessions tls.ClientSessionCache
+	mu        sync.Mutex
+	dests     []*dest // a load test talks to few destinations
+	sessions  tls.ClientSessionCache
+	sessions3 tls.ClientSessionCache // QUIC's (HTTP/3)
 }
 
 // Addr is the source address (the zero Addr when unbound).

@@ -50,6 +50,10 @@ var errSmallBuffer = errors.New("header block larger than the read buffer")
 // exchange that reached the wire is kept: the failed one in
 // resp.Earlier, the last in resp.Exchange.
 func (s *Source) attempt(ctx context.Context, req *Request, h *hop, deadline time.Time, resp *Response) {
+	if req.Version == Version3 {
+		s.attempt3(ctx, req, h, deadline, resp)
+		return
+	}
 	secure := h.url.Scheme == "https"
 	key := destKey{host: h.url.Host, secure: secure, insecure: secure && req.Insecure}
 	if secure {
@@ -272,10 +276,16 @@ func (s *Source) tlsConfig(key destKey, serverName string) *tls.Config {
 			cfg.GetClientCertificate = noClientCert
 		}
 		if key.profile == nil || key.profile.resumption {
-			if s.sessions == nil {
-				s.sessions = tls.NewLRUClientSessionCache(64)
+			// QUIC keeps its own data with a ticket: its tickets are
+			// cached apart from those of TLS over TCP.
+			cache := &s.sessions
+			if key.version == Version3 {
+				cache = &s.sessions3
 			}
-			cfg.ClientSessionCache = s.sessions
+			if *cache == nil {
+				*cache = tls.NewLRUClientSessionCache(64)
+			}
+			cfg.ClientSessionCache = *cache
 		}
 		d.tls = cfg
 	}

@@ -730,6 +730,7 @@ type userBinding struct {
 	strategy         scenario.BindStrategy
 	releaseOnTaskEnd bool
 	held             netip.Addr
+	conns            *transport.Conns // the user's HTTP/2 and HTTP/3 connections
 }
 
 // holds reports whether the user keeps one address across actions.
@@ -784,6 +785,7 @@ func (b *userBinding) release() {
 		// never shared between users, and a churning run over a large
 		// pool would otherwise keep one idle per address it went through.
 		b.run.net.Source(b.held).CloseIdle()
+		b.conns.CloseFrom(b.held)
 		b.from.Release(b.held)
 		b.held = netip.Addr{}
 		b.user.AllocatedIP = ""
@@ -808,6 +810,7 @@ func (b *userBinding) source(bind netip.Addr) (netip.Addr, func(), error) {
 		return a, func() {
 			// The action's connection stays with it (see release).
 			b.run.net.Source(a).CloseIdle()
+			b.conns.CloseFrom(a)
 			b.pool.Release(a)
 		}, nil
 	}

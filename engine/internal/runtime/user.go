@@ -85,7 +85,8 @@ func (r *run) newUser(b *userBinding, n int, intended time.Time, stop context.Co
 		u.maxSteps = DefaultMaxSteps
 	}
 	id := b.user.ID
-	u.sess = &stdlib.Session{Ctx: r.hard, User: b.user, Net: r.net, HTTP: r.http, Conns: transport.NewConns(), Vars: r.p.vars, Sink: r.col,
+	b.conns = transport.NewConns()
+	u.sess = &stdlib.Session{Ctx: r.hard, User: b.user, Net: r.net, HTTP: r.http, Conns: b.conns, Vars: r.p.vars, Sink: r.col,
 		Source: b.source, Log: r.logLine, Intended: intended}
 	if r.actionLimit != nil {
 		u.sess.Pace = r.actionLimit.wait
@@ -273,7 +274,7 @@ func (u *user) finish() {
 	if u.stopHard != nil {
 		u.stopHard()
 	}
-	u.sess.Conns.Close() // the user's HTTP/2 connections are its own
+	u.sess.Conns.Close() // the user's HTTP/2 and HTTP/3 connections are its own
 	u.b.release()
 	if u.r.mem != nil {
 		u.r.mem.remove(u)

@@ -1,7 +1,9 @@
 package scenario
 
 import (
+	"crypto/tls"
 	"errors"
+	"maps"
 	"net"
 	"net/netip"
 	"os"
@@ -154,12 +156,12 @@ func (d *decoder) resolve(n *yaml.Node, what string) map[string]string {
 }
 
 // tls decodes a tls mapping (the http: section's, or an action's), and
-// returns where each file key was written.
+// returns where each file key (and max_version) was written.
 func (d *decoder) tls(n *yaml.Node, what string) (transport.TLSSettings, map[string]Pos) {
 	var t transport.TLSSettings
 	pos := map[string]Pos{}
 	f := d.fields(n, what, catalog.TLS.Names()...)
-	for _, k := range []string{"ca", "cert", "key"} {
+	for _, k := range []string{"ca", "cert", "key", "max_version"} {
 		if x, ok := f[k]; ok {
 			pos[k] = d.pos(x.value)
 		}
@@ -234,11 +236,30 @@ func (v *validator) checkTLS(t transport.TLSSettings, pos map[string]Pos, at Pos
 	return false
 }
 
+// checkHTTP3 reports TLS settings that end below TLS 1.3 where HTTP/3
+// is asked for: QUIC runs on TLS 1.3 only. The error is at max_version
+// (pos), else at the version key (at).
+func (v *validator) checkHTTP3(version string, t transport.TLSSettings, pos map[string]Pos, at Pos) bool {
+	if version != "3" || t.MaxVersion == 0 || t.MaxVersion >= tls.VersionTLS13 {
+		return true
+	}
+	where := at
+	if p, ok := pos["max_version"]; ok {
+		where = p
+	}
+	v.errorf(where, "tls max_version is below 1.3, and version \"3\" (HTTP/3 over QUIC) runs on TLS 1.3 only")
+	return false
+}
+
 // httpTLS checks the TLS files of the http: section, and of each HTTP
-// action's with.tls merged over it, when the scenario loads.
+// action's with.tls merged over it, when the scenario loads; and that
+// the TLS settings of HTTP/3 calls allow TLS 1.3.
 func (v *validator) httpTLS() {
 	if !v.checkTLS(v.s.HTTP.TLS, v.s.HTTP.tlsPos, v.s.HTTP.Pos) {
 		return // one error for the section's files, not one per action
+	}
+	if !v.checkHTTP3(v.s.HTTP.Version, v.s.HTTP.TLS, v.s.HTTP.tlsPos, v.s.HTTP.Pos) {
+		return
 	}
 	for _, a := range v.s.Actions {
 		if a.Kind != catalog.HTTP || a.With == nil {
@@ -248,23 +269,39 @@ func (v *validator) httpTLS() {
 		if w.Kind != yaml.MappingNode {
 			continue
 		}
+		version, versionPos := v.s.HTTP.Version, v.s.HTTP.Pos
+		var own transport.TLSSettings
+		pos := map[string]Pos{}
 		for i := 0; i+1 < len(w.Content); i += 2 {
-			if w.Content[i].Value != "tls" {
-				continue
-			}
-			sub := &decoder{file: v.d.file} // the value's own errors are the key check's
-			t, pos := sub.tls(w.Content[i+1], "tls")
-			if len(sub.errs) > 0 {
-				continue
-			}
-			merged := v.s.HTTP.TLS.Merge(t)
-			for k, p := range v.s.HTTP.tlsPos {
-				if _, own := pos[k]; !own {
-					pos[k] = p
+			switch w.Content[i].Value {
+			case "version":
+				// A template is checked when it is rendered, by the call.
+				if x := deref(w.Content[i+1]); x.Kind == yaml.ScalarNode {
+					version, versionPos = x.Value, v.d.pos(x)
 				}
+			case "tls":
+				sub := &decoder{file: v.d.file} // the value's own errors are the key check's
+				t, p := sub.tls(w.Content[i+1], "tls")
+				if len(sub.errs) > 0 {
+					continue
+				}
+				own, pos = t, p
+				merged := v.s.HTTP.TLS.Merge(t)
+				files := maps.Clone(p)
+				for k, sp := range v.s.HTTP.tlsPos {
+					if _, own := files[k]; !own {
+						files[k] = sp
+					}
+				}
+				v.checkTLS(merged, files, v.d.pos(w.Content[i]))
 			}
-			v.checkTLS(merged, pos, v.d.pos(w.Content[i]))
 		}
+		for k, sp := range v.s.HTTP.tlsPos {
+			if _, ok := pos[k]; !ok {
+				pos[k] = sp
+			}
+		}
+		v.checkHTTP3(version, v.s.HTTP.TLS.Merge(own), pos, versionPos)
 	}
 }
 
