@@ -3,10 +3,12 @@ package stdlib
 import (
 	"encoding/json"
 	"fmt"
+	"hash/maphash"
 	"net/http"
 	"net/netip"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"go.starlark.net/starlark"
@@ -94,6 +96,21 @@ type httpArgs struct {
 	conf *HTTPConfig
 }
 
+// calls are the working states of HTTP calls in progress.
+var calls = sync.Pool{New: func() any { return new(httpCall) }}
+
+// endCall gives the call's working state back to the pool, emptied: it
+// must not keep what the call returned (the Result's memory) alive.
+func (s *Session) endCall() {
+	c := s.call
+	s.call = nil
+	earlier := c.resp.Earlier
+	clear(earlier)
+	*c = httpCall{}
+	c.resp.Earlier = earlier[:0]
+	calls.Put(c)
+}
+
 func httpBuiltin(fixedMethod string, p *params[httpArgs]) func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error) {
 	return func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 		// The run's http: section gives the defaults; the call's own
@@ -102,7 +119,10 @@ func httpBuiltin(fixedMethod string, p *params[httpArgs]) func(*starlark.Thread,
 		var conf *HTTPConfig
 		var a *httpArgs
 		if serr == nil {
-			// The user's own, reused: its calls run one at a time.
+			// Working state from a pool: no allocation per call, and
+			// none held by a user between calls.
+			sess.call = calls.Get().(*httpCall)
+			defer sess.endCall()
 			conf, a = sess.HTTP, &sess.call.args
 		} else {
 			a = new(httpArgs)
@@ -157,23 +177,24 @@ func upperASCII(s string) string {
 	return s
 }
 
-// prepare turns a call's arguments into p, which it overwrites. sess,
-// when not nil, keeps the last URL parsed: a user sends the same URL
-// again and again.
-func prepare(fn string, a *httpArgs, sess *Session, p *prepared) error {
+// urlSeed hashes URLs to their slot in HTTPConfig.urls.
+var urlSeed = maphash.MakeSeed()
+
+// prepare turns a call's arguments into p, which it overwrites. The run
+// keeps URLs parsed: its users send the same few again and again.
+func prepare(fn string, a *httpArgs, p *prepared) error {
 	*p = prepared{}
 	var u *url.URL
 	var err error
-	if sess != nil && sess.lastURL != nil && sess.lastURLText == a.url {
-		u = sess.lastURL // never modified: see the query below
+	slot := &a.conf.urls[maphash.String(urlSeed, a.url)%uint64(len(a.conf.urls))]
+	if last := slot.Load(); last != nil && last.text == a.url {
+		u = last.url // never modified: see the query below
 	} else {
 		u, err = url.Parse(a.url)
 		if err != nil || u.Host == "" || !catalog.HTTP.AcceptsScheme(u.Scheme) {
 			return fmt.Errorf("%s: url %q is not an absolute http(s) URL", fn, a.url)
 		}
-		if sess != nil {
-			sess.lastURLText, sess.lastURL = a.url, u
-		}
+		slot.Store(&parsedURL{a.url, u})
 	}
 	p.url = u
 	if a.query != nil && a.query != starlark.None {
@@ -424,7 +445,7 @@ func sizeArg(fn, name string, v starlark.Value) (int64, error) {
 
 func doHTTP(sess *Session, fn string, a *httpArgs) (starlark.Value, error) {
 	p := &sess.call.prep
-	if err := prepare(fn, a, sess, p); err != nil {
+	if err := prepare(fn, a, p); err != nil {
 		return nil, err
 	}
 	name := a.name

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.starlark.net/starlark"
@@ -42,6 +43,12 @@ type HTTPConfig struct {
 
 	profiles sync.Map // TLSSettings.Fingerprint() -> *transport.TLSProfile
 
+	// URLs the calls parsed, by a hash of their text, shared by the
+	// run's users: most send the same few over and over. A slot is
+	// written only when it misses, so URLs that change with every call
+	// (ids in paths) spread their writes over the slots.
+	urls [64]atomic.Pointer[parsedURL]
+
 	// The profile of TLS itself, which most calls use: made once.
 	baseOnce sync.Once
 	base     *transport.TLSProfile
@@ -65,6 +72,13 @@ func (c *HTTPConfig) file(path string) ([]byte, error) {
 	}
 	actual, _ := c.files.LoadOrStore(path, b)
 	return actual.([]byte), nil
+}
+
+// parsedURL is a URL as written and parsed; the parsed URL is never
+// modified.
+type parsedURL struct {
+	text string
+	url  *url.URL
 }
 
 // baseProfile is profile(c.TLS), computed once.

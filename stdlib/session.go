@@ -12,7 +12,6 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
-	"net/url"
 	"time"
 
 	"go.starlark.net/starlark"
@@ -71,13 +70,10 @@ type Session struct {
 	// (and its lock) on every request.
 	lastSource *transport.Source
 
-	// The user's HTTP call in the making, reused by every call: a user
-	// makes one at a time, and what a call returns holds none of it.
-	call httpCall
-	// The last URL an HTTP call parsed, as written and parsed (never
-	// modified): a user sends the same URLs over and over.
-	lastURLText string
-	lastURL     *url.URL
+	// The working state of the user's HTTP call in progress (nil
+	// between calls): a user makes one at a time, and what a call
+	// returns holds none of it.
+	call *httpCall
 }
 
 // httpCall is the working state of one HTTP call.
