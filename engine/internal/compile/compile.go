@@ -497,8 +497,27 @@ func (c *compiler) flow(w *scenario.Workflow) {
 	} else {
 		c.printf("def %s(user):\n", fn)
 	}
-	c.printf("    r = results()\n")
+	if len(c.resultRead) > 0 {
+		c.printf("    r = results()\n")
+	} else {
+		c.printf("    r = None  # no template reads a result\n")
+	}
 	c.printf("    node = %s\n", expr.Quote(w.StartNode()))
+	if n := len(w.Nodes); n <= maxUnrolled && acyclic(w) {
+		// No node can be visited twice: at most n visits, one after
+		// the other, and no loop (nor its allocations) to bound them.
+		for i := 0; i < n; i++ {
+			c.printf("    node = %s[node](user, r)\n", dict)
+			if i < n-1 {
+				c.printf("    if node == None:\n")
+				c.printf("        return\n")
+			}
+		}
+		if w.ID != "" {
+			c.printf("\n")
+		}
+		return
+	}
 	c.printf("    for _ in range(%d):\n", MaxNodeVisits)
 	c.printf("        node = %s[node](user, r)\n", dict)
 	c.printf("        if node == None:\n")
@@ -528,6 +547,52 @@ func weight(w float64) string {
 		return strconv.FormatInt(int64(w), 10)
 	}
 	return strconv.FormatFloat(w, 'g', -1, 64)
+}
+
+// maxUnrolled is the most nodes a workflow without cycles may have for
+// its flow to visit them in straight-line code rather than a loop.
+const maxUnrolled = 8
+
+// acyclic reports whether no path of w's graph leads back to a node it
+// went through: then no iteration visits a node twice.
+func acyclic(w *scenario.Workflow) bool {
+	nodes := map[string]*scenario.Node{}
+	for _, n := range w.Nodes {
+		nodes[n.ID] = n
+	}
+	const (
+		unseen = iota
+		open
+		done
+	)
+	state := map[string]int{}
+	var visit func(id string) bool
+	visit = func(id string) bool {
+		n := nodes[id]
+		if n == nil { // the implicit end
+			return true
+		}
+		switch state[id] {
+		case open:
+			return false
+		case done:
+			return true
+		}
+		state[id] = open
+		for _, e := range n.Edges {
+			if !visit(e.To) {
+				return false
+			}
+		}
+		state[id] = done
+		return true
+	}
+	for _, n := range w.Nodes {
+		if !visit(n.ID) {
+			return false
+		}
+	}
+	return true
 }
 
 // pos is where n was written in the YAML.

@@ -221,3 +221,54 @@ tasks:
 		t.Error(err)
 	}
 }
+
+// TestFlowDispatch: a graph with a cycle is walked by a loop that bounds
+// the visits; one without is visited in straight-line code, and an
+// iteration whose results no template reads makes no results().
+func TestFlowDispatch(t *testing.T) {
+	cyclic := `
+name: g
+actions:
+  - {id: a, call: get, with: {url: "http://127.0.0.1:1/"}}
+workflows:
+  nodes:
+    - {id: start, action: a, edges: [{to: again, trigger: {condition: "{{a.ok}}"}}, {to: end}]}
+    - {id: again, action: a, edges: [{to: start}]}
+`
+	straight := `
+name: g
+actions:
+  - {id: a, call: get, with: {url: "http://127.0.0.1:1/"}}
+  - {id: b, call: get, with: {url: "http://127.0.0.1:1/"}}
+workflows:
+  nodes:
+    - {id: start, action: a, edges: [{to: two}]}
+    - {id: two, action: b}
+`
+	for _, c := range []struct {
+		src       string
+		want, not []string
+	}{
+		{cyclic, []string{"    r = results()", "    for _ in range(1000):", "visited 1000 nodes"}, nil},
+		{straight, []string{"    r = None", "    node = NODES[node](user, r)\n    if node == None:\n        return\n    node = NODES[node](user, r)\n"}, []string{"range(", "results()", `r["a"] =`}},
+	} {
+		s, err := scenario.Parse("g.yaml", []byte(c.src))
+		if err != nil {
+			t.Fatal(err)
+		}
+		code, err := compile.Compile(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range c.want {
+			if !strings.Contains(code, w) {
+				t.Errorf("compiled program lacks %q:\n%s", w, code)
+			}
+		}
+		for _, n := range c.not {
+			if strings.Contains(code, n) {
+				t.Errorf("compiled program has %q:\n%s", n, code)
+			}
+		}
+	}
+}
