@@ -289,6 +289,10 @@ func (s *Source) dial3(ctx context.Context, key destKey, u *url.URL, deadline ti
 	}
 	hc.cc = h3Client.NewClientConn(hc.qc)
 	hc.trace = newH2Trace()
+	// A connection that ends by itself (its idle timeout, the server
+	// closing it) gives its socket back at once, not when its user next
+	// sends or ends: a user thinking for minutes holds no descriptor.
+	context.AfterFunc(hc.qc.Context(), func() { _ = hc.sock.Close() })
 	return hc, nil
 }
 

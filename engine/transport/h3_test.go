@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"net"
 	"net/netip"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -231,5 +232,67 @@ func TestHTTP3TLSVersions(t *testing.T) {
 	}
 	if v := h3Seen(t, srv, "/health"); v[0].TLSVersion != "1.3" {
 		t.Errorf("TLS %s", v[0].TLSVersion)
+	}
+}
+
+// BenchmarkHTTPSVersions is one kept-alive GET /health to the built-in
+// target over HTTP/2 and over HTTP/3 from one user's connection: the
+// client's and the target's cost together, on loopback, so a rough
+// comparison of the two stacks, not a measure of either alone.
+func BenchmarkHTTPSVersions(b *testing.B) {
+	srv, err := target.StartEphemeral()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer srv.Close()
+	pool := srv.CAPool()
+	tr := transport.New(transport.Options{TLS: &tls.Config{RootCAs: pool}})
+	defer tr.Close()
+	u, err := url.Parse("https://" + srv.HTTPSAddr() + "/health")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, v := range []struct {
+		name string
+		v    transport.Version
+	}{{"h2", transport.Version2}, {"h3", transport.Version3}} {
+		b.Run(v.name, func(b *testing.B) {
+			conns := transport.NewConns()
+			defer conns.Close()
+			req := &transport.Request{URL: u, Version: v.v, Conns: conns, Timeout: 10 * time.Second, DiscardBody: true}
+			src := tr.Source(netip.MustParseAddr("127.0.0.1"))
+			if r := src.Do(context.Background(), req); r.Err != nil { // the handshake, outside the loop
+				b.Fatal(r.Err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if r := src.Do(context.Background(), req); r.Err != nil {
+					b.Fatal(r.Err)
+				}
+			}
+		})
+	}
+}
+
+// TestHTTP3IdleConnection: a user's QUIC connection that ended while
+// idle (its idle timeout) is found closed before the next request is
+// sent on it: that request goes on a new connection at once, not after
+// a failed exchange and a resend.
+func TestHTTP3IdleConnection(t *testing.T) {
+	srv := startTarget(t)
+	tr := newTransport(t, transport.Options{IdleTimeout: 200 * time.Millisecond})
+	prof := h3Profile(t, srv, transport.TLSSettings{})
+	conns := transport.NewConns()
+	defer conns.Close()
+	u := mustURL(t, "https://"+srv.HTTPSAddr()+"/health")
+	s := tr.Source(mustAddr("127.0.0.8"))
+	for i := range 2 {
+		if i > 0 {
+			time.Sleep(time.Second) // past the idle timeout (at least 3 PTOs, a few ms on loopback)
+		}
+		resp := s.Do(context.Background(), &transport.Request{URL: u, Version: transport.Version3, TLS: prof, Conns: conns, Timeout: 5 * time.Second})
+		if resp.Err != nil || len(resp.Earlier) != 0 {
+			t.Fatalf("#%d: %v, %d exchanges before the last", i, resp.Err, len(resp.Earlier))
+		}
 	}
 }
