@@ -76,7 +76,15 @@ func main() {
 	flag.StringVar(&memList, "memory-users", "10000,18000,100000", "user counts for the memory workload: 10000 and 18000 bound users holding their connections, 100000 holding none")
 	flag.BoolVar(&s.profile, "profile", true, "profile ntx on the one-GET workload after the rounds")
 	flag.DurationVar(&s.pause, "pause", time.Second, "pause between runs (connections in TIME_WAIT, nginx settling)")
+	groupOnly := flag.String("group-profile", "", "only print the groups (syscalls, Starlark, metrics...) of this Go CPU `profile` of ntx, and exit")
 	flag.Parse()
+	if *groupOnly != "" {
+		if err := printGroups(*groupOnly); err != nil {
+			fmt.Fprintln(os.Stderr, "ntxbench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := s.parseLists(toolList, workloadList, memList); err != nil {
 		fmt.Fprintln(os.Stderr, "ntxbench:", err)
 		os.Exit(2)
@@ -288,7 +296,7 @@ func benchmark(s settings) error {
 	}
 	est := time.Duration(len(plan)) * (s.duration + s.pause + 2*time.Second)
 	if s.has("memory") {
-		est += time.Duration(len(s.memory)) * 70 * time.Second
+		est += time.Duration(len(s.memory)) * 50 * time.Second
 	}
 	fmt.Fprintf(os.Stderr, "ntxbench: %d runs of %s in %d rounds; about %s in all\n", len(plan), s.duration, s.rounds, est.Round(time.Minute))
 

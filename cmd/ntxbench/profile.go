@@ -37,7 +37,7 @@ var groupOrder = []string{"syscalls", "Starlark", "metrics", "HTTP client and pa
 
 var (
 	schedRE = regexp.MustCompile(`^runtime\.(schedule|findRunnable|park_m|gopark|goready|ready|runq\w*|stealWork|netpoll\w*|futex\w*|note\w*|mcall|gosched\w*|wakep|startm|stopm|mPark|handoffp|resetspinning|checkTimers|execute|casgstatus|usleep|osyield|procyield|injectglist|lock\w*|unlock\w*|selectgo|chan\w*|sel\w*|newproc\w*|gf\w*|retake|sysmon|goexit\w*|\(\*timers?\)\..*|\w*[tT]imer\w*|nanotime\w*|semacquire\w*|semrelease\w*|\(\*waitq\)\..*|send|recv|acquirem|releasem|wirep|acquirep|releasep|dropg|resumeG|mstart\w*|morestack|newstack|copystack|goroutineReady|runqput\w*|netpollblock\w*|pollWork|\(\*p\)\..*|\(\*m\)\..*|\(\*gQueue\)\..*|\(\*randomEnum\)\..*)$`)
-	gcRE    = regexp.MustCompile(`^(runtime\.(mallocgc\w*|newobject|newarray|makeslice\w*|growslice|makemap\w*|gc\w*|\w*[sS]can\w*|mark\w*|sweep\w*|greyobject|findObject|heapBits\w*|heapSetType\w*|\(\*mspan\)\..*|\(\*mheap\)\..*|\(\*mcache\)\..*|\(\*mcentral\)\..*|\(\*gcWork\)\..*|\(\*gcBits\w*\)\..*|\(\*gcControllerState\)\..*|\(\*pageAlloc\)\..*|\(\*wbBuf\)\..*|nextFreeFast|memclrNoHeapPointers\w*|bgsweep|bgscavenge|wbBuf\w*|typePointers\w*|\(typePointers\)\..*|\(\*typePointers\)\..*|spanOf\w*|bulkBarrier\w*|tryDeferToSpanScan|rawstring\w*|rawbyteslice|rawruneslice|concatstring\w*|slicebytetostring|stringtoslicebyte|deductAssistCredit|sysAlloc|sysUnused\w*|madvise|mProf_Malloc|profilealloc|publicationBarrier|arenaIndex|pcvalue|divRoundUp|roundupsize|memclrNoHeapPointersChunked|mallocgcTiny|mallocgcSmall\w*|mallocgcLarge|nextSample|fastexprand|spanClass\w*|heapBitsSmallForAddr|writeHeapBitsSmall|\(\*sweepLocked\)\..*|\(\*sweepLocker\)\..*|\(\*activeSweep\)\..*|\(\*limiterEvent\)\..*|\(\*spanSet\)\..*|\(\*headTailIndex\)\..*|\(\*lfstack\)\..*)|gcWriteBarrier\w*|internal/runtime/gc\b.*)$`)
+	gcRE    = regexp.MustCompile(`^(runtime\.(mallocgc\w*|newobject|newarray|makeslice\w*|growslice|makemap\w*|gc\w*|\w*[sS]can\w*|mark\w*|sweep\w*|greyobject|findObject|heapBits\w*|heapSetType\w*|\(\*mspan\)\..*|\(\*mheap\)\..*|\(\*mcache\)\..*|\(\*mcentral\)\..*|\(\*gcWork\)\..*|\(\*gcBits\w*\)\..*|\(\*gcControllerState\)\..*|\(\*pageAlloc\)\..*|\(\*wbBuf\)\..*|nextFreeFast|memclrNoHeapPointers\w*|bgsweep|bgscavenge|wbBuf\w*|typePointers\w*|typePointers\..*|convT\w*|\(\*spanQueue\)\..*|\(\*spanInlineMarkBits\)\..*|\(typePointers\)\..*|\(\*typePointers\)\..*|spanOf\w*|bulkBarrier\w*|tryDeferToSpanScan|rawstring\w*|rawbyteslice|rawruneslice|concatstring\w*|slicebytetostring|stringtoslicebyte|deductAssistCredit|sysAlloc|sysUnused\w*|madvise|mProf_Malloc|profilealloc|publicationBarrier|arenaIndex|pcvalue|divRoundUp|roundupsize|memclrNoHeapPointersChunked|mallocgcTiny|mallocgcSmall\w*|mallocgcLarge|nextSample|fastexprand|spanClass\w*|heapBitsSmallForAddr|writeHeapBitsSmall|\(\*sweepLocked\)\..*|\(\*sweepLocker\)\..*|\(\*activeSweep\)\..*|\(\*limiterEvent\)\..*|\(\*spanSet\)\..*|\(\*headTailIndex\)\..*|\(\*lfstack\)\..*)|gcWriteBarrier\w*|internal/runtime/gc\b.*)$`)
 	sysRE   = regexp.MustCompile(`^(syscall\.|internal/runtime/syscall|runtime/internal/syscall|golang\.org/x/sys/unix\.|runtime\.(entersyscall\w*|exitsyscall\w*|reentersyscall|write1|read|write|epollctl|epollwait))`)
 )
 
@@ -96,6 +96,9 @@ func parsePprofTop(out string) (flat map[string]float64, total float64) {
 	}
 	return flat, total
 }
+
+// goShape is the instantiation part of a generic function's name.
+var goShape = regexp.MustCompile(`\[go\.shape\..*\]`)
 
 var pprofTotal = regexp.MustCompile(`of ([\d.]+)(\w*) total`)
 
@@ -168,7 +171,8 @@ func profileNTX(e *env, out string, d time.Duration) (*profile, error) {
 			sort.Slice(kvs, func(i, j int) bool { return kvs[i].v > kvs[j].v })
 			for _, x := range kvs[:min(5, len(kvs))] {
 				if pv.Requests > 0 {
-					pv.TopAllocs = append(pv.TopAllocs, fmt.Sprintf("%s %.1f/req", x.k, x.v/float64(pv.Requests)))
+					name := goShape.ReplaceAllString(x.k, "")
+					pv.TopAllocs = append(pv.TopAllocs, fmt.Sprintf("`%s` %.1f", name, x.v/float64(pv.Requests)))
 				}
 			}
 		}
@@ -220,9 +224,25 @@ func (p *profile) markdown() string {
 			continue
 		}
 		if len(v.TopAllocs) > 0 {
-			fmt.Fprintf(&b, "- %s, most allocations: %s\n", v.Name, strings.Join(v.TopAllocs, "; "))
+			fmt.Fprintf(&b, "- %s, the most allocations per request: %s\n", v.Name, strings.Join(v.TopAllocs, "; "))
 		}
 	}
 	b.WriteString("\n")
 	return b.String()
+}
+
+// printGroups prints the groups of a CPU profile made elsewhere (an
+// older build's, to compare with).
+func printGroups(path string) error {
+	top, err := exec.Command("go", "tool", "pprof", "-top", "-nodecount=100000", path).Output()
+	if err != nil {
+		return fmt.Errorf("go tool pprof %s: %w", path, err)
+	}
+	flat, total := parsePprofTop(string(top))
+	g := groupFlat(flat, total)
+	fmt.Printf("%s: %.2f s sampled\n", path, total)
+	for _, name := range groupOrder {
+		fmt.Printf("%-26s %5.1f%%\n", name, g[name])
+	}
+	return nil
 }
