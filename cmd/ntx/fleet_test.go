@@ -267,6 +267,16 @@ func TestFleetOfFourProcesses(t *testing.T) {
 	if m.Arrivals == nil || m.Arrivals.Planned != 1200 || m.Arrivals.Started+m.Arrivals.Dropped != 1200 {
 		t.Errorf("merged arrivals %+v, want 1,200 planned", m.Arrivals)
 	}
+	// The coordinator's merge has the action's series and the start
+	// lags over time, every call and arrival in them.
+	var calls, arrivals int64
+	for _, pt := range m.Series {
+		calls += pt.Actions["get"].Requests
+		arrivals += pt.Arrivals
+	}
+	if calls != m.Actions["get"].Count || arrivals != m.Arrivals.Started || m.StartLag == nil || len(m.HDR.ActionSeconds["get"]) != len(m.Series) {
+		t.Errorf("the merged series counts %d calls and %d arrivals (the result %d and %d), start lag %v", calls, arrivals, m.Actions["get"].Count, m.Arrivals.Started, m.StartLag)
+	}
 	// The addresses each segment sent from, by the merged source_ips:
 	// every one inside that segment's slice, so no two segments share one.
 	for src := range m.SourceIPs {

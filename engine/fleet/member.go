@@ -227,7 +227,7 @@ func (m *Member) Snapshot(res *report.Result) {
 	// needs the totals alone.
 	res.Series = nil
 	if res.HDR != nil {
-		res.HDR.Seconds = nil
+		res.HDR.Seconds, res.HDR.ActionSeconds, res.HDR.LagSeconds = nil, nil, nil
 	}
 	body, err := json.Marshal(snapshot{Segment: m.cfg.Segment.String(), Token: m.token, Result: res})
 	if err != nil {
@@ -250,7 +250,7 @@ func SnapshotBytes(res *report.Result) int {
 	cp.Series = nil
 	if cp.HDR != nil {
 		h := *cp.HDR
-		h.Seconds = nil
+		h.Seconds, h.ActionSeconds, h.LagSeconds = nil, nil, nil
 		cp.HDR = &h
 	}
 	b, _ := json.Marshal(snapshot{Segment: "0/1", Token: newToken(), Result: &cp})

@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"math"
+	"sync"
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
@@ -127,6 +128,40 @@ func (d *dist) encode() string {
 		return ""
 	}
 	return encodePacked(d.h)
+}
+
+// secondSigs is the precision of the histograms kept per action and per
+// second (and of the start lags per second) so that the series of
+// segments can be merged (spec §9): a point of a chart needs 1%, and at 2
+// significant figures a 10-minute run of 20 actions carries a third of
+// the bytes it would at 3 (about 0.4 KB against 1 KB a histogram at 1,000
+// calls a second).
+const secondSigs = 2
+
+// newSecondHistogram returns a histogram of one second's latencies, in
+// microseconds, at secondSigs.
+func newSecondHistogram() *hdrhistogram.Histogram {
+	return hdrhistogram.New(histMin, histMax, secondSigs)
+}
+
+var secondScratch = sync.Pool{New: func() any { return newSecondHistogram() }}
+
+// encodeSecond is the histogram at secondSigs, encoded as encode does;
+// "" when empty. Each bucket of d lies within one bucket of the coarser
+// histogram (both have power-of-two bucket widths, aligned), so the
+// coarse one is exactly what recording the values there would give.
+func (d *dist) encodeSecond() string {
+	if d.n == 0 {
+		return ""
+	}
+	h := secondScratch.Get().(*hdrhistogram.Histogram)
+	for v, n := range d.h.ForEachBucket {
+		_ = h.RecordValues(v, n)
+	}
+	s := encodeHistogram(h)
+	h.Reset()
+	secondScratch.Put(h)
+	return s
 }
 
 // ms is a duration in milliseconds.

@@ -1,10 +1,14 @@
 package metrics
 
 import (
+	"cmp"
+	"errors"
 	"fmt"
 	"math"
 	"net/netip"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
@@ -77,8 +81,11 @@ func Merge(parts []*report.Result, ts []Threshold) (*report.Result, error) {
 	res.StartedAt = start.UTC()
 	res.DurationMS = math.Round(float64(end.Sub(start).Microseconds())) / 1000
 	res.Warnings = warnings
-	series, seconds, err := mergeSeries(parts)
-	if err != nil {
+	series, seconds, err := mergeSeries(parts, res.HDR)
+	if errors.Is(err, errNoSecondHistograms) {
+		warnings = append(warnings, err.Error())
+		res.Warnings = warnings
+	} else if err != nil {
 		return nil, err
 	}
 	res.Series, res.HDR.Seconds = series, seconds
@@ -154,6 +161,11 @@ func (c *Collector) absorb(r *report.Result) error {
 	if r.HTTP != nil {
 		if err := c.http.absorb(hdr.HTTP, *r.HTTP); err != nil {
 			return fmt.Errorf("http: %w", err)
+		}
+	}
+	if r.StartLag != nil {
+		if err := c.lag.absorb(hdr.Lag, *r.StartLag); err != nil {
+			return fmt.Errorf("start lag: %w", err)
 		}
 	}
 	for key, s := range r.SourceIPs {
@@ -237,8 +249,11 @@ func decodeHistogram(enc string) (*hdrhistogram.Histogram, error) {
 func fromMS(v float64) time.Duration { return time.Duration(math.Round(v * 1e6)) }
 
 // mergeSeries adds the parts' time series point by point, with each
-// point's percentiles from the merged histograms of that second.
-func mergeSeries(parts []*report.Result) ([]report.Point, []string, error) {
+// point's percentiles from the merged histograms of that second: the
+// run's, each action's (the first SeriesNames names, the busiest of the
+// parts') and the start lags'. The merged histograms go into hdr, so
+// that a merged result merges again.
+func mergeSeries(parts []*report.Result, hdr *report.HDR) ([]report.Point, []string, error) {
 	n := 0
 	for _, p := range parts {
 		n = max(n, len(p.Series))
@@ -246,11 +261,36 @@ func mergeSeries(parts []*report.Result) ([]report.Point, []string, error) {
 	if n == 0 {
 		return nil, nil, nil
 	}
+	names := seriesNames(parts)
 	series := make([]report.Point, n)
 	seconds := make([]string, n)
+	var lagSecs []string
+	actSecs := map[string][]string{}
+	h := newHistogram()
+	sh := newSecondHistogram()
+	// merge adds the part's encoded histogram of the second to into; it
+	// says false when the part has calls in that second but no histogram
+	// of them (a result of an older ntx).
+	merge := func(into *hdrhistogram.Histogram, encs []string, i int, what string) (bool, error) {
+		if i >= len(encs) {
+			return false, nil
+		}
+		if encs[i] == "" {
+			return true, nil
+		}
+		s, err := decodeHistogram(encs[i])
+		if err != nil {
+			return false, fmt.Errorf("second %d, %s: %w", i+1, what, err)
+		}
+		into.Merge(s)
+		return true, nil
+	}
+	var missing []string
 	for i := range series {
 		pt := &series[i]
-		h := newHistogram()
+		h.Reset()
+		sh.Reset()
+		lagExact := true
 		for _, p := range parts {
 			if i >= len(p.Series) {
 				continue
@@ -261,12 +301,21 @@ func mergeSeries(parts []*report.Result) ([]report.Point, []string, error) {
 			pt.Errors += q.Errors
 			pt.RPS += q.RPS
 			pt.Active += q.Active
-			if p.HDR != nil && i < len(p.HDR.Seconds) && p.HDR.Seconds[i] != "" {
-				s, err := decodeHistogram(p.HDR.Seconds[i])
+			pt.Arrivals += q.Arrivals
+			pt.LagMax = max(pt.LagMax, q.LagMax)
+			hdr := p.HDR
+			if hdr == nil {
+				hdr = &report.HDR{}
+			}
+			if _, err := merge(h, hdr.Seconds, i, "all calls"); err != nil {
+				return nil, nil, err
+			}
+			if q.Arrivals > 0 {
+				ok, err := merge(sh, hdr.LagSeconds, i, "start lags")
 				if err != nil {
-					return nil, nil, fmt.Errorf("second %d: %w", i+1, err)
+					return nil, nil, err
 				}
-				h.Merge(s)
+				lagExact = lagExact && ok
 			}
 		}
 		// Iterations are cumulative: a part that ended earlier still
@@ -283,6 +332,102 @@ func mergeSeries(parts []*report.Result) ([]report.Point, []string, error) {
 			pt.P99 = round3(float64(h.ValueAtQuantile(99)) / 1000)
 			seconds[i] = encodeHistogram(h)
 		}
+		if !lagExact {
+			missing = append(missing, "start lags")
+		} else if sh.TotalCount() > 0 {
+			pt.LagP99 = round3(float64(sh.ValueAtQuantile(99)) / 1000)
+			if lagSecs == nil {
+				lagSecs = make([]string, n)
+			}
+			lagSecs[i] = encodeHistogram(sh)
+		}
+		for _, name := range names {
+			var ap report.ActionPoint
+			sh.Reset()
+			exact := true
+			for _, p := range parts {
+				if i >= len(p.Series) {
+					continue
+				}
+				q, ok := p.Series[i].Actions[name]
+				if !ok {
+					continue
+				}
+				ap.Requests += q.Requests
+				ap.Errors += q.Errors
+				if q.Requests == q.Errors {
+					continue
+				}
+				var encs []string
+				if p.HDR != nil {
+					encs = p.HDR.ActionSeconds[name]
+				}
+				ok, err := merge(sh, encs, i, "action "+strconv.Quote(name))
+				if err != nil {
+					return nil, nil, err
+				}
+				exact = exact && ok
+			}
+			if ap.Requests == 0 {
+				continue
+			}
+			if !exact {
+				// Percentiles cannot be added: without every part's
+				// histogram the point has its counts alone.
+				missing = append(missing, "action "+strconv.Quote(name))
+			} else if sh.TotalCount() > 0 {
+				ap.P50 = round3(float64(sh.ValueAtQuantile(50)) / 1000)
+				ap.P95 = round3(float64(sh.ValueAtQuantile(95)) / 1000)
+				ap.P99 = round3(float64(sh.ValueAtQuantile(99)) / 1000)
+				if actSecs[name] == nil {
+					actSecs[name] = make([]string, n)
+				}
+				actSecs[name][i] = encodeHistogram(sh)
+			}
+			if pt.Actions == nil {
+				pt.Actions = map[string]report.ActionPoint{}
+			}
+			pt.Actions[name] = ap
+		}
+	}
+	if len(actSecs) > 0 {
+		hdr.ActionSeconds = actSecs
+	}
+	hdr.LagSeconds = lagSecs
+	if len(missing) > 0 {
+		slices.Sort(missing)
+		missing = slices.Compact(missing)
+		return series, seconds, fmt.Errorf("%w: %s", errNoSecondHistograms, strings.Join(missing, ", "))
 	}
 	return series, seconds, nil
+}
+
+// errNoSecondHistograms says that some part's series has no per-second
+// histograms (it was written by an ntx without them): the merge's series
+// then has the counts of those points but not their percentiles.
+var errNoSecondHistograms = errors.New("some parts have no per-second histograms, so these series have counts but no percentiles")
+
+// seriesNames are the action names whose series a merge carries: those
+// in the parts' series, the busiest first, at most SeriesNames of them
+// (each part has at most that many, but not necessarily the same ones).
+func seriesNames(parts []*report.Result) []string {
+	calls := map[string]int64{}
+	for _, p := range parts {
+		for _, q := range p.Series {
+			for name, ap := range q.Actions {
+				calls[name] += ap.Requests
+			}
+		}
+	}
+	names := make([]string, 0, len(calls))
+	for name := range calls {
+		names = append(names, name)
+	}
+	slices.SortFunc(names, func(a, b string) int {
+		if c := cmp.Compare(calls[b], calls[a]); c != 0 {
+			return c
+		}
+		return strings.Compare(a, b)
+	})
+	return names[:min(len(names), report.SeriesNames)]
 }

@@ -66,6 +66,7 @@ type Collector struct {
 	previous intervalStats // the interval before, kept to absorb a short last one
 	series   []report.Point
 	seconds  []string  // each point's histogram, encoded
+	lagSecs  []string  // each point's start lags, encoded ("" when none)
 	lag      *dist     // every arrival's start lag (open model)
 	end      time.Time // the final tick: the end of the run, when it came
 
@@ -108,6 +109,10 @@ type action struct {
 	// only; cur is nil for the others): the calls of the current
 	// interval, and of the one before, kept to absorb a short last one.
 	cur, prev intervalStats
+	// seconds holds the histogram of each closed interval, encoded and
+	// aligned with the run's series ("" when no call succeeded in it),
+	// so that the series of segments can be merged (spec §9).
+	seconds []string
 }
 
 type source struct {
@@ -508,10 +513,15 @@ func (c *Collector) Result(name string) *report.Result {
 	r.Series = append([]report.Point(nil), c.series...)
 	hdr := &report.HDR{Unit: "us", Actions: map[string]string{}, HTTP: c.http.encode(),
 		Seconds: append([]string(nil), c.seconds...)}
+	if c.lag.n > 0 {
+		hdr.Lag = c.lag.encode()
+		hdr.LagSeconds = append([]string(nil), c.lagSecs...)
+	}
+	points := len(c.series)
 	c.globalMu.Unlock()
 	c.mu.RLock()
 	for name, a := range c.actions {
-		a.encode(name, hdr)
+		a.encode(name, hdr, points)
 	}
 	c.mu.RUnlock()
 	c.flowsResult(r, hdr)
@@ -519,10 +529,19 @@ func (c *Collector) Result(name string) *report.Result {
 	return r
 }
 
-// encode adds the action's histograms to hdr.
-func (a *action) encode(name string, hdr *report.HDR) {
+// encode adds the action's histograms to hdr; those of its series are
+// padded to the run's points.
+func (a *action) encode(name string, hdr *report.HDR, points int) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	if len(a.seconds) > 0 {
+		if hdr.ActionSeconds == nil {
+			hdr.ActionSeconds = map[string][]string{}
+		}
+		secs := make([]string, max(points, len(a.seconds)))
+		copy(secs, a.seconds)
+		hdr.ActionSeconds[name] = secs[:points]
+	}
 	if e := a.lat.encode(); e != "" {
 		hdr.Actions[name] = e
 	}
@@ -578,19 +597,28 @@ func (a *action) report() *report.Action {
 // since the last tick, their rate over the time the interval covered and
 // the latency percentiles of the successful ones, and the users active
 // now. It is called about once a second, and once more, final, at the
-// end. A final interval much shorter than a second is not a point of its
-// own: a handful of calls over a few milliseconds would extrapolate to a
-// rate the run never had, so it is folded into the point before, whose
-// rate is then of both intervals' calls over both intervals' time.
+// end, always from one goroutine. A final interval much shorter than a
+// second is not a point of its own: a handful of calls over a few
+// milliseconds would extrapolate to a rate the run never had, so it is
+// folded into the point before, whose rate is then of both intervals'
+// calls over both intervals' time.
+//
+// The closed interval's histograms (the run's, each series action's and
+// the start lags) are encoded for the result's "hdr" section outside
+// every lock the recorders take: once closed, only the next Tick touches
+// them.
 func (c *Collector) Tick(now time.Time, final bool) report.Point {
 	c.flush()
 	c.globalMu.Lock()
-	defer c.globalMu.Unlock()
 	if final {
 		c.end = now
 	}
 	cur := &c.interval
-	if final && len(c.series) > 0 && now.Sub(cur.start) < 500*time.Millisecond {
+	fold := final && len(c.series) > 0 && now.Sub(cur.start) < 500*time.Millisecond
+	idx := len(c.series)
+	var p report.Point
+	if fold {
+		idx--
 		c.previous.requests += cur.requests
 		c.previous.errors += cur.errors
 		c.previous.lat.merge(cur.lat)
@@ -599,36 +627,55 @@ func (c *Collector) Tick(now time.Time, final bool) report.Point {
 		cur.lat.reset()
 		cur.lag.reset()
 		cur.start = now
-		c.series[len(c.series)-1] = c.point(&c.previous, now)
-		c.seconds[len(c.seconds)-1] = c.previous.lat.encode()
-		c.series[len(c.series)-1].Actions = c.actionPoints(now, true)
-		return c.series[len(c.series)-1]
+		p = c.point(&c.previous, now)
+	} else {
+		p = c.point(cur, now)
+		// The closed interval becomes the previous one; the old
+		// previous, emptied, is reused for the next.
+		c.previous, c.interval = c.interval, c.previous
+		c.interval.requests, c.interval.errors = 0, 0
+		c.interval.lat.reset()
+		c.interval.lag.reset()
+		c.interval.start = now
 	}
-	p := c.point(cur, now)
-	p.Actions = c.actionPoints(now, false)
-	c.series = append(c.series, p)
-	c.seconds = append(c.seconds, cur.lat.encode())
-	// The closed interval becomes the previous one; the old previous,
-	// emptied, is reused for the next.
-	c.previous, c.interval = c.interval, c.previous
-	c.interval.requests, c.interval.errors = 0, 0
-	c.interval.lat.reset()
-	c.interval.lag.reset()
-	c.interval.start = now
+	closed := c.previous
+	c.globalMu.Unlock()
+
+	p.Actions = c.actionPoints(now, fold, idx)
+	sec, lag := closed.lat.encode(), closed.lag.encodeSecond()
+
+	c.globalMu.Lock()
+	defer c.globalMu.Unlock()
+	if fold {
+		c.series[idx], c.seconds[idx], c.lagSecs[idx] = p, sec, lag
+	} else {
+		c.series = append(c.series, p)
+		c.seconds = append(c.seconds, sec)
+		c.lagSecs = append(c.lagSecs, lag)
+	}
 	return p
 }
 
-// actionPoints closes each action's interval, as Tick does the run's:
-// with fold, the current interval is added to the one before and that is
-// summarised again. The caller holds globalMu.
-func (c *Collector) actionPoints(now time.Time, fold bool) map[string]report.ActionPoint {
-	var out map[string]report.ActionPoint
+// actionPoints closes each series action's interval, as Tick does the
+// run's: with fold, the current interval is added to the one before and
+// that is summarised again. The closed interval's histogram becomes the
+// action's idx-th second.
+func (c *Collector) actionPoints(now time.Time, fold bool, idx int) map[string]report.ActionPoint {
+	type named struct {
+		name string
+		a    *action
+	}
+	var tracked []named
 	c.mu.RLock()
-	defer c.mu.RUnlock()
 	for name, a := range c.actions {
-		if a.cur.lat == nil {
-			continue
+		if a.cur.lat != nil { // set once, when the action is made
+			tracked = append(tracked, named{name, a})
 		}
+	}
+	c.mu.RUnlock()
+	var out map[string]report.ActionPoint
+	for _, t := range tracked {
+		a := t.a
 		a.mu.Lock()
 		if a.cur.start.IsZero() {
 			a.cur.start = c.start
@@ -648,7 +695,7 @@ func (c *Collector) actionPoints(now time.Time, fold bool) map[string]report.Act
 			if out == nil {
 				out = map[string]report.ActionPoint{}
 			}
-			out[name] = ap
+			out[t.name] = ap
 		}
 		if !fold {
 			a.prev, a.cur = a.cur, a.prev
@@ -656,6 +703,17 @@ func (c *Collector) actionPoints(now time.Time, fold bool) map[string]report.Act
 		a.cur.requests, a.cur.errors = 0, 0
 		a.cur.lat.reset()
 		a.cur.start = now
+		closed := a.prev.lat // recorders write a.cur; only Tick touches a.prev
+		a.mu.Unlock()
+		if closed.n == 0 && len(a.seconds) <= idx {
+			continue // nothing to say; Result pads
+		}
+		enc := closed.encodeSecond()
+		a.mu.Lock()
+		for len(a.seconds) <= idx {
+			a.seconds = append(a.seconds, "")
+		}
+		a.seconds[idx] = enc
 		a.mu.Unlock()
 	}
 	return out

@@ -63,7 +63,14 @@ type HDR struct {
 	Timings map[string]map[string]string `json:"timings,omitempty"` // per action, per HTTP phase
 	HTTP    string                       `json:"http,omitempty"`    // every successful HTTP call
 	Flows   map[string]string            `json:"flows,omitempty"`   // passed iterations, per flow of a user mix
+	Lag     string                       `json:"lag,omitempty"`     // every arrival's start lag (open model)
 	Seconds []string                     `json:"seconds,omitempty"` // one per point of the series ("" when it had no successful call)
+	// ActionSeconds is, per action of the series (the first SeriesNames
+	// names), one histogram of its successful calls per point of the
+	// series; LagSeconds one of the open model's start lags per point.
+	// With them a merge computes each point's percentiles exactly.
+	ActionSeconds map[string][]string `json:"action_seconds,omitempty"`
+	LagSeconds    []string            `json:"lag_seconds,omitempty"`
 }
 
 // Users counts the simulated users.
