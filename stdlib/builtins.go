@@ -7,7 +7,6 @@ import (
 	gotime "time"
 	"unicode/utf8"
 
-	"go.starlark.net/lib/json"
 	"go.starlark.net/lib/math"
 	starlarktime "go.starlark.net/lib/time"
 	"go.starlark.net/starlark"
@@ -31,7 +30,10 @@ func Predeclared() starlark.StringDict {
 		"results":    starlark.NewBuiltin("results", newResults),
 		"run_action": starlark.NewBuiltin("run_action", runAction),
 		"struct":     starlark.NewBuiltin("struct", starlarkstruct.Make),
-		"json":       json.Module,
+		"json":       jsonModule(),
+		"str":        boundedBuiltin(universeStr),
+		"repr":       boundedBuiltin(universeRepr),
+		"print":      boundedBuiltin(universePrint),
 		"time":       starlarktime.Module,
 		"math":       math.Module,
 		"env":        Env,
@@ -287,7 +289,7 @@ func (r *Result) takeFields(v starlark.Value) error {
 		for _, kv := range v.Items() {
 			k, ok := starlark.AsString(kv[0])
 			if !ok {
-				return fmt.Errorf("a dict with a non-string key %s", kv[0].String())
+				return fmt.Errorf("a dict with a non-string key %s", formatValue(kv[0]))
 			}
 			set(k, kv[1])
 		}

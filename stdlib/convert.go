@@ -12,6 +12,13 @@ import (
 
 // toGo converts a Starlark value into plain Go values for encoding/json.
 func toGo(v starlark.Value) (any, error) {
+	if tooDeep(v) {
+		return nil, fmt.Errorf("the %s nests containers more than %d levels deep", v.Type(), MaxNesting)
+	}
+	return toGoWalk(v)
+}
+
+func toGoWalk(v starlark.Value) (any, error) {
 	switch v := v.(type) {
 	case starlark.NoneType:
 		return nil, nil
@@ -33,7 +40,7 @@ func toGo(v starlark.Value) (any, error) {
 			if !ok {
 				return nil, fmt.Errorf("JSON object keys must be strings, not %s", kv[0].Type())
 			}
-			x, err := toGo(kv[1])
+			x, err := toGoWalk(kv[1])
 			if err != nil {
 				return nil, err
 			}
@@ -43,7 +50,7 @@ func toGo(v starlark.Value) (any, error) {
 	case starlark.Indexable: // list, tuple
 		out := make([]any, v.Len())
 		for i := range out {
-			x, err := toGo(v.Index(i))
+			x, err := toGoWalk(v.Index(i))
 			if err != nil {
 				return nil, err
 			}
@@ -60,7 +67,7 @@ func toGo(v starlark.Value) (any, error) {
 			if _, isFn := a.(starlark.Callable); isFn {
 				continue
 			}
-			x, err := toGo(a)
+			x, err := toGoWalk(a)
 			if err != nil {
 				return nil, err
 			}
@@ -71,12 +78,13 @@ func toGo(v starlark.Value) (any, error) {
 	return nil, fmt.Errorf("cannot convert %s to JSON", v.Type())
 }
 
-// str is Starlark's str(): strings as they are, the rest formatted.
+// str is Starlark's str(): strings as they are, the rest formatted; a
+// value nested too deep to format (see MaxNesting) says so instead.
 func str(v starlark.Value) string {
 	if s, ok := v.(starlark.String); ok {
 		return string(s)
 	}
-	return v.String()
+	return formatValue(v)
 }
 
 // durationArg reads a duration given as "300ms" or a number of seconds,

@@ -118,7 +118,7 @@ func parseDNSExpect(fn string, v starlark.Value) (dnsExpectation, error) {
 			s, ok := starlark.AsString(kv[1])
 			code, known := dns.StringToRcode[strings.ToUpper(s)]
 			if !ok || !known {
-				return e, fmt.Errorf("%s: expect rcode %s is not one of %s", fn, kv[1].String(), strings.Join(catalog.DNSRcodes, ", "))
+				return e, fmt.Errorf("%s: expect rcode %s is not one of %s", fn, formatValue(kv[1]), strings.Join(catalog.DNSRcodes, ", "))
 			}
 			e.rcode, e.rcodeGiven = code, true
 		case "answers":
@@ -139,7 +139,7 @@ func parseDNSExpect(fn string, v starlark.Value) (dnsExpectation, error) {
 				return e, fmt.Errorf("%s: expect answers: %v", fn, err)
 			}
 		default:
-			return e, fmt.Errorf("%s: expect has unknown key %s (one of %s)", fn, kv[0].String(), strings.Join(catalog.DNSExpect.Names(), ", "))
+			return e, fmt.Errorf("%s: expect has unknown key %s (one of %s)", fn, formatValue(kv[0]), strings.Join(catalog.DNSExpect.Names(), ", "))
 		}
 	}
 	return e, nil

@@ -107,7 +107,7 @@ func applyExports(sess *Session, res *Result, specs []exportSpec, content func()
 			}
 			v = got
 			if eq, err := starlark.Equal(got, e.def); (err != nil || !eq) && failed == "" {
-				failed = fmt.Sprintf("assert %s: %s is %s, want %s", e.name, e.path, got.String(), e.def.String())
+				failed = fmt.Sprintf("assert %s: %s is %s, want %s", e.name, e.path, formatValue(got), formatValue(e.def))
 			}
 		}
 		if res.Exports == nil {

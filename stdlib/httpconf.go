@@ -168,7 +168,7 @@ func tlsArg(fn string, v starlark.Value) (transport.TLSSettings, error) {
 		case "server_name":
 			t.ServerName, err = str()
 		case "min_version", "max_version":
-			s := val.String()
+			s := formatValue(val)
 			if x, ok := starlark.AsString(val); ok {
 				s = x
 			}

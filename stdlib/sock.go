@@ -106,7 +106,7 @@ func parseRead(fn string, v starlark.Value) (readMode, error) {
 			}
 		}
 	}
-	return readMode{}, fmt.Errorf(`%s: read must be "line", "close", {"bytes": N} or {"until": STR}, not %s`, fn, v.String())
+	return readMode{}, fmt.Errorf(`%s: read must be "line", "close", {"bytes": N} or {"until": STR}, not %s`, fn, formatValue(v))
 }
 
 func doSock(sess *Session, fn, proto string, a *sockArgs) (starlark.Value, error) {

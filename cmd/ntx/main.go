@@ -11,7 +11,7 @@
 //	ntx version, ntx --version   print the version
 //
 // Exit codes: 0 passed, 1 a threshold or check failed, 2 invalid input,
-// 3 the run could not start or died.
+// 3 the run could not start or died, 4 a Go fatal error in ntx itself.
 package main
 
 import (
@@ -31,10 +31,15 @@ const (
 	exitFailed  = 1
 	exitInvalid = 2
 	exitDied    = 3
+	// exitFatal is a Go fatal error in ntx itself (see supervised).
+	exitFatal = 4
 )
 
 func main() {
 	transport.UserAgent = "ntx/" + version // sent with every HTTP request
+	if code, ok := supervised(os.Args[1:], os.Stderr); ok {
+		os.Exit(code)
+	}
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 

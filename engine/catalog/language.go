@@ -376,7 +376,7 @@ var Predeclared = func() []Name {
 		{Name: "results", Kind: Function, Doc: "results()"},
 		{Name: "run_action", Kind: Function, Doc: "run_action(name, fn, ctx, **kwargs)"},
 		{Name: "struct", Kind: Function, Doc: "struct(**kwargs)"},
-		{Name: "json", Kind: Module, InTemplates: true, Doc: "Starlark's json module: encode, decode, indent"},
+		{Name: "json", Kind: Module, InTemplates: true, Doc: "Starlark's json module: encode, decode, indent; a value or text nested more than 1,000 levels deep is an error"},
 		{Name: "time", Kind: Module, InTemplates: true, Doc: "Starlark's time module: now, parse_duration, time..."},
 		{Name: "math", Kind: Module, InTemplates: true, Doc: "Starlark's math module: floor, ceil, sqrt, pi..."},
 		{Name: "env", Kind: Variable, Doc: "the process environment, read-only: env.NAME is a string, or None when unset"},
@@ -387,6 +387,9 @@ var Predeclared = func() []Name {
 			Doc: "the frozen value the scenario's def setup(): returned, run once before any user starts (None without one); def teardown(data): runs once after the last user, given it"},
 		{Name: "dns", Kind: Module, Members: []string{"query"}, Doc: "dns.query: one DNS query from the user's address"},
 		{Name: "ws", Kind: Module, Members: []string{"connect", "request"}, Doc: "WebSocket: ws.request, one exchange; ws.connect, a session"},
+		{Name: "str", Kind: Function, Doc: "Starlark's str(x); x nested more than 1,000 levels deep is an error (formatting it would overflow Go's stack)"},
+		{Name: "repr", Kind: Function, Doc: "Starlark's repr(x), with str's bound on nesting"},
+		{Name: "print", Kind: Function, Doc: "Starlark's print(*args), with str's bound on nesting"},
 		{Name: "data", Kind: Variable, PerRun: true,
 			Doc: "the datasets of the scenario's data: section: data.ID is the row this user holds in this iteration, its columns read as data.ID.COLUMN or data.ID[\"COLUMN\"]"},
 	}
