@@ -119,7 +119,7 @@ func httpKeys(withMethod bool) []Key {
 			Doc: "how many redirects to follow; each hop is measured as a request of its own under the same name, and 0 returns the 3xx itself"},
 		keyMaxResponse,
 		Key{Name: "discard_body", Value: vBool, Default: "false",
-			Doc: "read the response body and count its bytes without keeping it (body is then None); a YAML scenario's HTTP actions whose body no template, condition or content/assert export reads get it by default"},
+			Doc: "read the response body and count its bytes without keeping it (body is then None); a YAML scenario's HTTP actions whose body no template, condition or content/assert export reads get it by default, and so does a .star call that is a statement of its own (http.get(url), without export)"},
 		keyName,
 		keyExport,
 	)

@@ -57,7 +57,7 @@ func AttachSetup(thread *starlark.Thread, v starlark.Value) { thread.SetLocal(se
 //
 // src is a string or a []byte. Positions in the program are those of the
 // source; a call is placed where the name was written.
-func SourceProgram(opts *syntax.FileOptions, file string, src any, isPredeclared func(string) bool) (*syntax.File, *starlark.Program, error) {
+func SourceProgram(opts *syntax.FileOptions, file string, src any, isPredeclared func(string) bool, prepare ...func(*syntax.File)) (*syntax.File, *starlark.Program, error) {
 	switch src.(type) {
 	case string, []byte:
 	default:
@@ -68,6 +68,9 @@ func SourceProgram(opts *syntax.FileOptions, file string, src any, isPredeclared
 		return nil, nil, err
 	}
 	if !mentions(f, Name) && !mentions(f, SetupName) {
+		for _, p := range prepare {
+			p(f)
+		}
 		prog, err := starlark.FileProgram(f, isPredeclared)
 		return f, prog, err
 	}
@@ -104,6 +107,9 @@ func SourceProgram(opts *syntax.FileOptions, file string, src any, isPredeclared
 	if len(uses) > 0 {
 		rw := rewriter{uses: uses}
 		rw.stmts(f.Stmts)
+	}
+	for _, p := range prepare {
+		p(f)
 	}
 	prog, err := starlark.FileProgram(f, isPredeclared)
 	return f, prog, err

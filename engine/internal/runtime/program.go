@@ -224,7 +224,7 @@ func initProgram(file, src string, opts LoadOptions, lines *compile.SourceMap) (
 	}
 	ld := &loader{root: root, predeclared: predeclared, modules: opts.Modules, cache: map[string]*loadEntry{}}
 	// data reads the calling user's rows: see data.SourceProgram.
-	f, prog, err := data.SourceProgram(FileOptions, file, src, predeclared.Has)
+	f, prog, err := data.SourceProgram(FileOptions, file, src, predeclared.Has, discardUnread)
 	if err != nil {
 		return nil, nil, inputError(file, err, lines)
 	}
@@ -448,7 +448,7 @@ func (l *loader) load(thread *starlark.Thread, module string) (starlark.StringDi
 		mt := &starlark.Thread{Name: "load " + module, Load: l.load, Print: thread.Print}
 		mt.SetMaxExecutionSteps(100_000_000)
 		var prog *starlark.Program
-		if _, prog, e.err = data.SourceProgram(FileOptions, path, src, l.predeclared.Has); e.err == nil {
+		if _, prog, e.err = data.SourceProgram(FileOptions, path, src, l.predeclared.Has, discardUnread); e.err == nil {
 			e.globals, e.err = prog.Init(mt, l.predeclared)
 		}
 		if e.err != nil {
