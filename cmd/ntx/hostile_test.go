@@ -4,11 +4,13 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/ntx-dev/ntx/engine/target"
@@ -289,28 +291,48 @@ func TestHostileCorpus(t *testing.T) {
 
 // buildNTX builds the command as users run it, without the race
 // detector, whose shadow memory would swamp the peak RSS measured, and
-// the runner that measures it.
+// the runner that measures it, once per test process.
 func buildNTX(t *testing.T) (bin, runner string) {
 	t.Helper()
+	built.once.Do(func() { built.bin, built.runner, built.err = buildOnce() })
+	if built.err != nil {
+		t.Fatal(built.err)
+	}
+	return built.bin, built.runner
+}
+
+// built keeps the binaries for the life of the test process: linking ntx
+// again for every -count costs more CPU than the corpus itself (1.6 CPU
+// seconds a time), which a busy machine cannot spare. TestMain removes
+// built.dir.
+var built struct {
+	once             sync.Once
+	dir, bin, runner string
+	err              error
+}
+
+func buildOnce() (bin, runner string, err error) {
 	goCmd, err := exec.LookPath("go")
 	if err != nil {
-		t.Fatalf("the corpus builds ntx with the go command: %v", err)
+		return "", "", fmt.Errorf("the corpus builds ntx with the go command: %w", err)
 	}
-	dir := t.TempDir()
-	bin, runner = filepath.Join(dir, "ntx"), filepath.Join(dir, "rssrun")
-	src := filepath.Join(dir, "rssrun.go")
+	if built.dir, err = os.MkdirTemp("", "ntx-hostile-"); err != nil {
+		return "", "", err
+	}
+	bin, runner = filepath.Join(built.dir, "ntx"), filepath.Join(built.dir, "rssrun")
+	src := filepath.Join(built.dir, "rssrun.go")
 	if err := os.WriteFile(src, []byte(rssRunner), 0o644); err != nil {
-		t.Fatal(err)
+		return "", "", err
 	}
 	for _, b := range []*exec.Cmd{
 		exec.Command(goCmd, "build", "-o", bin, "."),
 		exec.Command(goCmd, "build", "-o", runner, src),
 	} {
 		if out, err := b.CombinedOutput(); err != nil {
-			t.Fatalf("%v: %v\n%s", b.Args, err, out)
+			return "", "", fmt.Errorf("%v: %w\n%s", b.Args, err, out)
 		}
 	}
-	return bin, runner
+	return bin, runner, nil
 }
 
 // hasError reports whether some output line holds FILE:L:C: and the text
