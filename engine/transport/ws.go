@@ -88,45 +88,34 @@ func (s *Source) WSConnect(ctx context.Context, req *WSRequest) (conn *WSConn, o
 		dctx, cancel = context.WithDeadline(ctx, start.Add(req.Timeout))
 		defer cancel()
 	}
-	var sock *socket
-	var wire *wsWire
 	secure := req.URL.Scheme == "wss"
-	dial := func(ctx context.Context, _, _ string) (net.Conn, error) {
-		port := req.URL.Port()
-		if port == "" {
-			port = "80"
-			if secure {
-				port = "443"
-			}
+	// The connection is made here, on this goroutine, and handed to
+	// net/http ready: net/http's own dial goroutine outlives a cancelled
+	// request (it is stopped only by CloseIdleConnections), so it must
+	// never touch what this function reads afterwards.
+	sock, wire, nc, err := s.wsDial(dctx, req, secure)
+	counts := func() (int64, int64) {
+		if sock == nil {
+			return 0, 0
 		}
-		addr, _, err := dialAddr(ctx, req.Resolver, req.Resolve, s.addr, req.URL.Hostname(), port)
-		if err != nil {
-			return nil, err
+		return wire.sent.Load(), sock.recv.Load()
+	}
+	if err != nil {
+		open.Err = wsDialError(dctx, err, 0)
+		sent, received = counts()
+		return nil, open, sent, received
+	}
+	var handed atomic.Bool
+	give := func(context.Context, string, string) (net.Conn, error) {
+		if !handed.CompareAndSwap(false, true) {
+			return nil, errors.New("WebSocket opening: its one connection is already used")
 		}
-		nc, err := s.dialer.DialContext(ctx, "tcp", addr)
-		if err != nil {
-			return nil, err
-		}
-		sock = s.t.conns.track(nc)
-		wire = &wsWire{Conn: sock}
-		if !secure {
-			return wire, nil
-		}
-		tc := tls.Client(wire, s.wsTLSConfig(req))
-		if err := tc.HandshakeContext(ctx); err != nil {
-			sock.Close()
-			switch Classify(err) {
-			case metrics.KindTimeout, metrics.KindCancelled, metrics.KindReset, metrics.KindFDLimit:
-				return nil, err
-			}
-			return nil, &TLSError{Err: err}
-		}
-		return tc, nil
+		return nc, nil
 	}
 	// A transport of its own: the upgraded connection is the
 	// WebSocket's, never kept for another request, and HTTP/2 is not
 	// offered (the upgrade is HTTP/1.1's).
-	tr := &http.Transport{DialContext: dial, DialTLSContext: dial, TLSNextProto: map[string]func(string, *tls.Conn) http.RoundTripper{},
+	tr := &http.Transport{DialContext: give, DialTLSContext: give, TLSNextProto: map[string]func(string, *tls.Conn) http.RoundTripper{},
 		MaxResponseHeaderBytes: MaxHeaderBytes}
 	defer tr.CloseIdleConnections()
 	u := *req.URL
@@ -138,16 +127,8 @@ func (s *Source) WSConnect(ctx context.Context, req *WSRequest) (conn *WSConn, o
 	if resp != nil {
 		open.Status = resp.StatusCode
 	}
-	counts := func() (int64, int64) {
-		if sock == nil {
-			return 0, 0
-		}
-		return wire.sent.Load(), sock.recv.Load()
-	}
 	if err != nil {
-		if sock != nil {
-			sock.Close()
-		}
+		sock.Close()
 		open.Err = wsDialError(dctx, err, open.Status)
 		sent, received = counts()
 		return nil, open, sent, received
@@ -162,6 +143,43 @@ func (s *Source) WSConnect(ctx context.Context, req *WSRequest) (conn *WSConn, o
 	go w.read(rctx)
 	w.sent, w.recv = counts()
 	return w, open, w.sent, w.recv
+}
+
+// wsDial connects to the WebSocket's host from s's address and, for
+// wss://, completes the TLS handshake. The socket and its counting wire
+// are returned even when the handshake failed (closed then), so that the
+// bytes it cost are counted.
+func (s *Source) wsDial(ctx context.Context, req *WSRequest, secure bool) (*socket, *wsWire, net.Conn, error) {
+	port := req.URL.Port()
+	if port == "" {
+		port = "80"
+		if secure {
+			port = "443"
+		}
+	}
+	addr, _, err := dialAddr(ctx, req.Resolver, req.Resolve, s.addr, req.URL.Hostname(), port)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	nc, err := s.dialer.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	sock := s.t.conns.track(nc)
+	wire := &wsWire{Conn: sock}
+	if !secure {
+		return sock, wire, wire, nil
+	}
+	tc := tls.Client(wire, s.wsTLSConfig(req))
+	if err := tc.HandshakeContext(ctx); err != nil {
+		sock.Close()
+		switch Classify(err) {
+		case metrics.KindTimeout, metrics.KindCancelled, metrics.KindReset, metrics.KindFDLimit:
+			return sock, wire, nil, err
+		}
+		return sock, wire, nil, &TLSError{Err: err}
+	}
+	return sock, wire, tc, nil
 }
 
 // wsDialError gives a failed opening its meaning: a handshake answered
