@@ -19,7 +19,10 @@ type socket struct {
 	// sent and recv are atomic: an HTTP/2 connection's frames are read
 	// by its own goroutine while the user's reads the counts.
 	sent, recv atomic.Int64
-	err        error
+	// err is the first error of a read or write. Atomic: a WebSocket's
+	// read-ahead goroutine and its sender, or an HTTP/2 connection's
+	// read loop and the user's writes, fail on the same socket at once.
+	err atomic.Pointer[error]
 
 	set  *connSet
 	once sync.Once
@@ -28,8 +31,8 @@ type socket struct {
 func (c *socket) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
 	c.recv.Add(int64(n))
-	if err != nil && c.err == nil {
-		c.err = err
+	if err != nil {
+		c.keep(err)
 	}
 	return n, err
 }
@@ -37,10 +40,25 @@ func (c *socket) Read(p []byte) (int, error) {
 func (c *socket) Write(p []byte) (int, error) {
 	n, err := c.Conn.Write(p)
 	c.sent.Add(int64(n))
-	if err != nil && c.err == nil {
-		c.err = err
+	if err != nil {
+		c.keep(err)
 	}
 	return n, err
+}
+
+// keep remembers err if it is the socket's first. The copy is made here,
+// not in Read and Write, so that only a failure allocates.
+func (c *socket) keep(err error) {
+	e := err
+	c.err.CompareAndSwap(nil, &e)
+}
+
+// firstErr is the first error of a read or write, nil if none.
+func (c *socket) firstErr() error {
+	if p := c.err.Load(); p != nil {
+		return *p
+	}
+	return nil
 }
 
 // Close closes the connection and forgets it.

@@ -790,8 +790,8 @@ func exchangeError(ctx context.Context, c *conn, err error) error {
 		return ctx.Err()
 	case errors.As(err, &tooLarge), errors.As(err, &proto):
 		return err
-	case c.sock.err != nil && !errors.Is(c.sock.err, io.EOF):
-		return c.sock.err
+	case c.sock.firstErr() != nil && !errors.Is(c.sock.firstErr(), io.EOF):
+		return c.sock.firstErr()
 	case errors.Is(err, os.ErrDeadlineExceeded), errors.Is(err, fasthttp.ErrTimeout):
 		return fmt.Errorf("%w: %v", os.ErrDeadlineExceeded, err)
 	case err == io.EOF:

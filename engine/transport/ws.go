@@ -303,8 +303,8 @@ func (w *WSConn) failure(ctx context.Context, err error) error {
 		return &TooLargeError{What: "WebSocket message", Limit: w.limit}
 	case errors.As(err, &ce):
 		return fmt.Errorf("%w: the server closed the WebSocket (status %d %s)", io.EOF, int(ce.Code), ce.Reason)
-	case w.sock != nil && w.sock.err != nil && !errors.Is(w.sock.err, io.EOF):
-		return w.sock.err
+	case w.sock != nil && w.sock.firstErr() != nil && !errors.Is(w.sock.firstErr(), io.EOF):
+		return w.sock.firstErr()
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed):
 		return fmt.Errorf("%w: the WebSocket connection closed", io.ErrUnexpectedEOF)
 	}
