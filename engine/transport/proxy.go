@@ -3,10 +3,13 @@ package transport
 import (
 	"bufio"
 	"encoding/base64"
+	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 )
 
 // ProxyError is an HTTP proxy that would not open a tunnel: its answer
@@ -22,16 +25,40 @@ func (e *ProxyError) Error() string {
 }
 
 // ParseProxy reads a proxy as scenarios write it:
-// http://[USER:PASSWORD@]HOST:PORT.
+// http://[USER:PASSWORD@]HOST:PORT. Its errors never show the password
+// (they reach results and reports).
 func ParseProxy(s string) (*url.URL, error) {
 	u, err := url.Parse(s)
 	if err != nil {
-		return nil, fmt.Errorf("proxy %q is not a URL: %v", s, err)
+		// url.Error quotes the whole URL, password included: give only
+		// what was wrong.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return nil, fmt.Errorf("proxy %q is not a URL: %v", redactUserinfo(s), err)
 	}
 	if u.Scheme != "http" || u.Hostname() == "" || u.Port() == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
-		return nil, fmt.Errorf("proxy %q is not http://HOST:PORT (an HTTP proxy, reached over plain TCP)", s)
+		return nil, fmt.Errorf("proxy %q is not http://HOST:PORT (an HTTP proxy, reached over plain TCP)", u.Redacted())
 	}
 	return u, nil
+}
+
+// redactUserinfo hides the user information of a URL that does not
+// parse: everything between "://" and the last "@" of its authority.
+func redactUserinfo(s string) string {
+	rest, scheme := s, ""
+	if i := strings.Index(s, "://"); i >= 0 {
+		scheme, rest = s[:i+3], s[i+3:]
+	}
+	end := len(rest)
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		end = i
+	}
+	if i := strings.LastIndex(rest[:end], "@"); i >= 0 {
+		return scheme + "xxxxx" + rest[i:]
+	}
+	return s
 }
 
 // tunnels reports whether a request to key goes through a CONNECT
@@ -63,14 +90,20 @@ func connectTunnel(c net.Conn, target string, proxy *url.URL, userAgent string) 
 		req += "Proxy-Authorization: " + auth + "\r\n"
 	}
 	if _, err := c.Write([]byte(req + "\r\n")); err != nil {
-		return err
+		return fmt.Errorf("proxy %s: CONNECT %s: %w", proxy.Host, target, err)
 	}
+	// The answer's header block is read through a limit: a proxy that
+	// streams headers forever does not hold the user or its memory.
+	lim := &io.LimitedReader{R: c, N: MaxHeaderBytes}
 	br := readers.Get().(*bufio.Reader)
-	br.Reset(c)
+	br.Reset(lim)
 	defer func() { br.Reset(nil); readers.Put(br) }()
 	resp, err := http.ReadResponse(br, &http.Request{Method: http.MethodConnect})
 	if err != nil {
-		return err
+		if lim.N <= 0 {
+			err = &TooLargeError{What: "proxy's answer to CONNECT", Limit: MaxHeaderBytes}
+		}
+		return fmt.Errorf("proxy %s: CONNECT %s: %w", proxy.Host, target, err)
 	}
 	if resp.StatusCode/100 != 2 {
 		return &ProxyError{Proxy: proxy.Host, Target: target, Status: resp.Status}
