@@ -181,3 +181,31 @@ def flow(user):
 		t.Errorf("iteration error %q, want one at the call that asks for https://", msg)
 	}
 }
+
+// TestHTTP3NoProxy: HTTP/3 does not go through an HTTP proxy (it tunnels
+// TCP), so version "3" with a proxy is an input error at the key that
+// combines them, never a call that silently goes direct; in .star it
+// fails the call that asks for it.
+func TestHTTP3NoProxy(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct{ http, with, at string }{
+		{"{version: '3', proxy: 'http://127.0.0.1:3128'}", "{url: 'https://127.0.0.1:1/'}", ":2:22:"},
+		{"{proxy: 'http://127.0.0.1:3128'}", "{url: 'https://127.0.0.1:1/', version: '3'}", ":4:69:"},
+		{"{version: '3'}", "{url: 'https://127.0.0.1:1/', proxy: 'http://127.0.0.1:3128'}", ":4:60:"},
+	} {
+		src := "name: x\nhttp: " + c.http + "\nactions:\n  - {id: a, call: get, with: " + c.with + "}\ntasks: [{id: start, action: a}]\n"
+		file := writeFile(t, dir, "bad.yaml", src)
+		_, err := engine.Run(context.Background(), file, nil, engine.Options{Options: runOpts()})
+		if err == nil || !strings.Contains(err.Error(), "bad.yaml"+c.at) || !strings.Contains(err.Error(), "cannot go through an HTTP proxy") {
+			t.Errorf("%s / %s: got %v, want an error about the proxy at %s", c.http, c.with, err, c.at)
+		}
+	}
+	file := writeFile(t, dir, "proxied.star", `
+def flow(user):
+    http.get("https://127.0.0.1:1/", version = "3", proxy = "http://u:pw@127.0.0.1:3128")
+`)
+	res := runFile(t, file, nil)
+	if msg := res.Errors["iteration error"]; !strings.Contains(msg, "proxied.star:3:13: ") || !strings.Contains(msg, "cannot go through proxy") || strings.Contains(msg, ":pw@") {
+		t.Errorf("iteration error %q, want one at the call, the password hidden", msg)
+	}
+}

@@ -331,7 +331,7 @@ func prepare(fn string, a *httpArgs, p *prepared) error {
 	if p.cookies, err = cookiesArg(fn, a.cookies, conf.Cookies); err != nil {
 		return err
 	}
-	if err := checkHTTP3(p.version, p.url, conf.TLS); err != nil {
+	if err := checkHTTP3(p.version, p.url, conf.TLS, p.proxy); err != nil {
 		return fmt.Errorf("%s: %v", fn, err)
 	}
 	if (a.tls == nil || a.tls == starlark.None) && (a.tlsVerify == nil || a.tlsVerify == starlark.None) {
@@ -355,7 +355,7 @@ func prepare(fn string, a *httpArgs, p *prepared) error {
 		verify := bool(b)
 		settings.Verify = &verify
 	}
-	if err := checkHTTP3(p.version, p.url, settings); err != nil {
+	if err := checkHTTP3(p.version, p.url, settings, p.proxy); err != nil {
 		return fmt.Errorf("%s: %v", fn, err)
 	}
 	p.insecure = settings.Insecure()

@@ -206,14 +206,18 @@ func tlsArg(fn string, v starlark.Value) (transport.TLSSettings, error) {
 }
 
 // checkHTTP3 reports what HTTP/3 cannot do: a URL that is not https://
-// (QUIC is always encrypted), or TLS settings that end below TLS 1.3,
+// (QUIC is always encrypted), a proxy (ntx's proxies tunnel TCP only:
+// the call would go direct), or TLS settings that end below TLS 1.3,
 // the only version QUIC runs on.
-func checkHTTP3(v transport.Version, u *url.URL, t transport.TLSSettings) error {
+func checkHTTP3(v transport.Version, u *url.URL, t transport.TLSSettings, proxy *url.URL) error {
 	if v != transport.Version3 {
 		return nil
 	}
 	if u.Scheme != "https" {
 		return fmt.Errorf("version \"3\" (HTTP/3 over QUIC) needs an https:// URL, not %s", u.Redacted())
+	}
+	if proxy != nil {
+		return fmt.Errorf("version \"3\" (HTTP/3 over QUIC) cannot go through proxy %s (an HTTP proxy tunnels TCP only): drop the proxy or ask for another version", proxy.Redacted())
 	}
 	if t.MaxVersion != 0 && t.MaxVersion < tls.VersionTLS13 {
 		return fmt.Errorf("version \"3\" (HTTP/3 over QUIC) runs on TLS 1.3 only: tls max_version must not be below 1.3")

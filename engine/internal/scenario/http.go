@@ -42,6 +42,8 @@ type HTTP struct {
 	Pos         Pos
 	// tlsPos is where each of tls's file keys was written.
 	tlsPos map[string]Pos
+	// proxyPos is where proxy was written.
+	proxyPos Pos
 }
 
 // ReadFile reads a file a scenario names (a TLS certificate or key),
@@ -124,6 +126,7 @@ func (d *decoder) httpSection(s *Scenario, n *yaml.Node) {
 	}
 	if x, ok := f["proxy"]; ok {
 		h.Proxy = d.str(x.value, "http.proxy")
+		h.proxyPos = d.pos(x.key)
 		if _, err := transport.ParseProxy(h.Proxy); h.Proxy != "" && err != nil {
 			d.errorf(x.value, "http.%v", err)
 		}
@@ -261,6 +264,9 @@ func (v *validator) httpTLS() {
 	if !v.checkHTTP3(v.s.HTTP.Version, v.s.HTTP.TLS, v.s.HTTP.tlsPos, v.s.HTTP.Pos) {
 		return
 	}
+	if !v.checkHTTP3Proxy(v.s.HTTP.Version, v.s.HTTP.Proxy != "", v.s.HTTP.proxyPos) {
+		return
+	}
 	for _, a := range v.s.Actions {
 		if a.Kind != catalog.HTTP || a.With == nil {
 			continue
@@ -270,6 +276,8 @@ func (v *validator) httpTLS() {
 			continue
 		}
 		version, versionPos := v.s.HTTP.Version, v.s.HTTP.Pos
+		proxied, proxyPos := v.s.HTTP.Proxy != "", v.s.HTTP.proxyPos
+		ownVersion := false
 		var own transport.TLSSettings
 		pos := map[string]Pos{}
 		for i := 0; i+1 < len(w.Content); i += 2 {
@@ -278,7 +286,13 @@ func (v *validator) httpTLS() {
 				// A template is checked when it is rendered, by the call.
 				if x := deref(w.Content[i+1]); x.Kind == yaml.ScalarNode {
 					version, versionPos = x.Value, v.d.pos(x)
+					ownVersion = true
 				}
+			case "proxy":
+				// "" (or null) goes direct; a template is a proxy.
+				x := deref(w.Content[i+1])
+				proxied = x.Kind == yaml.ScalarNode && x.Tag != "!!null" && x.Value != ""
+				proxyPos = v.d.pos(w.Content[i])
 			case "tls":
 				sub := &decoder{file: v.d.file} // the value's own errors are the key check's
 				t, p := sub.tls(w.Content[i+1], "tls")
@@ -302,7 +316,22 @@ func (v *validator) httpTLS() {
 			}
 		}
 		v.checkHTTP3(version, v.s.HTTP.TLS.Merge(own), pos, versionPos)
+		if ownVersion && proxyPos == v.s.HTTP.proxyPos {
+			proxyPos = versionPos // the action asked for HTTP/3 under the section's proxy
+		}
+		v.checkHTTP3Proxy(version, proxied, proxyPos)
 	}
+}
+
+// checkHTTP3Proxy reports a proxy where HTTP/3 is asked for: ntx's
+// proxies tunnel TCP, and QUIC would silently go direct. The error is
+// at the proxy key (at).
+func (v *validator) checkHTTP3Proxy(version string, proxied bool, at Pos) bool {
+	if version != "3" || !proxied {
+		return true
+	}
+	v.errorf(at, "proxy is set, and version \"3\" (HTTP/3 over QUIC) cannot go through an HTTP proxy (it tunnels TCP only): drop the proxy or ask for another version")
+	return false
 }
 
 // httpWith checks what the with: of HTTP actions names outside the
