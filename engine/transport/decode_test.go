@@ -44,3 +44,20 @@ func TestGzipDecoding(t *testing.T) {
 		}
 	}
 }
+
+// TestCorruptGzipEveryVersion: a corrupt gzip body whose caller discards
+// it is still decoded and fails as kind decode over HTTP/1.1, HTTP/2 and
+// HTTP/3 alike.
+func TestCorruptGzipEveryVersion(t *testing.T) {
+	srv := targettest.Start(t)
+	tr := newTransport(t, transport.Options{})
+	prof := h3Profile(t, srv, transport.TLSSettings{})
+	for _, v := range []transport.Version{transport.Version11, transport.Version2, transport.Version3} {
+		r := tr.Source(unbound).Do(context.Background(), &transport.Request{
+			URL: mustURL(t, "https://"+srv.HTTPSAddr()+"/gzip?corrupt=1"), Header: http.Header{"Accept-Encoding": {"gzip"}},
+			Version: v, TLS: prof, Timeout: 10 * time.Second, Decompress: true, DiscardBody: true})
+		if k := transport.Classify(r.Err); k != metrics.KindDecode {
+			t.Errorf("version %v (%s): %v (%s), want decode", v, r.Proto, r.Err, k)
+		}
+	}
+}

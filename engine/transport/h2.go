@@ -292,7 +292,7 @@ func (s *Source) roundTrip2(ctx context.Context, hc *h2conn, req *Request, h *ho
 	if hresp.ContentLength > limit {
 		return true, &TooLargeError{What: "response body", Limit: limit}
 	}
-	resp.Body, resp.BodySize, err = readAll(hresp.Body, limit, !req.DiscardBody || req.Decompress, "response body")
+	resp.Body, resp.BodySize, err = readAll(hresp.Body, limit, keepBody(req), "response body")
 	clock.Mark(metrics.PhaseReceive)
 	return true, err
 }

@@ -359,7 +359,7 @@ func (s *Source) roundTrip3(ctx context.Context, hc *h3conn, req *Request, h *ho
 	if hresp.ContentLength > limit {
 		return true, &TooLargeError{What: "response body", Limit: limit}
 	}
-	resp.Body, resp.BodySize, err = readAll(hresp.Body, limit, !req.DiscardBody, "response body")
+	resp.Body, resp.BodySize, err = readAll(hresp.Body, limit, keepBody(req), "response body")
 	clock.Mark(metrics.PhaseReceive)
 	return true, err
 }

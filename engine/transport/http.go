@@ -186,6 +186,12 @@ func (s *Source) DoInto(ctx context.Context, req *Request, resp *Response) {
 	}
 }
 
+// keepBody reports whether a response body is kept in memory: when the
+// caller wants it, or to be decoded (decodeBody reports a corrupt gzip
+// body as kind decode even when the caller discards it). The same for
+// every protocol.
+func keepBody(req *Request) bool { return !req.DiscardBody || req.Decompress }
+
 // Check reports a request that cannot be sent: a URL that is not
 // absolute http(s), or a header that would write headers of its own.
 // Built-ins check their requests before they measure anything.

@@ -377,7 +377,7 @@ func (s *Source) roundTrip(ctx context.Context, c *conn, req *Request, h *hop, d
 	if limit <= 0 {
 		limit = DefaultMaxResponse
 	}
-	keep := !req.DiscardBody || req.Decompress // kept to be decoded (decodeBody)
+	keep := keepBody(req)
 	untilClose := false
 	switch cl := hdr.ContentLength(); {
 	case h.method == http.MethodHead || resp.Status == http.StatusNoContent ||
