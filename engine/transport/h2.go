@@ -68,14 +68,17 @@ func (v Version) nextProtos() []string {
 	return []string{"h2", "http/1.1"}
 }
 
-// Conns are one user's HTTP/2 and HTTP/3 connections. Such a
-// connection carries many requests at once, so it is never put in a
-// source's shared idle pool: it is kept here, reused by the user's own
-// requests only, and closed when the user ends.
+// Conns are one user's kept-alive connections: HTTP/1.1 (idle between
+// its requests), HTTP/2 and HTTP/3. They are never put in a source's
+// shared pool: kept here, reused by the user's own requests only, even
+// when other users send from the same address, and closed when the user
+// ends or gives its address back.
 type Conns struct {
 	mu     sync.Mutex
 	h2     map[h2Key]*h2conn
 	h3     map[h2Key]*h3conn
+	idle   []idle1    // idle HTTP/1.1 connections, most recently used last
+	t      *Transport // the transport of the idle ones, once there are some
 	closed bool
 }
 
@@ -190,10 +193,14 @@ func (u *Conns) Close() {
 	if u == nil {
 		return
 	}
+	u.closeIdle1(time.Time{}, netip.Addr{}, true)
 	u.mu.Lock()
-	conns, conns3 := u.h2, u.h3
+	conns, conns3, t := u.h2, u.h3, u.t
 	u.h2, u.h3, u.closed = nil, nil, true
 	u.mu.Unlock()
+	if t != nil {
+		t.unwatch(u)
+	}
 	for _, hc := range conns {
 		hc.close()
 	}
@@ -208,6 +215,7 @@ func (u *Conns) CloseFrom(src netip.Addr) {
 	if u == nil {
 		return
 	}
+	u.closeIdle1(time.Time{}, src, false)
 	var conns []*h2conn
 	var conns3 []*h3conn
 	u.mu.Lock()

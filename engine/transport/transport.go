@@ -5,10 +5,12 @@
 // in stdlib parse a call's arguments into a Request, call the transport
 // and turn what it returns into a result and samples.
 //
-// One Transport serves a run. It keeps one Source per source address,
-// and a Source keeps the idle connections to each destination: a
-// connection is never shared between source addresses, so a user's
-// requests always leave from the user's address.
+// One Transport serves a run. It keeps one Source per source address.
+// A user's kept-alive connections are its own (Conns), never handed to
+// another user, even one sending from the same address; a Source keeps
+// the idle connections of requests made without a user. A connection is
+// never shared between source addresses, so a user's requests always
+// leave from the user's address.
 //
 // HTTP requests are written by this package and responses parsed with
 // fasthttp's header parser, on the calling goroutine: net/http's
@@ -89,8 +91,12 @@ type Transport struct {
 	sources map[netip.Addr]*Source
 
 	//lint:ignore SA1019 see h2.go: the settings of the HTTP/2 connections ntx dials itself
-	h2        *http2.Transport // the settings of HTTP/2 connections
-	idle      atomic.Int64     // idle connections, all sources
+	h2   *http2.Transport // the settings of HTTP/2 connections
+	idle atomic.Int64     // idle connections, all sources and users
+	// users are the users' connection sets holding idle HTTP/1.1
+	// connections, for the sweep.
+	usersMu   sync.Mutex
+	users     map[*Conns]struct{}
 	conns     connSet
 	sweepOnce sync.Once
 	stop      chan struct{}
@@ -155,6 +161,9 @@ func (t *Transport) Close() {
 	for _, s := range t.sources {
 		s.closeIdle(time.Time{})
 	}
+	for _, u := range t.watched() {
+		u.closeIdle1(time.Time{}, netip.Addr{}, true)
+	}
 }
 
 // CloseWith closes t when ctx ends, like Close, and returns what stops
@@ -186,6 +195,9 @@ func (t *Transport) sweep() {
 			for _, s := range srcs {
 				s.closeIdle(now.Add(-t.opts.IdleTimeout))
 			}
+			for _, u := range t.watched() {
+				u.closeIdle1(now.Add(-t.opts.IdleTimeout), netip.Addr{}, true)
+			}
 		}
 	}
 }
@@ -200,7 +212,8 @@ func Dialer(src netip.Addr) *net.Dialer {
 	return d
 }
 
-// Source sends from one source address and keeps its idle connections.
+// Source sends from one source address, and keeps the idle connections
+// of requests made without a user's Conns.
 type Source struct {
 	t      *Transport
 	addr   netip.Addr

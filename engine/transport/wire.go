@@ -113,7 +113,7 @@ func (s *Source) attempt(ctx context.Context, req *Request, h *hop, deadline tim
 		if err == nil {
 			if reusable && !req.NoKeepAlive {
 				c.reused = true
-				s.put(c)
+				s.putIdle(req.Conns, c)
 			} else {
 				c.close()
 			}
@@ -181,7 +181,7 @@ func (s *Source) exchange2(ctx context.Context, req *Request, h *hop, deadline t
 // byte counts.
 func (s *Source) conn(ctx context.Context, key destKey, u interface{ Hostname() string }, deadline time.Time, req *Request) (*conn, error) {
 	if !req.NoKeepAlive {
-		if c := s.take(key); c != nil {
+		if c := s.takeIdle(req.Conns, key); c != nil {
 			return c, nil
 		}
 	}
