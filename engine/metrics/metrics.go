@@ -54,7 +54,12 @@ type Collector struct {
 	failures  map[string]int64
 	samples   map[string]string // the first message of each error kind
 	overflow  string            // the first name counted under OtherName
-	overflows int64             // calls counted under OtherName
+	overflows atomic.Int64      // calls counted under OtherName
+	// overflowed maps names past maxNames to OtherName's aggregate, so
+	// that their calls take no lock (up to 4×maxNames of them, counted in
+	// nOverflowed: a run naming every call anew stops caching there).
+	overflowed  sync.Map
+	nOverflowed atomic.Int64
 
 	// globalMu guards the run-wide distributions: every successful HTTP
 	// call, and the calls of the current interval (for the time series).
@@ -208,19 +213,83 @@ func (c *Collector) applyShard(sh *shard) {
 	batch := sh.buf
 	sh.buf, sh.spare = sh.spare[:0], nil
 	sh.mu.Unlock()
-	for i := range batch {
-		c.apply(batch[i].a, &batch[i].s)
-	}
+	c.applyBatch(batch)
 	clear(batch) // the strings it holds may go
 	sh.mu.Lock()
 	sh.spare = batch[:0]
 	sh.mu.Unlock()
 }
 
-// apply adds one sample to the aggregates, a being its name's.
-func (c *Collector) apply(a *action, s *Sample) {
+// applyBatch adds a batch of samples to the aggregates, taking each
+// name's lock once for all its samples and the run-wide one once.
+func (c *Collector) applyBatch(batch []recorded) {
+	for i := range batch {
+		a := batch[i].a
+		if a == nil {
+			continue // applied with an earlier sample of its name
+		}
+		a.mu.Lock()
+		for j := i; j < len(batch); j++ {
+			if batch[j].a == a {
+				a.add(&batch[j].s)
+				batch[j].a = nil
+			}
+		}
+		a.mu.Unlock()
+	}
+	var requests, errors int64
+	var src *source
+	srcAddr := netip.Addr{}
+	c.globalMu.Lock()
+	for i := range batch {
+		s := &batch[i].s
+		if s.Kind == "custom" {
+			continue
+		}
+		requests++
+		if !s.OK {
+			errors++
+		}
+		if !s.ErrKind.Measured() {
+			continue
+		}
+		if s.Kind == "http" {
+			c.httpN++
+			if s.OK {
+				c.httpOK++
+				c.http.record(s.Latency)
+			}
+		}
+		c.interval.requests++
+		if s.OK {
+			c.interval.lat.record(s.Latency)
+		} else {
+			c.interval.errors++
+		}
+	}
+	c.globalMu.Unlock()
+	c.requests.Add(requests)
+	c.errors.Add(errors)
+	for i := range batch {
+		s := &batch[i].s
+		if s.Kind != "custom" && s.ErrKind != KindNoAddress {
+			if src == nil || s.Source != srcAddr {
+				src, srcAddr = c.source(s.Source), s.Source
+			}
+			src.requests.Add(1)
+			if !s.OK {
+				src.errors.Add(1)
+			}
+		}
+		if !s.OK && s.Err != "" {
+			c.sample(s.Name+" "+string(s.ErrKind), s.Err)
+		}
+	}
+}
+
+// add adds one sample to a's aggregates; a.mu is held.
+func (a *action) add(s *Sample) {
 	measured := s.ErrKind.Measured()
-	a.mu.Lock()
 	a.count++
 	switch {
 	case s.OK:
@@ -253,40 +322,6 @@ func (c *Collector) apply(a *action, s *Sample) {
 	}
 	a.sent += s.BytesSent
 	a.got += s.BytesRecv
-	a.mu.Unlock()
-	if s.Kind != "custom" {
-		c.requests.Add(1)
-		if !s.OK {
-			c.errors.Add(1)
-		}
-		if measured {
-			c.globalMu.Lock()
-			if s.Kind == "http" {
-				c.httpN++
-				if s.OK {
-					c.httpOK++
-					c.http.record(s.Latency)
-				}
-			}
-			c.interval.requests++
-			if s.OK {
-				c.interval.lat.record(s.Latency)
-			} else {
-				c.interval.errors++
-			}
-			c.globalMu.Unlock()
-		}
-	}
-	if s.Kind != "custom" && s.ErrKind != KindNoAddress {
-		src := c.source(s.Source)
-		src.requests.Add(1)
-		if !s.OK {
-			src.errors.Add(1)
-		}
-	}
-	if !s.OK && s.Err != "" {
-		c.sample(s.Name+" "+string(s.ErrKind), s.Err)
-	}
 }
 
 func (c *Collector) sample(key, msg string) {
@@ -312,6 +347,10 @@ func (c *Collector) action(name, kind string) *action {
 			return a
 		}
 	}
+	if a, ok := c.overflowed.Load(name); ok {
+		c.overflows.Add(1)
+		return a.(*action)
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	a := c.actions[name]
@@ -322,7 +361,15 @@ func (c *Collector) action(name, kind string) *action {
 		if c.overflow == "" {
 			c.overflow = name
 		}
-		c.overflows++
+		c.overflows.Add(1)
+		newName := name
+		defer func() {
+			if c.nOverflowed.Load() < 4*int64(c.maxNames) {
+				if _, loaded := c.overflowed.LoadOrStore(newName, a); !loaded {
+					c.nOverflowed.Add(1)
+				}
+			}
+		}()
 		name = OtherName
 		if a = c.actions[name]; a != nil {
 			return a
@@ -498,7 +545,7 @@ func (c *Collector) Result(name string) *report.Result {
 		r.Warnings = append(r.Warnings, fmt.Sprintf(
 			"more than %d distinct names were measured: from %q on, %d calls with new names are counted as %q; "+
 				"give such calls a name= that groups them (e.g. name=\"GET /users/{id}\"), or raise --max-names",
-			c.maxNames, c.overflow, c.overflows, OtherName))
+			c.maxNames, c.overflow, c.overflows.Load(), OtherName))
 	}
 	c.mu.RUnlock()
 	c.globalMu.Lock()

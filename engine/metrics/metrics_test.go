@@ -1,11 +1,13 @@
 package metrics
 
 import (
+	"fmt"
 	"math"
 	"net/netip"
 	"reflect"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -372,5 +374,48 @@ func BenchmarkRecordSpread(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		s.Latency = lat[i%len(lat)]
 		c.Record(s)
+	}
+}
+
+// Calls named by URL with ids in the path, from many users at once: past
+// MaxNames (100) the calls have 300 names more, counted under OtherName.
+// Run it with -mutexprofile to see what the recorders wait for.
+func BenchmarkOverflowNamesParallel(b *testing.B) {
+	c := New(Config{MaxNames: 100})
+	for n := range 100 {
+		c.Record(&Sample{Name: "warm " + strconv.Itoa(n), Kind: "http", OK: true})
+	}
+	var next atomic.Int64
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		s := &Sample{Kind: "http", OK: true, Status: 200, Latency: time.Millisecond}
+		for pb.Next() {
+			s.Name = "GET /users/" + strconv.FormatInt(next.Add(1)%300, 10)
+			c.Record(s)
+		}
+	})
+}
+
+// Names past MaxNames are remembered as OtherName's (up to 4×MaxNames of
+// them): their calls are still counted there, and in the warning.
+func TestOverflowNamesCached(t *testing.T) {
+	c := New(Config{MaxNames: 2})
+	for range 3 {
+		for _, n := range []string{"a", "b", "c", "d", "e", "f", "g", "h", "i", "j"} {
+			c.Record(&Sample{Name: n, Kind: "http", OK: true, Latency: time.Millisecond})
+		}
+	}
+	if n := c.nOverflowed.Load(); n != 8 {
+		t.Errorf("%d overflowing names cached, want 8 (4×MaxNames)", n)
+	}
+	if _, ok := c.overflowed.Load("j"); !ok {
+		t.Error("an overflowing name is not cached")
+	}
+	r := c.Result("x")
+	if len(r.Actions) != 3 || r.Actions[OtherName].Count != 24 || r.Actions["a"].Count != 3 {
+		t.Errorf("actions %d, other %+v", len(r.Actions), r.Actions[OtherName])
+	}
+	if w := fmt.Sprint(r.Warnings); !strings.Contains(w, "24 calls") {
+		t.Errorf("warnings %s, want 24 calls counted as other", w)
 	}
 }
