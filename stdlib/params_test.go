@@ -33,6 +33,11 @@ func TestUnpackLikeUnpackArgs(t *testing.T) {
 		{"string wanted", nil, kw("url", starlark.MakeInt(1))},
 		{"int wanted", starlark.Tuple{s("http://a/")}, kw("retries", s("2"))},
 		{"int too large", starlark.Tuple{s("http://a/")}, kw("retries", starlark.MakeUint64(1<<63))},
+		// Outside int32: UnpackArgs (starlark.AsInt) takes what fits the
+		// Go int, and so must the fast path (retries = 2**40 is then
+		// judged the same way whichever path read it).
+		{"int beyond int32", starlark.Tuple{s("http://a/")}, kw("retries", starlark.MakeInt64(1<<40))},
+		{"int below int32", starlark.Tuple{s("http://a/")}, kw("retries", starlark.MakeInt64(-1<<31-1), "redirects", starlark.MakeInt64(-1<<40))},
 		{"bool wanted", starlark.Tuple{s("http://a/")}, kw("discard_body", starlark.MakeInt(1))},
 		{"too many positional", starlark.Tuple{s("a"), s("b"), s("c"), s("d"), s("e"), s("f"), s("g"), s("h"), s("i"), s("j"), s("k"), s("l"), s("m"), s("n"), s("o"), s("p"), s("q"), s("r"), s("s"), s("t"), s("u"), s("v"), s("w"), s("x")}, nil},
 	}
