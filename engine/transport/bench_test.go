@@ -15,12 +15,11 @@ import (
 // client's side and a minimal server's together: the transport's cost
 // per request next to the system calls it cannot avoid.
 func BenchmarkGet(b *testing.B) {
-	t := &testing.T{}
-	srv := startRaw(t, func(int) what { return answer })
+	srv := startRaw(b, func(int) what { return answer })
 	tr := transport.New(transport.Options{})
 	defer tr.Close()
 	src := tr.Source(unbound)
-	req := &transport.Request{Method: "GET", URL: mustURL(t, srv.url()), Timeout: 10 * time.Second, Redirects: 10}
+	req := &transport.Request{Method: "GET", URL: mustURL(b, srv.url()), Timeout: 10 * time.Second, Redirects: 10}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	b.ReportAllocs()
@@ -42,9 +41,8 @@ func (noCookies) SetCookies(*url.URL, []*http.Cookie) {}
 // that was never sent a cookie pays: the scan for Set-Cookie), and
 // holding one cookie for the URL (the Cookie header added).
 func BenchmarkGetJar(b *testing.B) {
-	t := &testing.T{}
-	srv := startRaw(t, func(int) what { return answer })
-	u := mustURL(t, srv.url())
+	srv := startRaw(b, func(int) what { return answer })
+	u := mustURL(b, srv.url())
 	full, _ := cookiejar.New(nil)
 	full.SetCookies(u, []*http.Cookie{{Name: "session", Value: "0123456789abcdef"}})
 	for _, c := range []struct {

@@ -37,7 +37,7 @@ func newTransport(t *testing.T, opts transport.Options) *transport.Transport {
 	return tr
 }
 
-func mustURL(t *testing.T, s string) *url.URL {
+func mustURL(t testing.TB, s string) *url.URL {
 	t.Helper()
 	u, err := url.Parse(s)
 	if err != nil {

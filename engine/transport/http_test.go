@@ -37,7 +37,7 @@ type rawServer struct {
 	seen map[string]int
 }
 
-func startRaw(t *testing.T, do func(n int) what) *rawServer {
+func startRaw(t testing.TB, do func(n int) what) *rawServer {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
