@@ -193,11 +193,13 @@ func (u *Conns) Close() {
 	if u == nil {
 		return
 	}
-	u.closeIdle1(time.Time{}, netip.Addr{}, true)
 	u.mu.Lock()
 	conns, conns3, t := u.h2, u.h3, u.t
 	u.h2, u.h3, u.closed = nil, nil, true
 	u.mu.Unlock()
+	// Closed first: a request ending now cannot put its connection
+	// aside after this.
+	u.closeIdle1(time.Time{}, netip.Addr{}, true)
 	if t != nil {
 		t.unwatch(u)
 	}
