@@ -163,3 +163,40 @@ func TestCompileThenExec(t *testing.T) {
 		t.Errorf("compile to stdout: exit %d\n%s", code, stdout)
 	}
 }
+
+// TestIterationsZeroLoopsUntilTheDuration: --iterations 0 is given, not
+// the default, and means "loop until the duration ends" (issue: it was
+// taken for "not given" and each user ran the scenario's one iteration).
+func TestIterationsZeroLoopsUntilTheDuration(t *testing.T) {
+	srv := startTarget(t)
+	dir := t.TempDir()
+	file := filepath.Join(dir, "once.yaml")
+	os.WriteFile(file, []byte(`name: once
+actions:
+  - id: a
+    call: get
+    with:
+      url: "http://{{env.NTX_TARGET_HTTP}}/health"
+      headers: {X-User: "{{user.id}}"}
+tasks: [{id: s, action: a}]
+`), 0o644)
+	code, stdout, stderr := ntx(t, "exec", "--quiet", "--users", "3", "--duration", "1s", "--iterations", "0", file)
+	if code != exitPassed {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	perUser := map[string]int{}
+	for _, s := range srv.Seen() {
+		perUser[s.Header.Get("X-User")]++
+	}
+	if len(perUser) != 3 {
+		t.Fatalf("requests by user %v, want 3 users", perUser)
+	}
+	for u, n := range perUser {
+		if n < 2 {
+			t.Errorf("user %s ran %d iterations in 1s with --iterations 0, want it to loop until the duration ends", u, n)
+		}
+	}
+	if code, _, stderr := ntx(t, "exec", "--quiet", "--iterations", "0", file); code != exitInvalid || !strings.Contains(stderr, "give --duration") {
+		t.Errorf("--iterations 0 without a duration: exit %d\n%s", code, stderr)
+	}
+}

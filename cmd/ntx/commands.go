@@ -75,7 +75,7 @@ func cmdExec(args []string, stdout, stderr io.Writer) int {
 	maxSteps := fs.Uint64("max-steps", 0, "Starlark steps one iteration may take (default 10000000)")
 	maxMemory := fs.String("max-memory", "256MiB", "how much the run's heap may grow (`SIZE`: 512MiB, 2GiB; 0 for no limit) before running iterations are stopped")
 	users := fs.Int("users", 0, "start this many users at once instead of the ramp-up phases")
-	iterations := fs.Int("iterations", 0, "iterations per user, overriding user_lifetime")
+	iterations := fs.Int("iterations", 0, "iterations per user, overriding user_lifetime; 0 loops until the duration ends")
 	duration := fs.Duration("duration", 0, "stop starting iterations after this long, e.g. 30s")
 	rateFlag := fs.String("rate", "", "run the open model at this arrival `RATE` (e.g. 200/s), replacing the ramp-up")
 	htmlOut := fs.String("report", "", "write a self-contained HTML report to `FILE.html`")
@@ -108,6 +108,7 @@ func cmdExec(args []string, stdout, stderr io.Writer) int {
 	opts.Seed, opts.MaxSteps = *seed, *maxSteps
 	opts.Users, opts.Iterations, opts.Duration = *users, *iterations, *duration
 	opts.MaxNames = *maxNames
+	opts.UntilDuration = fs.Changed("iterations") && *iterations == 0
 	seg, err := segmentFlag(*segFlag)
 	if err != nil {
 		fmt.Fprintf(stderr, "ntx exec: --segment: %v\n", err)
@@ -164,6 +165,10 @@ func cmdExec(args []string, stdout, stderr io.Writer) int {
 	}
 	for _, w := range prog.Warnings {
 		fmt.Fprintf(stderr, "%s: warning: %s\n", w.Pos, w.Msg)
+	}
+	if opts.UntilDuration && *duration == 0 && prog.Scenario.Load.Duration == 0 {
+		fmt.Fprintln(stderr, "ntx exec: --iterations 0 loops until the duration ends: give --duration (or load.duration in the scenario)")
+		return exitInvalid
 	}
 
 	ctx, cancel := context.WithCancel(context.Background())

@@ -50,6 +50,9 @@ type Options struct {
 	Users      int
 	Iterations int
 	Duration   time.Duration
+	// UntilDuration makes every user loop until the run's duration ends
+	// (--iterations 0), whatever the scenario's user_lifetime says.
+	UntilDuration bool
 	// Rate, when non-zero, runs the open model at this many arrivals per
 	// second, replacing the scenario's arrival rate (or its ramp-up).
 	Rate float64
@@ -659,6 +662,9 @@ func (r *run) iterations() int {
 	lt := r.s.Load.Lifetime
 	if r.opts.Iterations > 0 {
 		return r.opts.Iterations
+	}
+	if r.opts.UntilDuration {
+		return 0
 	}
 	if lt.Mode == "loop" {
 		return lt.Iterations
