@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -104,7 +105,8 @@ func TestExitCodes(t *testing.T) {
 	os.WriteFile(strict, []byte("name: t\nactions: [{id: a, call: get, with: {url: 'http://{{env.NTX_TARGET_HTTP}}/delay/5'}}]\ntasks: [{id: s, action: a}]\nthresholds: ['a.p95 < 1ms', 'a.error_rate <= 0%', 'iterations.passed == 1']\n"), 0o644)
 	out := filepath.Join(dir, "strict.json")
 	code, stdout, _ := ntx(t, "exec", "--quiet", "--out", out, strict)
-	if code != exitFailed || !strings.Contains(stdout, "threshold FAIL a.p95 < 1ms") || !strings.Contains(stdout, "threshold ok   iterations.passed == 1") {
+	if code != exitFailed || !strings.Contains(stdout, "threshold FAIL a.p95 < 1ms (value ") || !strings.Contains(stdout, "threshold ok   a.error_rate <= 0% (value 0%)") ||
+		!strings.Contains(stdout, "threshold ok   iterations.passed == 1 (value 1)") || !regexp.MustCompile(`a\.p95 < 1ms \(value [0-9.]+m?s\)`).MatchString(stdout) {
 		t.Errorf("failed threshold: exit %d, want 1\n%s", code, stdout)
 	}
 	var doc struct {
@@ -112,12 +114,14 @@ func TestExitCodes(t *testing.T) {
 			Expr  string
 			OK    bool
 			Value float64
+			Unit  string
 		}
 		Passed bool
 	}
 	b, _ := os.ReadFile(out)
 	if err := json.Unmarshal(b, &doc); err != nil || len(doc.Thresholds) != 3 || doc.Passed ||
-		doc.Thresholds[0].OK || doc.Thresholds[0].Value < 5 || !doc.Thresholds[1].OK {
+		doc.Thresholds[0].OK || doc.Thresholds[0].Value < 5 || !doc.Thresholds[1].OK ||
+		doc.Thresholds[0].Unit != "ms" || doc.Thresholds[1].Unit != "fraction" || doc.Thresholds[2].Unit != "count" {
 		t.Errorf("thresholds in JSON: %+v (%v)", doc, err)
 	}
 	foreign := filepath.Join(dir, "foreign.yaml")

@@ -13,7 +13,7 @@ import (
 func (c *Collector) Evaluate(ts []Threshold, res *report.Result) []report.Threshold {
 	out := make([]report.Threshold, 0, len(ts))
 	for _, t := range ts {
-		rt := report.Threshold{Expr: t.Expr}
+		rt := report.Threshold{Expr: t.Expr, Unit: t.ValueUnit()}
 		v, err := c.value(t, res)
 		if err != nil {
 			rt.Error = err.Error()

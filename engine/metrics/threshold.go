@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ntx-dev/ntx/engine/internal/report"
 	"github.com/ntx-dev/ntx/engine/internal/suggest"
 )
 
@@ -105,6 +106,21 @@ type Threshold struct {
 	Op       Op      //
 	Limit    float64 // milliseconds for latencies, a fraction for percentages
 	Unit     Unit    // how Limit was written
+}
+
+// ValueUnit is the unit of the threshold's measured value, as the result
+// reports it (report.Threshold.Unit): "ms" for a latency, "fraction" for
+// a rate of errors, "per_second" for a rate of calls, "count" for the rest.
+func (t Threshold) ValueUnit() string {
+	switch {
+	case t.Stat.latency():
+		return report.UnitMS
+	case t.Stat == StatErrorRate:
+		return report.UnitFraction
+	case t.Stat == StatRate:
+		return report.UnitPerSecond
+	}
+	return report.UnitCount
 }
 
 // Metric is the threshold's left-hand side, as written.

@@ -6,6 +6,9 @@ package report
 import (
 	"encoding/json"
 	"io"
+	"math"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -203,7 +206,59 @@ type Threshold struct {
 	Expr  string  `json:"expr"`
 	OK    bool    `json:"ok"`
 	Value float64 `json:"value"`
-	Error string  `json:"error,omitempty"`
+	// Unit is Value's unit: UnitMS, UnitFraction, UnitPerSecond or
+	// UnitCount (whatever the expression's limit was written in).
+	Unit  string `json:"unit,omitempty"`
+	Error string `json:"error,omitempty"`
+}
+
+// The units of a threshold's value.
+const (
+	UnitMS        = "ms"         // a latency in milliseconds
+	UnitFraction  = "fraction"   // a rate of errors: 0.5 is half
+	UnitPerSecond = "per_second" // calls per second of the run
+	UnitCount     = "count"      // a number of things
+)
+
+// shownValue is the threshold's value as the summary prints it, in the
+// style of its expression: a latency with its unit (111.9ms, 1.25s), a
+// rate of errors as a percentage when the limit is one (50%), a count as
+// an integer. A result without units (an older file) prints the number.
+func (t Threshold) shownValue() string {
+	switch t.Unit {
+	case UnitMS:
+		return duration(t.Value)
+	case UnitFraction:
+		if strings.HasSuffix(strings.TrimSpace(t.Expr), "%") {
+			return trimFloat(t.Value*100) + "%"
+		}
+	case UnitPerSecond:
+		return trimFloat(t.Value) + "/s"
+	case UnitCount:
+		return strconv.FormatFloat(math.Round(t.Value), 'f', -1, 64)
+	}
+	return trimFloat(t.Value)
+}
+
+// duration prints milliseconds with a unit and about four significant
+// digits: 0.25ms, 111.9ms, 1.25s, 95.3s.
+func duration(ms float64) string {
+	v, unit := ms, "ms"
+	if ms >= 1000 {
+		v, unit = ms/1000, "s"
+	}
+	digits := 3
+	switch {
+	case v >= 100:
+		digits = 1
+	case v >= 10:
+		digits = 2
+	}
+	s := strconv.FormatFloat(v, 'f', digits, 64)
+	if strings.Contains(s, ".") {
+		s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
+	}
+	return s + unit
 }
 
 // WriteJSON writes r as indented JSON.

@@ -109,7 +109,7 @@ func (r *Result) WriteSummary(w io.Writer) {
 			if !t.OK {
 				mark = "FAIL"
 			}
-			detail := fmt.Sprintf("value %s", trimFloat(t.Value))
+			detail := "value " + t.shownValue()
 			if t.Error != "" {
 				detail = t.Error
 			}

@@ -33,3 +33,34 @@ func TestSummaryPrintsTheMix(t *testing.T) {
 		t.Errorf("a single flow got a table:\n%s", b.String())
 	}
 }
+
+// TestThresholdValuesInTheExpressionsUnits: the summary prints a
+// threshold's value the way its limit is written: a latency with its
+// unit, a rate of errors against a percentage as one, counts whole.
+func TestThresholdValuesInTheExpressionsUnits(t *testing.T) {
+	r := &Result{Scenario: "u", Thresholds: []Threshold{
+		{Expr: "flows.buy.p95 < 1s", OK: true, Value: 111.935, Unit: UnitMS},
+		{Expr: "a.p99 < 2s", Value: 2500, Unit: UnitMS},
+		{Expr: "a.error_rate < 1%", Value: 0.5, Unit: UnitFraction},
+		{Expr: "a.error_rate < 0.01", Value: 0.5, Unit: UnitFraction},
+		{Expr: "iterations.passed == 1", OK: true, Value: 1, Unit: UnitCount},
+		{Expr: "a.rate > 100", Value: 12.5, Unit: UnitPerSecond},
+		{Expr: "a.mean < 5", Value: 0.25, Unit: UnitMS},
+	}}
+	var b bytes.Buffer
+	r.WriteSummary(&b)
+	out := b.String()
+	for _, want := range []string{
+		"threshold ok   flows.buy.p95 < 1s (value 111.9ms)",
+		"threshold FAIL a.p99 < 2s (value 2.5s)",
+		"threshold FAIL a.error_rate < 1% (value 50%)",
+		"threshold FAIL a.error_rate < 0.01 (value 0.5)",
+		"threshold ok   iterations.passed == 1 (value 1)",
+		"threshold FAIL a.rate > 100 (value 12.5/s)",
+		"threshold FAIL a.mean < 5 (value 0.25ms)",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("missing %q in:\n%s", want, out)
+		}
+	}
+}

@@ -58,7 +58,7 @@ func (r *Result) Judge() {
 		if t.OK {
 			continue
 		}
-		detail := "value " + trimFloat(t.Value)
+		detail := "value " + t.shownValue()
 		if t.Error != "" {
 			detail = t.Error
 		}
