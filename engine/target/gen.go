@@ -22,13 +22,15 @@ scenarios can be tried (and tested) on one machine. ` + "`ntx serve --help`" + `
 ## Trying it
 
 ` + "```sh" + `
-bin/ntx serve --ca-out /tmp/ntx-ca.pem &
-curl --cacert /tmp/ntx-ca.pem --http2 https://localhost:18443/health
+bin/ntx serve --ca-out ./ca.pem &
+curl --cacert ./ca.pem --http2 https://localhost:18443/health
 curl --http2-prior-knowledge http://127.0.0.1:18080/health
 dig @127.0.0.1 -p 18053 alias.ntx.test A
 ` + "```" + `
 
-In a scenario, ` + "`tls: {ca: /tmp/ntx-ca.pem}`" + ` trusts the target, and
+In a scenario saved in the same directory as ` + "`ca.pem`" + `, ` + "`tls: {ca: ca.pem}`" + ` trusts the
+target (a TLS file's path is relative to the scenario and must stay inside its directory),
+and
 ` + "`dns: {servers: [\"127.0.0.1:18053\"]}`" + ` resolves names under ` + "`ntx.test`" + ` through it.
 
 ## What the target records (for tests)
