@@ -323,9 +323,33 @@ func TestStarEnvWarning(t *testing.T) {
 	if code := run([]string{"validate", path}, &stdout, &stderr); code != exitPassed {
 		t.Fatalf("exit %d:\n%s", code, stderr.String())
 	}
-	want := path + ":1:13: warning: env.NTX_DECODE_TEST_UNSET is not set"
+	want := path + ":1:12: warning: env.NTX_DECODE_TEST_UNSET is not set, and reads as None here: set NTX_DECODE_TEST_UNSET in the environment,"
 	if got := strings.TrimSpace(stderr.String()); !strings.HasPrefix(got, want) || strings.Count(got, "\n") != 0 {
 		t.Errorf("stderr %q, want one warning starting %q", got, want)
+	}
+
+	// A variable scenarios may not see: validate says what exec does,
+	// where exec says it, even when the read has a default.
+	hidden := filepath.Join(t.TempDir(), "home.star")
+	src = "def flow(user):\n    print(env.HOME or \"/\")\n"
+	if err := os.WriteFile(hidden, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stdout.Reset()
+	stderr.Reset()
+	if code := run([]string{"validate", hidden}, &stdout, &stderr); code != exitPassed {
+		t.Fatalf("exit %d:\n%s", code, stderr.String())
+	}
+	warned := strings.TrimSpace(stderr.String())
+	stdout.Reset()
+	stderr.Reset()
+	if code := run([]string{"exec", "-q", hidden}, &stdout, &stderr); code != exitFailed {
+		t.Fatalf("exec: exit %d:\n%s%s", code, stdout.String(), stderr.String())
+	}
+	failed := hidden + ":2:14: env.HOME: scenarios see only variables named with -e HOME"
+	if !strings.HasPrefix(warned, hidden+":2:14: warning: env.HOME: scenarios see only variables named with -e HOME") ||
+		!strings.HasSuffix(warned, "exec fails the iteration that reads it") || !strings.Contains(stdout.String(), failed) {
+		t.Errorf("validate warned %q; exec printed:\n%s\nwant both at 2:14 saying %q", warned, stdout.String(), failed)
 	}
 }
 

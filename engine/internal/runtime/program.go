@@ -86,7 +86,7 @@ func Load(file string, src []byte, opts LoadOptions) (*Program, error) {
 	if err != nil {
 		return nil, err
 	}
-	s, err := scenario.ParseWith(file, src, scenario.Options{Env: envSet(env)})
+	s, err := scenario.ParseWith(file, src, scenario.Options{Env: func(name string) bool { set, _ := envSet(env)(name); return set }})
 	if err != nil {
 		return nil, err
 	}
@@ -108,14 +108,17 @@ func envOf(file string, opts LoadOptions) (starlark.Value, error) {
 
 // envSet reports, for the checks, whether env.NAME will have a value
 // when the scenario runs with env.
-func envSet(env starlark.Value) func(name string) bool {
-	return func(name string) bool {
+func envSet(env starlark.Value) func(name string) (bool, error) {
+	return func(name string) (bool, error) {
 		a, ok := env.(starlark.HasAttrs)
 		if !ok {
-			return true
+			return true, nil
 		}
 		v, err := a.Attr(name)
-		return err == nil && v != nil && v != starlark.None
+		if err != nil {
+			return false, err
+		}
+		return v != nil && v != starlark.None, nil
 	}
 }
 

@@ -160,20 +160,38 @@ func exportEntry(e syntax.Expr) (name, scope string, ok bool) {
 	return name, scope, true
 }
 
-// EnvWarnings warns about each env.NAME a .star file reads with no
-// default where the variable will not be set (set reports whether it
-// will). A read has a default by the rule templates follow too (see
-// unguardedEnvReads): the file tests the name somewhere.
-func EnvWarnings(file string, f *syntax.File, set func(name string) bool) ErrorList {
+// EnvWarnings warns about each env.NAME a .star file reads that exec
+// would not give it, at the position exec reports (the dot), with the
+// message exec would give. read says what reading the name gives: an
+// error for a variable scenarios may not see (every read of it fails,
+// defaults or not), else whether it is set. A variable that may be read
+// but is not set is warned about where it is read with no default, by
+// the rule templates follow too (see unguardedEnvReads): the file tests
+// the name somewhere.
+func EnvWarnings(file string, f *syntax.File, read func(name string) (bool, error)) ErrorList {
 	var warns ErrorList
 	seen := map[string]bool{}
+	at := func(r *syntax.DotExpr) Pos {
+		return Pos{File: file, Line: int(r.Dot.Line), Col: int(r.Dot.Col)}
+	}
+	unguarded := map[*syntax.DotExpr]bool{}
 	for _, r := range unguardedEnvReads(f) {
+		unguarded[r] = true
+	}
+	for _, r := range envReads(f) {
 		name := r.Name.Name
-		if seen[name] || set(name) {
+		if seen[name] {
 			continue
 		}
-		seen[name] = true
-		warns.Add(Pos{File: file, Line: int(r.Name.NamePos.Line), Col: int(r.Name.NamePos.Col)}, "env.%s is not set, and reads as None here: set it (or pass it with -e %s), or give a default: env.%s or \"fallback\"", name, name, name)
+		set, err := read(name)
+		switch {
+		case err != nil:
+			seen[name] = true
+			warns.Add(at(r), "%v: exec fails the iteration that reads it", err)
+		case !set && unguarded[r]:
+			seen[name] = true
+			warns.Add(at(r), "env.%s is not set, and reads as None here: %s, or give a default: env.%s or \"fallback\"", name, howToSet(name), name)
+		}
 	}
 	return warns
 }

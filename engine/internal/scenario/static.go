@@ -174,7 +174,7 @@ func (v *validator) envRefs(n *yaml.Node, sc *expr.Scope) {
 				if i := strings.Index(p.Text, "env."+name); i >= 0 {
 					off += i
 				}
-				v.errorf(TemplatePos(v.d.file, s, off), "env.%s is not set: set it (or pass it with -e %s), or give a default: {{env.%s or \"fallback\"}}", name, name, name)
+				v.errorf(TemplatePos(v.d.file, s, off), "env.%s is not set: %s, or give a default: {{env.%s or \"fallback\"}}", name, howToSet(name), name)
 			}
 		}
 	})
@@ -201,7 +201,26 @@ func unguardedEnv(src string) []string {
 // if, a conditional expression or a while: a read elsewhere is then
 // taken to be on the branch where the variable is set (Starlark code
 // may test a value after storing it). env.get(...) is never a bare read.
+// howToSet says how to give a scenario the variable name: those named
+// NTX_* (stdlib.EnvPrefix) are always readable and only need to be set;
+// any other must also be passed with -e.
+func howToSet(name string) string {
+	if strings.HasPrefix(name, "NTX_") {
+		return "set " + name + " in the environment"
+	}
+	return "set " + name + " in the environment and pass it with -e " + name + ", or pass -e " + name + "=VALUE"
+}
+
 func unguardedEnvReads(n syntax.Node) []*syntax.DotExpr {
+	return envReadsOf(n, true)
+}
+
+// envReads is every env.NAME of n (env.get aside), in the file's order.
+func envReads(n syntax.Node) []*syntax.DotExpr {
+	return envReadsOf(n, false)
+}
+
+func envReadsOf(n syntax.Node, onlyUnguarded bool) []*syntax.DotExpr {
 	guarded := map[syntax.Expr]bool{}
 	tested := map[string]bool{}
 	var reads []*syntax.DotExpr
@@ -226,7 +245,7 @@ func unguardedEnvReads(n syntax.Node) []*syntax.DotExpr {
 			guarded[unparen(n.Cond)] = true
 		case *syntax.DotExpr:
 			if id, ok := n.X.(*syntax.Ident); ok && id.Name == "env" && n.Name.Name != "get" {
-				if guarded[n] {
+				if guarded[n] && onlyUnguarded {
 					tested[n.Name.Name] = true
 				} else {
 					reads = append(reads, n)
