@@ -53,8 +53,8 @@ Usage:
   ntx merge PART.json... merge the results of a fleet's segments into one
   ntx kube FILE          print the Kubernetes manifests that run FILE as a fleet
   ntx addresses FILE     print the pool addresses a segment's host must be given
-  ntx report RESULT.json --html FILE.html
-                         render a saved result (a run or a merge) as the HTML report
+  ntx report RESULT.json print a saved result's summary (a run or a merge);
+                         --html FILE.html renders its HTML report instead
   ntx schema             print the JSON Schema of the YAML language, for editors
   ntx version            print the version (also ntx --version)
 

@@ -7,12 +7,13 @@ import (
 	"github.com/ntx-dev/ntx/engine"
 )
 
-// cmdReport renders a saved result (ntx exec --out, or ntx merge --out)
-// to the HTML report --report writes: the same page from the same data,
-// so that a run saved as JSON can be looked at, or shared, later.
+// cmdReport shows a saved result (ntx exec --out, or ntx merge --out):
+// without --html, the text summary a run prints at its end; with --html,
+// the HTML report --report writes, from the same data, so that a run
+// saved as JSON can be looked at, or shared, later.
 func cmdReport(args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("report", "RESULT.json --html FILE.html", "Renders a result written by 'ntx exec --out' or 'ntx merge --out' (one run or a merged\nfleet) to the self-contained HTML report that --report writes.", stderr)
-	htmlOut := fs.String("html", "", "write the HTML report to `FILE.html` (required)")
+	fs := newFlags("report", "RESULT.json [--html FILE.html]", "Shows a result written by 'ntx exec --out' or 'ntx merge --out' (one run or a merged\nfleet): prints its summary, as at the end of a run, or with --html writes the\nself-contained HTML report that --report writes.", stderr)
+	htmlOut := fs.String("html", "", "write the HTML report to `FILE.html` instead of printing the summary")
 	if ok, code := parse(fs, args, stderr); !ok {
 		return code
 	}
@@ -22,8 +23,13 @@ func cmdReport(args []string, stdout, stderr io.Writer) int {
 		return exitInvalid
 	}
 	if *htmlOut == "" {
-		fmt.Fprintln(stderr, "ntx report: --html FILE.html is required")
-		return exitInvalid
+		r, err := readResult(fs.Arg(0))
+		if err != nil {
+			fmt.Fprintf(stderr, "ntx report: %v\n", err)
+			return exitInvalid
+		}
+		r.WriteSummary(stdout)
+		return exitPassed
 	}
 	file := fs.Arg(0)
 	if err := engine.CheckOutputs([]string{file}, engine.Output{Flag: "--html", Path: *htmlOut}); err != nil {

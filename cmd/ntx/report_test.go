@@ -10,7 +10,8 @@ import (
 
 // TestReportOfSavedResult: `ntx report` of a run's --out is the page the
 // run's --report wrote, byte for byte, and so is the report of a merged
-// fleet result written by `ntx merge`.
+// fleet result written by `ntx merge`. Without --html it prints the
+// summary the run printed.
 func TestReportOfSavedResult(t *testing.T) {
 	startTarget(t)
 	dir := t.TempDir()
@@ -50,8 +51,13 @@ tasks:
 		n := strings.Replace(seg, "/", "of", 1)
 		out, html, again := filepath.Join(dir, n+".json"), filepath.Join(dir, n+".html"), filepath.Join(dir, n+"-again.html")
 		// The 404s fail the run: exit 1, and the files are written all the same.
-		if code, _, stderr := ntx(t, "exec", "-q", "--users", "4", "--segment", seg, "--out", out, "--report", html, file); code != exitFailed {
+		code, summary, stderr := ntx(t, "exec", "-q", "--users", "4", "--segment", seg, "--out", out, "--report", html, file)
+		if code != exitFailed {
 			t.Fatalf("segment %s: exit %d\n%s", seg, code, stderr)
+		}
+		// Without --html, the summary the run printed.
+		if code, again, stderr := ntx(t, "report", out); code != exitPassed || again != summary {
+			t.Errorf("ntx report %s: exit %d\n%s\nprinted:\n%s\nthe run printed:\n%s", out, code, stderr, again, summary)
 		}
 		if code, _, stderr := ntx(t, "report", out, "--html", again); code != exitPassed {
 			t.Fatalf("ntx report %s: exit %d\n%s", out, code, stderr)
@@ -69,7 +75,7 @@ tasks:
 	same(mhtml, again)
 
 	// Bad uses are input errors.
-	for _, args := range [][]string{{"report", merged}, {"report", "--html", again}, {"report", file, "--html", again}, {"report", merged, "--html", merged}} {
+	for _, args := range [][]string{{"report", "--html", again}, {"report", file, "--html", again}, {"report", merged, "--html", merged}} {
 		if code, _, stderr := ntx(t, args...); code != exitInvalid {
 			t.Errorf("ntx %v: exit %d, want %d\n%s", args, code, exitInvalid, stderr)
 		}
