@@ -60,7 +60,7 @@ var brokenInputs = []struct {
 	{"bad rate", "a.yaml", "load: {concurrency: {spawn_rate_limit: fast}}\ntasks: [{id: s}]\n", "1:40", "not a rate"},
 	{"bad timeout literal", "a.yaml", "actions: [{id: a, call: get, with: {url: 'http://h:1', timeout: soon}}]\ntasks: [{id: s, action: a}]\n", "1:65", "not a duration"},
 	{"arrival without duration", "a.yaml", "load: {arrival: {rate: 10/s}}\ntasks: [{id: s}]\n", "1:17", "arrival needs a duration"},
-	{"loop forever without duration", "a.yaml", "load: {user_lifetime: {mode: loop, iterations: 0}}\ntasks: [{id: s}]\n", "1:1", "load.duration is not set"},
+	{"loop forever without duration", "a.yaml", "load: {user_lifetime: {mode: loop, iterations: 0}}\ntasks: [{id: s}]\n", "1:8", "load.duration is not set"},
 	// templates and expressions
 	{"template names nothing", "a.yaml", "actions: [{id: a, call: get, with: {url: 'http://{{targt.ip}}/'}}]\ntasks: [{id: s, action: a}]\n", "1:52", `names nothing called "targt"`},
 	{"template bad attr", "a.yaml", "actions: [{id: a-b, call: get, with: {url: 'http://h:1/{{a-b.statuscode}}'}}]\ntasks: [{id: s, action: a-b}]\n", "1:62", `did you mean "status_code"`},
@@ -162,6 +162,20 @@ func TestBrokenInputs(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestNoFollowOnLifetimeError: a misspelled key of user_lifetime is the
+// one error; the loop it leaves without a count is not another at 1:1.
+func TestNoFollowOnLifetimeError(t *testing.T) {
+	path := writeCase(t, t.TempDir(), "typo", "a.yaml", "load:\n  user_lifetime: {mode: loop, iteratons: 3}\ntasks: [{id: s}]\n")
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"validate", path}, &stdout, &stderr); code != exitInvalid {
+		t.Fatalf("exit %d, want 2\n%s", code, stderr.String())
+	}
+	out := strings.TrimSpace(stderr.String())
+	if !strings.HasPrefix(out, path+":2:") || !strings.Contains(out, "iteratons") || strings.Count(out, "\n") != 0 {
+		t.Errorf("want the one error of the misspelled key, got:\n%s", out)
 	}
 }
 

@@ -383,6 +383,8 @@ func (d *decoder) load(s *Scenario, n *yaml.Node) {
 		}
 	}
 	if x, ok := f["user_lifetime"]; ok {
+		errs := len(d.errs)
+		l.Lifetime.Pos = d.pos(x.key)
 		lf := d.fields(x.value, "user_lifetime", catalog.Lifetime.Names()...)
 		if v, ok := lf["mode"]; ok {
 			l.Lifetime.Mode = oneOf(d, v.value, "mode", choices[LifetimeMode](catalog.Lifetime, "mode")...)
@@ -407,6 +409,7 @@ func (d *decoder) load(s *Scenario, n *yaml.Node) {
 				l.Lifetime.ThinkMax = l.Lifetime.ThinkMin
 			}
 		}
+		l.Lifetime.Faulty = len(d.errs) > errs
 	}
 	if x, ok := f["user_resources"]; ok {
 		uf := d.fields(x.value, "user_resources", catalog.UserResources.Names()...)

@@ -171,6 +171,11 @@ type Lifetime struct {
 	Iterations int          // with loop; 0 means until the duration ends
 	ThinkMin   time.Duration
 	ThinkMax   time.Duration // equal to ThinkMin for a fixed think time
+	// Pos is where user_lifetime was written; Faulty says that decoding
+	// it found errors, so that checks of what it means are not piled on
+	// them (a misspelled iterations is no loop without an end).
+	Pos    Pos
+	Faulty bool
 }
 
 // BindStrategy says how a bound user uses its pool's addresses.

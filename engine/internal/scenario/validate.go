@@ -692,8 +692,12 @@ func (v *validator) load() {
 		v.errorf(a.Pos, "arrival needs a duration (or load.duration): the open model runs for a set time")
 	}
 	v.userBudget()
-	if l.Lifetime.Mode == "loop" && l.Lifetime.Iterations == 0 && l.Duration == 0 {
-		v.errorf(Pos{File: v.d.file, Line: 1, Col: 1}, "user_lifetime loops with iterations: 0 (until the duration ends) but load.duration is not set")
+	if lt := l.Lifetime; lt.Mode == "loop" && lt.Iterations == 0 && l.Duration == 0 && !lt.Faulty {
+		at := lt.Pos
+		if at.Line == 0 {
+			at = Pos{File: v.d.file, Line: 1, Col: 1}
+		}
+		v.errorf(at, "user_lifetime loops with iterations: 0 (until the duration ends) but load.duration is not set")
 	}
 }
 
