@@ -129,6 +129,16 @@ func cmdExec(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "ntx exec: --coordinator needs --segment I/N")
 		return exitInvalid
 	}
+	if *coordinator != "" && seg.I != 0 {
+		// Segment 0 merges the fleet's results and writes the files; the
+		// others send theirs to it (docs/fleet.md). Said now, not found
+		// missing after the run.
+		for _, f := range []struct{ flag, path string }{{"--out", *out}, {"--report", *htmlOut}} {
+			if f.path != "" {
+				fmt.Fprintf(stderr, "ntx exec: segment %s sends its result to the coordinator; %s %s is written by segment 0 only\n", seg, f.flag, f.path)
+			}
+		}
+	}
 	mem, err := engine.ParseMemory(*maxMemory)
 	if err != nil {
 		fmt.Fprintf(stderr, "ntx exec: --max-memory: %v\n", err)

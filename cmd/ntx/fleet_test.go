@@ -390,3 +390,25 @@ func TestFleetAbortOnFailStopsEverySegment(t *testing.T) {
 		t.Errorf("the coordinator's summary:\n%s", s)
 	}
 }
+
+// TestOutOnAnotherSegmentIsSaid: in a coordinated fleet only segment 0
+// writes --out and --report; another segment given them says so at
+// start instead of silently writing nothing.
+func TestOutOnAnotherSegmentIsSaid(t *testing.T) {
+	startTarget(t)
+	dir := t.TempDir()
+	file := writeFleetScenario(t, "10/s", "1s", `  - "get.count < 400"`)
+	out, html := filepath.Join(dir, "part.json"), filepath.Join(dir, "part.html")
+	code, _, stderr := ntx(t, "exec", "-q", "--segment", "1/2", "--coordinator", freeAddr(t), "--join-timeout", "1s", "--out", out, "--report", html, file)
+	for _, want := range []string{
+		"segment 1/2 sends its result to the coordinator; --out " + out + " is written by segment 0 only",
+		"segment 1/2 sends its result to the coordinator; --report " + html + " is written by segment 0 only",
+	} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("exit %d, stderr lacks %q:\n%s", code, want, stderr)
+		}
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Errorf("segment 1 wrote %s", out)
+	}
+}
