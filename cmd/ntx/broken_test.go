@@ -92,7 +92,7 @@ var brokenInputs = []struct {
 	{"dns without name", "a.yaml", "actions: [{id: a, call: dns.query, with: {type: A}}]\ntasks: [{id: s, action: a}]\n", "1:25", "needs `name` under with:"},
 	{"tcp template port out of range", "a.yaml", "variables: {h: 127.0.0.1}\nactions: [{id: a, call: tcp.request, with: {address: '{{vars.h}}:70000'}}]\ntasks: [{id: s, action: a}]\n", "2:54", "port 70000 is out of range"},
 	{"address not a string", "a.yaml", "actions: [{id: a, call: udp.request, with: {address: 9000}}]\ntasks: [{id: s, action: a}]\n", "1:54", "address must be host:port"},
-	{"env unset", "a.yaml", "actions: [{id: a, call: get, with: {url: 'http://127.0.0.1:1/{{env.NTX_DECODE_TEST_UNSET}}'}}]\ntasks: [{id: s, action: a}]\n", "1:64", "env.NTX_DECODE_TEST_UNSET is not set"},
+	{"env unset", "a.yaml", "actions: [{id: a, call: get, with: {url: 'http://127.0.0.1:1/{{env.NTX_DECODE_TEST_UNSET}}'}}]\ntasks: [{id: s, action: a}]\n", "1:64", "env.NTX_DECODE_TEST_UNSET is not set: set NTX_DECODE_TEST_UNSET in the environment, or give a default"},
 	{"env unset in resource", "a.yaml", "resources: [{id: t, properties: {token: '{{env.NTX_DECODE_TEST_UNSET}}'}}]\ntasks: [{id: s}]\n", "1:44", "env.NTX_DECODE_TEST_UNSET is not set"},
 	{"vars unknown", "a.yaml", "variables: {greeting: hi}\nactions: [{id: a, call: get, with: {url: 'http://127.0.0.1:1/{{vars.greting}}'}}]\ntasks: [{id: s, action: a}]\n", "2:69", `vars has no "greting" (did you mean "greeting"?)`},
 	{"user unknown", "a.yaml", "actions: [{id: a, call: get, with: {url: 'http://127.0.0.1:1/{{user.iteraton}}'}}]\ntasks: [{id: s, action: a}]\n", "1:69", `user has no "iteraton" (did you mean "iteration"?)`},

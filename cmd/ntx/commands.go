@@ -9,6 +9,7 @@ import (
 	"os/signal"
 	"runtime"
 	"runtime/pprof"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -476,6 +477,15 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 	if cfg.CAOut != "" {
 		fmt.Fprintf(stdout, "ntx target: CA written to %s\n", cfg.CAOut)
 	}
+	// The scenarios under testdata/ find the target through these.
+	var vars []string
+	for name, addr := range srv.Env() {
+		if addr != "" {
+			vars = append(vars, name+"="+addr)
+		}
+	}
+	slices.Sort(vars)
+	fmt.Fprintf(stdout, "ntx target: for the scenarios under testdata/valid/: export %s\n", strings.Join(vars, " "))
 	<-sigs
 	return exitPassed
 }

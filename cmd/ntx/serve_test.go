@@ -67,6 +67,15 @@ func TestServeRunsUntilInterrupted(t *testing.T) {
 	if m == nil || m[2] != m[1] || m[4] != "off" || m[5] == "off" {
 		t.Fatalf("first line %q", lines.Text())
 	}
+	// Then the CA's line, then the variables testdata/valid/ reads.
+	for ok := lines.Scan(); ok; ok = lines.Scan() {
+		if strings.Contains(lines.Text(), "export ") {
+			break
+		}
+	}
+	if want := "export NTX_TARGET_CA=" + ca + " NTX_TARGET_DNS=" + m[3] + " NTX_TARGET_HTTP="; !strings.Contains(lines.Text(), want) || !strings.Contains(lines.Text(), "NTX_TARGET_HTTPS="+m[1]) || strings.Contains(lines.Text(), "NTX_TARGET_TCP") {
+		t.Errorf("the variables' line %q, want it to contain %q and the HTTPS address, not the TCP echo that is off", lines.Text(), want)
+	}
 	pemBytes, err := os.ReadFile(ca)
 	if err != nil {
 		t.Fatal(err)
