@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 
 	"github.com/ntx-dev/ntx/engine/transport"
 )
@@ -35,11 +36,21 @@ const (
 	exitFatal = 4
 )
 
+// stderrTTYEnv tells a supervised child that the supervisor's stderr is
+// a terminal (its own is a pipe to the supervisor), so that the progress
+// line is redrawn in place.
+const stderrTTYEnv = "_NTX_STDERR_TTY"
+
 func main() {
 	transport.UserAgent = "ntx/" + version // sent with every HTTP request
 	if code, ok := supervised(os.Args[1:], os.Stderr); ok {
 		os.Exit(code)
 	}
+	// A goroutine's stack is bounded at 16 MiB, not Go's 1 GB: what ntx
+	// cannot bound (go.starlark.net hashing a tuple nested a million
+	// deep) overflows it in moments, not after minutes and a gigabyte,
+	// and the supervisor reports exit 4.
+	debug.SetMaxStack(16 << 20)
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 

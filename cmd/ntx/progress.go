@@ -27,6 +27,11 @@ func newProgressPrinter(w io.Writer) *progressPrinter {
 		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
 			p.terminal = true
 		}
+		// A supervised child's stderr is a pipe to the supervisor, whose
+		// stderr is the terminal.
+		if f == os.Stderr && os.Getenv(stderrTTYEnv) == "1" {
+			p.terminal = true
+		}
 	}
 	return p
 }

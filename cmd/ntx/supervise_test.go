@@ -3,6 +3,7 @@
 package main
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -93,6 +94,20 @@ func TestSupervisorMapsAFatalErrorToExit4(t *testing.T) {
 	if !strings.Contains(p.stderr.String(), "ntx: fatal error in ntx itself (SIGABRT: abort): exit status 4, not a verdict on the scenario") {
 		t.Errorf("stderr:\n%s", p.stderr.String())
 	}
+	// The runtime's report is in a file, not on stderr.
+	if strings.Contains(p.stderr.String(), "goroutine ") {
+		t.Errorf("the runtime's report reached stderr:\n%s", p.stderr.String())
+	}
+	if _, file, ok := strings.Cut(p.stderr.String(), "the Go runtime's report is in "); !ok {
+		t.Errorf("no report file named:\n%s", p.stderr.String())
+	} else {
+		file, _, _ = strings.Cut(file, ";")
+		b, err := os.ReadFile(file)
+		if err != nil || !strings.Contains(string(b), "goroutine ") {
+			t.Errorf("the report file %s: %v\n%s", file, err, b)
+		}
+		os.Remove(file)
+	}
 
 	p = startSegment(t, 0, 1, "-q", file)
 	child = running(p, 2)
@@ -110,5 +125,50 @@ func TestSupervisorMapsAFatalErrorToExit4(t *testing.T) {
 			t.Fatalf("the child %d of a killed supervisor is still running (state %s)", child, state)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestCrashFilter: the child's stderr passes through as it comes (a
+// progress line redrawn with \r at once, a line that only starts like
+// the runtime's report once the next line shows it is not one), and a
+// Go crash report is held back and its cause recognised.
+func TestCrashFilter(t *testing.T) {
+	var out bytes.Buffer
+	f := &crashFilter{w: &out}
+	f.Write([]byte("\r\x1b[Kelapsed 1s"))
+	if out.String() != "\r\x1b[Kelapsed 1s" {
+		t.Fatalf("a progress fragment was held: %q", out.String())
+	}
+	f.Write([]byte("\nruntime: is what my log says\nnext line\npani"))
+	if want := "\r\x1b[Kelapsed 1s\nruntime: is what my log says\nnext line\n"; out.String() != want || f.crashed {
+		t.Fatalf("output %q, want %q (crashed %v)", out.String(), want, f.crashed)
+	}
+	f.Write([]byte("c: boom\n\ngoroutine 7 [running]:\nmain.f()\n"))
+	if !f.crashed || f.headline != "panic: boom" || strings.Contains(out.String(), "boom") {
+		t.Fatalf("crashed %v, headline %q, output %q", f.crashed, f.headline, out.String())
+	}
+
+	// A stack overflow: the cause is "stack overflow", not the first
+	// line of the report nor "runtime stack:".
+	out.Reset()
+	f = &crashFilter{w: &out}
+	f.Write([]byte("runtime: goroutine stack exceeds 16777216-byte limit\nruntime: sp=0x1 stack=[0x1, 0x2]\nfatal error: stack overflow\n\nruntime stack:\n"))
+	if !f.crashed || f.headline != "stack overflow" || out.Len() != 0 {
+		t.Fatalf("crashed %v, headline %q, output %q", f.crashed, f.headline, out.String())
+	}
+
+	out.Reset()
+	f = &crashFilter{w: &out}
+	f.Write([]byte("SIGABRT: abort\nPC=0x1 m=0 sigcode=0\n\ngoroutine 1 [running]:\n"))
+	if !f.crashed || f.headline != "SIGABRT: abort" || out.Len() != 0 {
+		t.Fatalf("crashed %v, headline %q, output %q", f.crashed, f.headline, out.String())
+	}
+
+	out.Reset()
+	f = &crashFilter{w: &out}
+	f.Write([]byte("SIGTERM received, stopping\npanic: is a word a scenario may log\nand then more\n"))
+	f.flush()
+	if out.String() != "SIGTERM received, stopping\npanic: is a word a scenario may log\nand then more\n" || f.crashed {
+		t.Fatalf("output %q, crashed %v", out.String(), f.crashed)
 	}
 }
