@@ -3,6 +3,7 @@ package transport_test
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -58,6 +59,27 @@ func TestCorruptGzipEveryVersion(t *testing.T) {
 			Version: v, TLS: prof, Timeout: 10 * time.Second, Decompress: true, DiscardBody: true})
 		if k := transport.Classify(r.Err); k != metrics.KindDecode {
 			t.Errorf("version %v (%s): %v (%s), want decode", v, r.Proto, r.Err, k)
+		}
+	}
+}
+
+// TestCorruptGzip5xx: a 5xx answer with a corrupt gzip body is counted
+// by its status (no error), while a 200 with the same body is decode.
+func TestCorruptGzip5xx(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Encoding", "gzip")
+		if r.URL.Path == "/500" {
+			w.WriteHeader(500)
+		}
+		w.Write([]byte("this is not gzip at all"))
+	}))
+	defer srv.Close()
+	tr := newTransport(t, transport.Options{})
+	for path, want := range map[string]metrics.Kind{"/500": metrics.KindNone, "/200": metrics.KindDecode} {
+		r := tr.Source(unbound).Do(context.Background(), &transport.Request{URL: mustURL(t, srv.URL+path),
+			Header: http.Header{"Accept-Encoding": {"gzip"}}, Timeout: 10 * time.Second, Decompress: true})
+		if k := transport.Classify(r.Err); k != want {
+			t.Errorf("%s: %v (%s), want %q", path, r.Err, k, want)
 		}
 	}
 }

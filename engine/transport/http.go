@@ -177,7 +177,11 @@ func (s *Source) DoInto(ctx context.Context, req *Request, resp *Response) {
 		}
 		if resp.Err != nil || resp.Redirects >= req.Redirects || !h.redirect(req, resp) {
 			if req.Decompress && resp.Err == nil {
-				resp.Err = decodeBody(req, resp)
+				// A 5xx answer is counted by its status (the server said
+				// it failed), not by a body it may have botched.
+				if err := decodeBody(req, resp); resp.Status < 500 {
+					resp.Err = err
+				}
 			}
 			return
 		}
