@@ -285,3 +285,42 @@ scenario = {"flows": [{"fn": browse}]}
 		t.Errorf("warnings: %q", w)
 	}
 }
+
+// TestUserMixCountsExhaustedIterations: an iteration that finds the
+// pool exhausted counts, failed, in its flow, so the flows' iterations
+// sum to the run's. One address, released at each task's end: a user of
+// quick iterations gives it back while thinking, a user of a slow one
+// arrives and takes it for longer than the quick one may wait.
+func TestUserMixCountsExhaustedIterations(t *testing.T) {
+	startTarget(t)
+	file := writeFile(t, t.TempDir(), "exhausted.yaml", `
+name: exhausted
+ip_pools: [{id: one, ips: [127.0.12.3]}]
+load:
+  ramp_up: {phases: [{at_second: 0, spawn_users: 1, workflow: quick}, {at_second: 1, spawn_users: 1, workflow: slow}]}
+  user_lifetime: {mode: loop, iterations: 0, think_time: 100ms}
+  duration: 3s
+  graceful_stop: 5s
+  user_resources:
+    ip_binding: {pool_id: one, release_on: task_end}
+    capacity_management: {wait_on_exhaustion: true, wait_timeout: 1s}
+actions:
+  - {id: quick, call: get, with: {url: "http://{{env.NTX_TARGET_HTTP}}/delay/50"}}
+  - {id: slow, call: get, with: {url: "http://{{env.NTX_TARGET_HTTP}}/delay/1600"}}
+workflows:
+  - {id: quick, weight: 1, nodes: [{id: start, action: quick}]}
+  - {id: slow, weight: 1, nodes: [{id: start, action: slow}]}
+`)
+	res := runFile(t, file, nil)
+	if res.Iterations.Failures["pool-exhausted"] == 0 {
+		t.Fatalf("iterations %+v: no iteration found the pool exhausted (users %+v, flows %+v)", res.Iterations, res.Users, res.Flows)
+	}
+	var sum, failed int64
+	for _, f := range res.Flows {
+		sum += f.Iterations
+		failed += f.Failed
+	}
+	if sum != int64(res.Iterations.Total) || failed != int64(res.Iterations.Failed) {
+		t.Errorf("flows %+v sum to %d iterations (%d failed), the run counted %+v", res.Flows, sum, failed, res.Iterations)
+	}
+}

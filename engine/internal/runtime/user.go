@@ -172,6 +172,9 @@ func (u *user) iteration() next {
 	if b.releaseOnTaskEnd && b.holds() && !b.held.IsValid() {
 		if err := b.acquire(u.stop); err != nil {
 			r.col.Iteration("pool-exhausted", err.Error())
+			if u.flowStats != nil { // the flows' iterations sum to the run's
+				u.flowStats.Iteration(0, false)
+			}
 			return skipThink
 		}
 	}
