@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"context"
 	"net"
 	"os"
 	"runtime"
@@ -8,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ntx-dev/ntx/engine"
 	"github.com/ntx-dev/ntx/engine/target"
 )
 
@@ -225,5 +227,29 @@ def flow(user):
 	}
 	if got := keys(sources(srv, "ws")); got != "::1=1" {
 		t.Errorf("sources %s", got)
+	}
+}
+
+// TestWSSessionOfAnotherUser: a WebSocket that setup opened and handed
+// to the users is not theirs: closing it is an error, as sending and
+// receiving are (never a close racing its owner's use).
+func TestWSSessionOfAnotherUser(t *testing.T) {
+	startTarget(t)
+	file := writeFile(t, t.TempDir(), "leak.star", `
+scenario = {"load": {"user_lifetime": {"mode": "loop", "iterations": 1}}}
+def setup():
+    return {"c": ws.connect("ws://" + env.NTX_TARGET_HTTP + "/ws")}
+def flow(user):
+    setup["c"].close()
+`)
+	res, err := engine.Run(context.Background(), file, nil, engine.Options{Options: runOpts()})
+	if err != nil {
+		if strings.Contains(err.Error(), "belongs to another user") {
+			return
+		}
+		t.Fatalf("run: %v", err)
+	}
+	if msg := res.Errors["iteration error"]; !strings.Contains(msg, "belongs to another user") {
+		t.Errorf("iteration error %q, want the WebSocket refused as another user's", msg)
 	}
 }

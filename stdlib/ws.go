@@ -356,6 +356,13 @@ func (w *wsSession) closeMethod(thread *starlark.Thread, b *starlark.Builtin, ar
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs); err != nil {
 		return nil, err
 	}
+	sess, err := session(thread, b.Name())
+	if err != nil {
+		return nil, err
+	}
+	if err := w.usable(b.Name(), sess); err != nil {
+		return nil, err
+	}
 	w.close()
 	return starlark.None, nil
 }
