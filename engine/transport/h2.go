@@ -97,29 +97,65 @@ type h2conn struct {
 }
 
 // h2trace receives the moments x/net's HTTP/2 client (or quic-go's
-// HTTP/3 client) reports, from its own goroutines: when the request was written (the end of send) and
-// when the answer's first byte came (the end of wait), in nanoseconds
-// since its base.
+// HTTP/3 client) reports, from its own goroutines: when the request was
+// written (the end of send) and when the answer's first byte came (the
+// end of wait), in nanoseconds since its base.
+//
+// Those goroutines may report for a request that already ended (one
+// that timed out is still written, or answered, later): each request
+// gets the next of a few slots, numbered by a generation counter, and a
+// callback stamps its slot only while that slot is the current
+// request's. A late report lands in a slot no one reads.
 type h2trace struct {
+	base  time.Time
+	gen   atomic.Uint64
+	slots [h2traceSlots]h2slot
+}
+
+// h2traceSlots is how many requests back a late report is told apart.
+const h2traceSlots = 4
+
+// h2slot is the timing of one request on the connection.
+type h2slot struct {
 	ct             httptrace.ClientTrace
-	base           time.Time
 	wrote, arrived atomic.Int64
 }
 
 func newH2Trace() *h2trace {
 	t := &h2trace{base: time.Now()}
-	t.ct.WroteRequest = func(httptrace.WroteRequestInfo) { t.wrote.Store(int64(time.Since(t.base))) }
-	t.ct.GotFirstResponseByte = func() { t.arrived.Store(int64(time.Since(t.base))) }
+	for i := range t.slots {
+		sl, own := &t.slots[i], uint64(i)
+		sl.ct.WroteRequest = func(httptrace.WroteRequestInfo) {
+			if t.gen.Load()%h2traceSlots == own {
+				sl.wrote.Store(int64(time.Since(t.base)))
+			}
+		}
+		sl.ct.GotFirstResponseByte = func() {
+			if t.gen.Load()%h2traceSlots == own {
+				sl.arrived.Store(int64(time.Since(t.base)))
+			}
+		}
+	}
 	return t
 }
 
-// mark ends the send and wait phases at the moments reported. The
+// begin starts timing the connection's next request and returns its
+// slot, whose ClientTrace goes with the request.
+func (t *h2trace) begin() *h2slot {
+	sl := &t.slots[(t.gen.Load()+1)%h2traceSlots]
+	sl.wrote.Store(0)
+	sl.arrived.Store(0)
+	t.gen.Add(1)
+	return sl
+}
+
+// mark ends the send and wait phases at the moments sl reported. The
 // request is written by the client's own goroutine, which may report it
 // after the answer came (a server that answers before reading the
 // body): then send ends when the answer began.
-func (t *h2trace) mark(clock *PhaseClock) {
+func (t *h2trace) mark(sl *h2slot, clock *PhaseClock) {
 	now := time.Now()
-	wrote, first := t.at(&t.wrote), t.at(&t.arrived)
+	wrote, first := t.at(&sl.wrote), t.at(&sl.arrived)
 	if first.IsZero() || first.After(now) {
 		first = now
 	}
@@ -279,9 +315,8 @@ func (s *Source) roundTrip2(ctx context.Context, hc *h2conn, req *Request, h *ho
 		defer cancel()
 	}
 	tr := hc.trace
-	tr.wrote.Store(0)
-	tr.arrived.Store(0)
-	ctx = httptrace.WithClientTrace(ctx, &tr.ct)
+	slot := tr.begin()
+	ctx = httptrace.WithClientTrace(ctx, &slot.ct)
 	hr, err := s.stdRequest(ctx, req, h)
 	if err != nil {
 		return false, err
@@ -291,7 +326,7 @@ func (s *Source) roundTrip2(ctx context.Context, hc *h2conn, req *Request, h *ho
 		return false, err
 	}
 	defer hresp.Body.Close()
-	tr.mark(&clock)
+	tr.mark(slot, &clock)
 	resp.Status = hresp.StatusCode
 	resp.Proto = "HTTP/2.0"
 	resp.RawHeader = rawHeader(hresp)

@@ -336,9 +336,8 @@ func (s *Source) roundTrip3(ctx context.Context, hc *h3conn, req *Request, h *ho
 		defer cancel()
 	}
 	tr := hc.trace
-	tr.wrote.Store(0)
-	tr.arrived.Store(0)
-	ctx = httptrace.WithClientTrace(ctx, &tr.ct)
+	slot := tr.begin()
+	ctx = httptrace.WithClientTrace(ctx, &slot.ct)
 	hr, err := s.stdRequest(ctx, req, h)
 	if err != nil {
 		return false, err
@@ -348,7 +347,7 @@ func (s *Source) roundTrip3(ctx context.Context, hc *h3conn, req *Request, h *ho
 		return false, err
 	}
 	defer hresp.Body.Close() // before the whole body: cancels the stream, not the connection
-	tr.mark(&clock)
+	tr.mark(slot, &clock)
 	resp.Status = hresp.StatusCode
 	resp.Proto = "HTTP/3.0"
 	resp.RawHeader = rawHeader(hresp)
