@@ -177,3 +177,37 @@ func TestDurationsAsYAMLReadsThem(t *testing.T) {
 		}
 	}
 }
+
+// TestEnumsAreTheCatalogs: every cookie mode and compression the catalog
+// lists is one the calls accept, each meaning something of its own, and
+// nothing else is accepted.
+func TestEnumsAreTheCatalogs(t *testing.T) {
+	modes := map[CookieMode]string{}
+	for _, s := range catalog.CookieModes {
+		m, err := ParseCookieMode(s)
+		if err != nil {
+			t.Errorf("cookies %q: %v", s, err)
+		}
+		if prev, dup := modes[m]; dup {
+			t.Errorf("cookies %q and %q are the same mode", prev, s)
+		}
+		modes[m] = s
+	}
+	if _, err := ParseCookieMode("session"); err == nil {
+		t.Error("cookies \"session\" accepted")
+	}
+	seen := map[bool]string{}
+	for _, s := range catalog.Compressions {
+		on, err := compressionArg("http.get", starlark.String(s), !(s == catalog.CompressionGzip))
+		if err != nil {
+			t.Errorf("compression %q: %v", s, err)
+		}
+		if prev, dup := seen[on]; dup {
+			t.Errorf("compression %q and %q mean the same", prev, s)
+		}
+		seen[on] = s
+	}
+	if _, err := compressionArg("http.get", starlark.String("br"), false); err == nil {
+		t.Error("compression \"br\" accepted")
+	}
+}

@@ -31,11 +31,11 @@ const (
 // ParseCookieMode reads "user", "iteration" or "off".
 func ParseCookieMode(s string) (CookieMode, error) {
 	switch s {
-	case "user", "":
+	case catalog.CookiesUser, "":
 		return CookiesUser, nil
-	case "iteration":
+	case catalog.CookiesIteration:
 		return CookiesIteration, nil
-	case "off":
+	case catalog.CookiesOff:
 		return CookiesOff, nil
 	}
 	return CookiesUser, fmt.Errorf("cookies must be one of %v, not %q", catalog.CookieModes, s)

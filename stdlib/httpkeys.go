@@ -16,6 +16,7 @@ import (
 
 	"go.starlark.net/starlark"
 
+	"github.com/ntx-dev/ntx/engine/catalog"
 	"github.com/ntx-dev/ntx/engine/transport"
 )
 
@@ -166,12 +167,12 @@ func compressionArg(fn string, v starlark.Value, def bool) (bool, error) {
 	switch s {
 	case "":
 		return def, nil
-	case "gzip":
+	case catalog.CompressionGzip:
 		return true, nil
-	case "none":
+	case catalog.CompressionNone:
 		return false, nil
 	}
-	return def, fmt.Errorf("%s: compression %q is not one of gzip, none", fn, s)
+	return def, fmt.Errorf("%s: compression %q is not one of %s", fn, s, strings.Join(catalog.Compressions, ", "))
 }
 
 // proxyArg reads a call's proxy URL; None keeps def.

@@ -125,8 +125,15 @@ func httpKeys(withMethod bool) []Key {
 	)
 }
 
+// The values of an HTTP call's compression: a gzipped answer asked for
+// and decoded, or none.
+const (
+	CompressionGzip = "gzip"
+	CompressionNone = "none"
+)
+
 // Compressions are the values of an HTTP call's compression.
-var Compressions = []string{"gzip", "none"}
+var Compressions = []string{CompressionGzip, CompressionNone}
 
 // Auth is an HTTP call's auth: Basic or Bearer credentials.
 var Auth = &Obj{Name: "auth", Doc: "auth takes one of basic: [USER, PASSWORD] or bearer: TOKEN", ExactlyOne: true, Keys: []Key{
@@ -144,9 +151,16 @@ var MultipartFile = &Obj{Name: "multipart_file", Doc: "a file sent as a part of 
 		Doc: "the part's Content-Type"},
 }}
 
+// The values of http.cookies.
+const (
+	CookiesUser      = "user"      // the user's jar, kept across its iterations
+	CookiesIteration = "iteration" // a jar emptied at each iteration
+	CookiesOff       = "off"       // no cookies
+)
+
 // CookieModes are the values of http.cookies: the user's jar, kept
 // across its iterations; a jar emptied at each iteration; no cookies.
-var CookieModes = []string{"user", "iteration", "off"}
+var CookieModes = []string{CookiesUser, CookiesIteration, CookiesOff}
 
 // HTTPVersions are the values of an HTTP call's version.
 var HTTPVersions = []string{"auto", "1.1", "2", "3"}

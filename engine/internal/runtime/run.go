@@ -14,6 +14,7 @@ import (
 	"go.starlark.net/starlark"
 	"go.starlark.net/starlarkstruct"
 
+	"github.com/ntx-dev/ntx/engine/catalog"
 	"github.com/ntx-dev/ntx/engine/internal/data"
 	"github.com/ntx-dev/ntx/engine/internal/pool"
 	"github.com/ntx-dev/ntx/engine/internal/report"
@@ -858,7 +859,7 @@ func httpConfig(s *scenario.Scenario) *stdlib.HTTPConfig {
 	c.ReadFile = s.ReadFile
 	c.Version, _ = transport.ParseVersion(h.Version) // checked at load
 	c.Resolve = h.Resolve
-	c.Compression = h.Compression == "gzip"
+	c.Compression = h.Compression == catalog.CompressionGzip
 	if h.Proxy != "" {
 		c.Proxy, _ = transport.ParseProxy(h.Proxy) // checked at load
 	}
