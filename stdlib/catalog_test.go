@@ -211,3 +211,19 @@ func TestEnumsAreTheCatalogs(t *testing.T) {
 		t.Error("compression \"br\" accepted")
 	}
 }
+
+// TestCountIsTheCatalogs: parseCount accepts what the catalog's
+// CountPattern does, and nothing else.
+func TestCountIsTheCatalogs(t *testing.T) {
+	for s, want := range map[string]countCond{"2": {"==", 2}, ">= 1": {">=", 1}, " != 0 ": {"!=", 0}, "<3": {"<", 3}} {
+		c, err := parseCount(s)
+		if err != nil || *c != want {
+			t.Errorf("%q: %+v %v, want %+v", s, c, err, want)
+		}
+	}
+	for _, s := range []string{"=> 1", "-1", "1.5", "== ", "> = 2", "two"} {
+		if c, err := parseCount(s); err == nil {
+			t.Errorf("%q accepted as %+v", s, c)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -69,20 +70,24 @@ type countCond struct {
 // parseCount reads a count condition as the catalog's CountPattern
 // describes it; a bare number means exactly that many.
 func parseCount(s string) (*countCond, error) {
-	t := strings.TrimSpace(s)
-	op := "=="
-	for _, o := range []string{"==", "!=", ">=", "<=", ">", "<"} {
-		if rest, ok := strings.CutPrefix(t, o); ok {
-			op, t = o, strings.TrimSpace(rest)
-			break
-		}
+	m := countPattern.FindStringSubmatch(s)
+	if m == nil {
+		return nil, fmt.Errorf("%q is not a count such as 2, \">= 1\" or \"== 0\"", s)
 	}
-	n, err := strconv.Atoi(t)
-	if err != nil || n < 0 {
+	op := m[1]
+	if op == "" {
+		op = "=="
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(s), m[1])))
+	if err != nil {
 		return nil, fmt.Errorf("%q is not a count such as 2, \">= 1\" or \"== 0\"", s)
 	}
 	return &countCond{op: op, n: n}, nil
 }
+
+// countPattern is the catalog's CountPattern; its first group is the
+// operator.
+var countPattern = regexp.MustCompile(catalog.CountPattern)
 
 func (c *countCond) holds(x int) bool {
 	switch c.op {
@@ -116,8 +121,9 @@ func parseDNSExpect(fn string, v starlark.Value) (dnsExpectation, error) {
 		switch k {
 		case "rcode":
 			s, ok := starlark.AsString(kv[1])
-			code, known := dns.StringToRcode[strings.ToUpper(s)]
-			if !ok || !known {
+			s = strings.ToUpper(s)
+			code, known := dns.StringToRcode[s]
+			if !ok || !known || !slices.Contains(catalog.DNSRcodes, s) { // the catalog's list, as YAML's validator
 				return e, fmt.Errorf("%s: expect rcode %s is not one of %s", fn, formatValue(kv[1]), strings.Join(catalog.DNSRcodes, ", "))
 			}
 			e.rcode, e.rcodeGiven = code, true
@@ -194,12 +200,11 @@ func doDNS(sess *Session, fn string, a *dnsArgs) (starlark.Value, error) {
 	if err != nil {
 		return nil, err
 	}
-	switch network {
-	case "":
-		network = "udp"
-	case "udp", "tcp", "tls":
-	default:
-		return nil, fmt.Errorf("%s: transport %q is not udp, tcp or tls", fn, network)
+	switch {
+	case network == "":
+		network = catalog.DNSTransports[0]
+	case !slices.Contains(catalog.DNSTransports, network):
+		return nil, fmt.Errorf("%s: transport %q is not one of %s", fn, network, strings.Join(catalog.DNSTransports, ", "))
 	}
 	server := a.server
 	if server == "" {

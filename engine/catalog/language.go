@@ -455,6 +455,10 @@ var TenantFields = []Attr{
 // DNSTypes are the record types dns.query asks for.
 var DNSTypes = []string{"A", "AAAA", "CNAME", "MX", "TXT", "NS", "SRV", "PTR", "SOA"}
 
+// DNSTransports are the transports of dns.query, the default first: udp,
+// tcp, and tls (DNS over TLS, RFC 7858).
+var DNSTransports = []string{"udp", "tcp", "tls"}
+
 // DNSRcodes are the response codes an expectation may name.
 var DNSRcodes = []string{"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED", "YXDOMAIN", "YXRRSET", "NXRRSET", "NOTAUTH", "NOTZONE"}
 
@@ -481,7 +485,7 @@ func dnsKeys() []Key {
 		{Name: "server", Value: vAddress, Default: "the first nameserver of /etc/resolv.conf",
 			Doc: "the DNS server as host:port; no port is assumed (servers listen on 53 for udp and tcp, 853 for tls)"},
 		{Name: "type", Value: Value{Type: Enum, Values: DNSTypes, Template: true}, Default: "A", Doc: "the record type asked for"},
-		{Name: "transport", Value: Value{Type: Enum, Values: []string{"udp", "tcp", "tls"}, Template: true}, Default: "udp",
+		{Name: "transport", Value: Value{Type: Enum, Values: DNSTransports, Template: true}, Default: DNSTransports[0],
 			Doc: "udp, tcp, or tls (DNS over TLS, RFC 7858)"},
 		{Name: "tcp_fallback", Value: vBool, Default: "false",
 			Doc: "ask again over TCP when a UDP answer comes truncated (TC); without it the truncated answer is the result (truncated is true)"},
