@@ -36,7 +36,7 @@ func authHeader(fn string, v starlark.Value) (string, error) {
 	}
 	kv := d.Items()[0]
 	switch k, _ := starlark.AsString(kv[0]); k {
-	case "basic":
+	case catalog.AuthBasic:
 		pair, ok := kv[1].(starlark.Indexable)
 		if !ok || pair.Len() != 2 {
 			return "", fmt.Errorf("%s: auth basic must be a list of a user and a password, not %s", fn, kv[1].String())
@@ -50,14 +50,14 @@ func authHeader(fn string, v starlark.Value) (string, error) {
 			return "", fmt.Errorf("%s: auth basic: the user %q may not hold a colon (RFC 7617)", fn, user)
 		}
 		return "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+pass)), nil
-	case "bearer":
+	case catalog.AuthBearer:
 		token, ok := starlark.AsString(kv[1])
 		if !ok || token == "" {
 			return "", fmt.Errorf("%s: auth bearer must be a non-empty token string", fn)
 		}
 		return "Bearer " + token, nil
 	default:
-		return "", fmt.Errorf("%s: auth takes basic or bearer, not %s", fn, kv[0].String())
+		return "", fmt.Errorf("%s: auth takes %s, not %s", fn, strings.Join(catalog.Auth.Names(), " or "), kv[0].String())
 	}
 }
 
@@ -101,12 +101,12 @@ func multipartBody(fn string, v starlark.Value, read func(string) ([]byte, error
 				return nil, "", fmt.Errorf("%s: multipart %s: %s must be a string, not %s", fn, field, k, x[1].Type())
 			}
 			switch k {
-			case "file":
+			case catalog.MultipartFileKey:
 				path = s
-			case "content_type":
+			case catalog.MultipartContentType:
 				ctype = s
 			default:
-				return nil, "", fmt.Errorf("%s: multipart %s: unknown key %s (file, content_type)", fn, field, x[0].String())
+				return nil, "", fmt.Errorf("%s: multipart %s: unknown key %s (%s)", fn, field, x[0].String(), strings.Join(catalog.MultipartFile.Names(), ", "))
 			}
 		}
 		if path == "" {
@@ -117,7 +117,7 @@ func multipartBody(fn string, v starlark.Value, read func(string) ([]byte, error
 			return nil, "", fmt.Errorf("%s: multipart %s: file %s: %v", fn, field, path, err)
 		}
 		if ctype == "" {
-			ctype = "application/octet-stream"
+			ctype = catalog.MultipartDefaultType
 		}
 		p := part{field: field, path: path, ctype: ctype, data: data}
 		fmt.Fprintf(sum, "%d:%s%d:%s%d:%s%d:", len(field), field, len(path), path, len(ctype), ctype, len(data))

@@ -135,19 +135,29 @@ const (
 // Compressions are the values of an HTTP call's compression.
 var Compressions = []string{CompressionGzip, CompressionNone}
 
+// The keys of auth and of a multipart file part.
+const (
+	AuthBasic            = "basic"
+	AuthBearer           = "bearer"
+	MultipartFileKey     = "file"
+	MultipartContentType = "content_type"
+	// MultipartDefaultType is a file part's Content-Type when none is given.
+	MultipartDefaultType = "application/octet-stream"
+)
+
 // Auth is an HTTP call's auth: Basic or Bearer credentials.
 var Auth = &Obj{Name: "auth", Doc: "auth takes one of basic: [USER, PASSWORD] or bearer: TOKEN", ExactlyOne: true, Keys: []Key{
-	{Name: "basic", Value: Value{Type: List, Elem: &Value{Type: String, Template: true}, Template: true},
+	{Name: AuthBasic, Value: Value{Type: List, Elem: &Value{Type: String, Template: true}, Template: true},
 		Doc: "a user and a password, sent by HTTP Basic authentication"},
-	{Name: "bearer", Value: Value{Type: String, Template: true},
+	{Name: AuthBearer, Value: Value{Type: String, Template: true},
 		Doc: "a token, sent as Authorization: Bearer TOKEN"},
 }}
 
 // MultipartFile is a file part of an HTTP call's multipart.
 var MultipartFile = &Obj{Name: "multipart_file", Doc: "a file sent as a part of a multipart/form-data body", Keys: []Key{
-	{Name: "file", Value: Value{Type: String}, Required: true,
+	{Name: MultipartFileKey, Value: Value{Type: String}, Required: true,
 		Doc: "the file, relative to the scenario file and inside its directory; its base name is the part's filename"},
-	{Name: "content_type", Value: Value{Type: String}, Default: "application/octet-stream",
+	{Name: MultipartContentType, Value: Value{Type: String}, Default: MultipartDefaultType,
 		Doc: "the part's Content-Type"},
 }}
 
