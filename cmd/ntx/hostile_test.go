@@ -226,7 +226,11 @@ func TestHostileCorpus(t *testing.T) {
 				}
 			}
 			env = append(env, c.env...)
-			rssFile := filepath.Join(t.TempDir(), "maxrss")
+			scratch := t.TempDir()
+			rssFile := filepath.Join(scratch, "maxrss")
+			// TMPDIR: a crash's report file (exit 4) goes to the test's own
+			// directory, removed with it, not to /tmp.
+			env = append(env, "TMPDIR="+scratch)
 			cmd := exec.Command(runner, append([]string{bin}, append(c.args, file)...)...)
 			cmd.Env, cmd.Dir = append(env, "NTX_HOSTILE_RSS="+rssFile), dir
 			var out bytes.Buffer
