@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"os"
 	"runtime"
@@ -251,5 +252,57 @@ def flow(user):
 	}
 	if msg := res.Errors["iteration error"]; !strings.Contains(msg, "belongs to another user") {
 		t.Errorf("iteration error %q, want the WebSocket refused as another user's", msg)
+	}
+}
+
+// TestWSOpeningCarriesCookies: the opening handshake is one of the
+// user's HTTP requests: it carries the cookies the user's jar holds for
+// the URL (each user its own), and a cookie its 101 answer sets goes
+// with the user's later requests; with cookies off, neither.
+func TestWSOpeningCarriesCookies(t *testing.T) {
+	srv := startTarget(t)
+	dir := t.TempDir()
+	for _, tc := range []struct{ mode, want string }{{"user", "jar"}, {"off", "none"}} {
+		srv.Reset()
+		file := writeFile(t, dir, "ws-"+tc.mode+".star", `
+scenario = {"ip_pools": [{"id": "p", "ips": ["127.0.6.1", "127.0.6.2"]}],
+            "load": {"ramp_up": {"phases": [{"spawn_users": 2}]}},
+            "http": {"cookies": "`+tc.mode+`"}}
+BASE = "`+srv.HTTPAddr()+`"
+def flow(user):
+    http.get("http://" + BASE + "/cookies/set?session=u%d" % user.id)
+    c = ws.connect("ws://" + BASE + "/ws?set_cookie=chat=c%d" % user.id, name = "chat")
+    check(c.ok, "open")
+    c.close()
+    http.get("http://" + BASE + "/cookies", name = "after")
+`)
+		res := runFile(t, file, nil)
+		if res.Checks["open"] == nil || res.Checks["open"].Passed != 2 {
+			t.Fatalf("%s: checks %v, errors %v", tc.mode, res.Checks, res.Errors)
+		}
+		settle(srv)
+		opened, after := map[string]string{}, map[string]string{}
+		for _, s := range srv.Seen() {
+			if s.Proto != "http" {
+				continue
+			}
+			switch s.Path {
+			case "/ws":
+				opened[s.Source] = s.Cookies()["session"]
+			case "/cookies":
+				after[s.Source] = s.Cookies()["chat"]
+			}
+		}
+		for i, src := range []string{"127.0.6.1", "127.0.6.2"} {
+			wantOpen, wantAfter := "", ""
+			if tc.want == "jar" {
+				// user ids are 1 and 2 in spawn order, addresses given in order
+				wantOpen, wantAfter = fmt.Sprintf("u%d", i+1), fmt.Sprintf("c%d", i+1)
+			}
+			if opened[src] != wantOpen || after[src] != wantAfter {
+				t.Errorf("cookies %s, from %s: the opening carried session=%q (want %q), a later request chat=%q (want %q)",
+					tc.mode, src, opened[src], wantOpen, after[src], wantAfter)
+			}
+		}
 	}
 }

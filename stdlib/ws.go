@@ -405,6 +405,15 @@ func openWS(sess *Session, p *wsPrepared) (w *wsSession, err error) {
 	}
 	w.src, w.release = src, release
 	p.req.Start = sess.startClock()
+	// The opening is an HTTP request of the user's: it carries the
+	// cookies the http: section's jar holds for its URL.
+	mode := CookiesUser
+	if sess.HTTP != nil {
+		mode = sess.HTTP.Cookies
+	}
+	if jar := sess.jar(mode); jar != nil {
+		p.req.Jar = jar
+	}
 	conn, open, sent, got := sess.source(src).WSConnect(sess.Ctx, p.req)
 	w.latency = open.Latency
 	s := &metrics.Sample{Name: res.Name, Kind: "ws", Source: src, Start: open.Start, Latency: open.Latency,

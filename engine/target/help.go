@@ -38,7 +38,8 @@ HTTP endpoints (the same on every HTTP version, plain or TLS):
                        &redirect=URL: a 302 to URL instead of 200
   ANY  /drip           headers at once, then ?bytes=N (10) spread over ?duration=MS (1000)
   GET  /ws             WebSocket echo (HTTP/1.1 upgrade): each message comes back; any
-                       subprotocol offered is accepted
+                       subprotocol offered is accepted; ?set_cookie=NAME=VALUE: the 101
+                       answer sets that cookie (Path=/)
   ANY  /gzip           ?size=N bytes of text in JSON (default 4096), gzip-encoded when accepted
                        (?corrupt=1: a gzip stream that does not decode)
   ANY  /basic-auth/USER/PASSWORD   200 with those Basic credentials, else 401

@@ -344,6 +344,9 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 			protos = append(protos, strings.TrimSpace(p))
 		}
 	}
+	if name, value, ok := strings.Cut(r.URL.Query().Get("set_cookie"), "="); ok {
+		http.SetCookie(w, &http.Cookie{Name: name, Value: value, Path: "/"}) // goes out with the 101
+	}
 	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true, Subprotocols: protos})
 	if err != nil {
 		return // Accept has answered the request

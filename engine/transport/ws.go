@@ -36,6 +36,10 @@ type WSRequest struct {
 	Start time.Time
 	// MaxMessage bounds a message received (0: DefaultMaxResponse).
 	MaxMessage int64
+	// Jar, when set, gives the opening handshake the user's cookies for
+	// the URL (as https:// for wss://, so Secure cookies go only there)
+	// and keeps the cookies its answer sets, as a browser does.
+	Jar http.CookieJar
 }
 
 // WSOpen is how the opening went.
@@ -120,12 +124,22 @@ func (s *Source) WSConnect(ctx context.Context, req *WSRequest) (conn *WSConn, o
 	defer tr.CloseIdleConnections()
 	u := *req.URL
 	u.Scheme = map[bool]string{true: "https", false: "http"}[secure]
+	header := req.Header
+	if req.Jar != nil {
+		if line := cookieLine(header, req.Jar.Cookies(&u)); line != "" {
+			header = header.Clone()
+			header.Set("Cookie", line)
+		}
+	}
 	c, resp, err := websocket.Dial(dctx, u.String(), &websocket.DialOptions{
 		HTTPClient: &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
-		HTTPHeader: req.Header, Subprotocols: req.Subprotocols,
+		HTTPHeader: header, Subprotocols: req.Subprotocols,
 	})
 	if resp != nil {
 		open.Status = resp.StatusCode
+		if set := resp.Cookies(); req.Jar != nil && len(set) > 0 {
+			req.Jar.SetCookies(&u, set)
+		}
 	}
 	if err != nil {
 		sock.Close()
