@@ -126,3 +126,21 @@ func TestReportOfALongRun(t *testing.T) {
 		t.Errorf("addresses: %d shown and %d more, want %d and %d", len(v.Sources), v.SourcesMore, report.MaxTableRows, 3000-report.MaxTableRows)
 	}
 }
+
+// TestPageShowsThresholdValuesWithUnits: the page prints a threshold's
+// value as the summary does (a latency with its unit, an error rate
+// written as a percentage as one), not a bare number.
+func TestPageShowsThresholdValuesWithUnits(t *testing.T) {
+	r := &report.Result{Thresholds: []report.Threshold{
+		{Expr: "a.p95 < 200ms", OK: true, Value: 3.1, Unit: report.UnitMS},
+		{Expr: "a.error_rate < 1%", Value: 0.5, Unit: report.UnitFraction},
+	}}
+	v := report.NewView(r)
+	var got []string
+	for _, th := range v.Thresholds {
+		got = append(got, th.Shown)
+	}
+	if len(got) != 2 || got[0] != "3.1ms" || got[1] != "50%" {
+		t.Errorf("the page shows %q, want [3.1ms 50%%]", got)
+	}
+}

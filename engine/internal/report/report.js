@@ -300,7 +300,7 @@
 
     if (D.reasons.length) section(app, "Why it failed", [table(["reason", "count"], D.reasons.map(function (r) { return [cell(r.message, r.message, "msg"), r.count]; }))]);
     if (D.thresholds.length) section(app, "Thresholds", [table(["threshold", "value", "verdict"], D.thresholds.map(function (t) {
-      return [t.expr, t.error ? cell(t.error, t.error, "msg") : cell(fmt(t.value), t.value), cell(t.ok ? "ok" : "FAIL", t.ok ? 1 : 0, t.ok ? "ok" : "bad")];
+      return [t.expr, t.error ? cell(t.error, t.error, "msg") : cell(t.shown || fmt(t.value), t.value), cell(t.ok ? "ok" : "FAIL", t.ok ? 1 : 0, t.ok ? "ok" : "bad")];
     }))]);
 
     var S = D.series;

@@ -61,7 +61,7 @@ type View struct {
 	Arrivals    *Arrivals         `json:"arrivals"`
 	HTTP        *Latency          `json:"http"`
 	StartLag    *Latency          `json:"start_lag"`
-	Thresholds  []Threshold       `json:"thresholds"`
+	Thresholds  []thresholdView   `json:"thresholds"`
 	Series      seriesView        `json:"series"`
 	Actions     []actionView      `json:"actions"`
 	Errors      []errorView       `json:"errors"`
@@ -136,13 +136,13 @@ func NewView(r *Result) *View {
 	v := &View{Scenario: r.Scenario, Started: r.StartedAt.Format(time.RFC3339), DurationMS: r.DurationMS,
 		Passed: r.Passed, Interrupted: r.Interrupted, Incomplete: r.Incomplete, Segment: r.Segment, Fleet: r.Fleet,
 		Reasons: r.Reasons, Warnings: r.Warnings, Users: r.Users, Iterations: r.Iterations, Arrivals: r.Arrivals,
-		HTTP: r.HTTP, StartLag: r.StartLag, Thresholds: r.Thresholds, Checks: r.Checks, Flows: r.Flows, Failures: r.Iterations.Failures,
+		HTTP: r.HTTP, StartLag: r.StartLag, Thresholds: []thresholdView{}, Checks: r.Checks, Flows: r.Flows, Failures: r.Iterations.Failures,
 		Phases: []string{"dns", "connect", "tls", "send", "wait", "receive"}}
 	if v.Reasons == nil {
 		v.Reasons = []Reason{}
 	}
-	if v.Thresholds == nil {
-		v.Thresholds = []Threshold{}
+	for _, t := range r.Thresholds {
+		v.Thresholds = append(v.Thresholds, thresholdView{t, t.shownValue()})
 	}
 	if v.Warnings == nil {
 		v.Warnings = []string{}
@@ -286,4 +286,11 @@ func (v *View) JSON() []byte {
 		return []byte(`{"scenario":` + strconv.Quote(strings.ReplaceAll(err.Error(), "<", "")) + `}`)
 	}
 	return b
+}
+
+// thresholdView is a threshold as the page shows it: its value printed
+// as the summary prints it (111.9ms, 50%), by the one rule in shownValue.
+type thresholdView struct {
+	Threshold
+	Shown string `json:"shown"`
 }
