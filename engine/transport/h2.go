@@ -181,45 +181,68 @@ func (u *Conns) get(k h2Key) *h2conn {
 	if u == nil {
 		return nil
 	}
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	hc := u.h2[k]
-	if hc != nil && !hc.cc.CanTakeNewRequest() {
-		delete(u.h2, k)
-		go hc.close()
-		return nil
-	}
-	return hc
+	return getMux(u, &u.h2, k)
 }
 
 // keep stores hc for the user's later requests; false if the set is
 // closed (or nil), and hc is then the caller's to close.
-func (u *Conns) keep(k h2Key, hc *h2conn) bool {
-	if u == nil {
-		return false
+func (u *Conns) keep(k h2Key, hc *h2conn) bool { return u != nil && keepMux(u, &u.h2, k, hc) }
+
+func (u *Conns) drop(k h2Key, hc *h2conn) {
+	if u != nil {
+		dropMux(u, &u.h2, k, hc)
 	}
+}
+
+// muxConn is a connection a user keeps per destination and reuses for
+// its requests (HTTP/2, HTTP/3). getMux, keepMux and dropMux keep
+// either kind in its map of the user's Conns, under u.mu: the map is
+// passed by address because Close replaces it under that lock.
+type muxConn interface {
+	comparable
+	usable() bool // can carry another request
+	close()
+}
+
+// getMux returns the user's connection to k, if it has a usable one; an
+// unusable one is forgotten and closed.
+func getMux[C muxConn](u *Conns, m *map[h2Key]C, k h2Key) C {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	var none C
+	hc := (*m)[k]
+	if hc != none && !hc.usable() {
+		delete(*m, k)
+		go hc.close()
+		return none
+	}
+	return hc
+}
+
+// keepMux stores hc as the user's connection to k (closing one it
+// replaces); false if the set is closed.
+func keepMux[C muxConn](u *Conns, m *map[h2Key]C, k h2Key, hc C) bool {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	if u.closed {
 		return false
 	}
-	if u.h2 == nil {
-		u.h2 = map[h2Key]*h2conn{}
+	if *m == nil {
+		*m = map[h2Key]C{}
 	}
-	if old := u.h2[k]; old != nil && old != hc {
+	var none C
+	if old := (*m)[k]; old != none && old != hc {
 		go old.close()
 	}
-	u.h2[k] = hc
+	(*m)[k] = hc
 	return true
 }
 
-func (u *Conns) drop(k h2Key, hc *h2conn) {
-	if u == nil {
-		return
-	}
+// dropMux forgets hc as the user's connection to k, if it still is.
+func dropMux[C muxConn](u *Conns, m *map[h2Key]C, k h2Key, hc C) {
 	u.mu.Lock()
-	if u.h2[k] == hc {
-		delete(u.h2, k)
+	if (*m)[k] == hc {
+		delete(*m, k)
 	}
 	u.mu.Unlock()
 }
@@ -277,6 +300,9 @@ func (u *Conns) CloseFrom(src netip.Addr) {
 		hc.close()
 	}
 }
+
+// usable reports whether the connection can take another request.
+func (hc *h2conn) usable() bool { return hc.cc.CanTakeNewRequest() }
 
 func (hc *h2conn) close() {
 	_ = hc.cc.Close()

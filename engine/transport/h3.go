@@ -122,47 +122,17 @@ func (u *Conns) get3(k h2Key) *h3conn {
 	if u == nil {
 		return nil
 	}
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	hc := u.h3[k]
-	if hc != nil && !hc.usable() {
-		delete(u.h3, k)
-		go hc.close()
-		return nil
-	}
-	return hc
+	return getMux(u, &u.h3, k)
 }
 
 // keep3 stores hc for the user's later requests; false if the set is
 // closed (or nil), and hc is then the caller's to close.
-func (u *Conns) keep3(k h2Key, hc *h3conn) bool {
-	if u == nil {
-		return false
-	}
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	if u.closed {
-		return false
-	}
-	if u.h3 == nil {
-		u.h3 = map[h2Key]*h3conn{}
-	}
-	if old := u.h3[k]; old != nil && old != hc {
-		go old.close()
-	}
-	u.h3[k] = hc
-	return true
-}
+func (u *Conns) keep3(k h2Key, hc *h3conn) bool { return u != nil && keepMux(u, &u.h3, k, hc) }
 
 func (u *Conns) drop3(k h2Key, hc *h3conn) {
-	if u == nil {
-		return
+	if u != nil {
+		dropMux(u, &u.h3, k, hc)
 	}
-	u.mu.Lock()
-	if u.h3[k] == hc {
-		delete(u.h3, k)
-	}
-	u.mu.Unlock()
 }
 
 // attempt3 sends h over HTTP/3: on the user's connection to the
