@@ -136,6 +136,66 @@ tasks:
 	}
 }
 
+// TestTLSCurves: tls curves chooses the key exchange of each full
+// handshake, in YAML (the section's list, an action's replacing it) and in
+// .star; without it Go's default, the post-quantum hybrid, is offered
+// first and the target settles on it.
+func TestTLSCurves(t *testing.T) {
+	dir := t.TempDir()
+	srv := tlsTarget(t, dir, nil)
+	_, port, _ := net.SplitHostPort(srv.HTTPSAddr())
+	base := "https://127.0.0.1:" + port
+	yml := writeFile(t, dir, "curves.yaml", `
+name: curves
+http: {keep_alive: false, tls: {ca: certs/ca.pem, curves: [X25519]}}
+load:
+  ramp_up: {phases: [{spawn_users: 1}]}
+  user_lifetime: {mode: loop, iterations: 2}
+actions:
+  - {id: section, call: get, with: {url: "`+base+`/ip?c=section"}}
+  - {id: p256, call: get, with: {url: "`+base+`/ip?c=p256", tls: {curves: [P256]}}}
+tasks:
+  - {id: start, action: section, next: [{task: p}]}
+  - {id: p, action: p256}
+`)
+	star := writeFile(t, dir, "curves.star", `
+scenario = {"name": "curves", "http": {"keep_alive": False, "tls": {"ca": "certs/ca.pem"}},
+            "load": {"ramp_up": {"phases": [{"spawn_users": 1}]}, "user_lifetime": {"mode": "loop", "iterations": 2}}}
+
+def flow(user):
+    r = http.get("`+base+`/ip?c=default", name = "default")
+    check(r.ok, "default: " + str(r.error))
+    r = http.get("`+base+`/ip?c=p384", name = "p384", tls = {"curves": ["P384"]})
+    check(r.ok, "p384: " + str(r.error))
+`)
+	for _, file := range []string{yml, star} {
+		res := runFile(t, file, nil)
+		for id, a := range res.Actions {
+			if a.Count != 2 || a.OK != 2 {
+				t.Errorf("%s: %s = %+v (errors %v), want 2 ok", filepath.Base(file), id, a, res.Errors)
+			}
+		}
+	}
+	settle(srv)
+	want := map[string]string{"section": "X25519", "p256": "CurveP256", "default": "X25519MLKEM768", "p384": "CurveP384"}
+	got := map[string]int{}
+	for _, s := range srv.Seen() {
+		c := queryValue(s.Query, "c")
+		if s.Proto != "http" || c == "" {
+			continue
+		}
+		got[c]++
+		if s.Curve != want[c] {
+			t.Errorf("%s: the target's handshake used %q, want %q", c, s.Curve, want[c])
+		}
+	}
+	for c := range want {
+		if got[c] != 2 {
+			t.Errorf("%s: the target saw %d requests, want 2", c, got[c])
+		}
+	}
+}
+
 // TestTLSFailuresAreKindTLS: a server the scenario's CAs do not vouch
 // for, a version range the server does not speak, and a server that
 // wants a client certificate none was given for, each fail with kind tls
@@ -217,6 +277,7 @@ func TestTLSFilesAreCheckedAtLoad(t *testing.T) {
 		{"{tls: {ca: link.pem}}", "{url: 'https://127.0.0.1:1/'}", ":2:18:", "outside the scenario's directory"},
 		{"{timeout: 1s}", "{url: 'https://127.0.0.1:1/', tls: {cert: junk.pem, key: junk.pem}}", ":4:72:", "tls cert junk.pem"},
 		{"{tls: {min_version: '1.9'}}", "{url: 'https://127.0.0.1:1/'}", ":2:27:", "not one of 1.0"},
+		{"{tls: {curves: [X25519, X448]}}", "{url: 'https://127.0.0.1:1/'}", ":2:31:", "unknown curve \"X448\""},
 		{"{version: 4}", "{url: 'https://127.0.0.1:1/'}", ":2:17:", "must be one of auto, 1.1, 2, 3"},
 		{"{version: 2}", "{url: 'https://127.0.0.1:1/', version: 1.0}", ":4:69:", "must be one of auto, 1.1, 2, 3"},
 	} {

@@ -8,6 +8,7 @@ import (
 	"go.starlark.net/starlark"
 
 	"github.com/ntx-dev/ntx/engine/catalog"
+	"github.com/ntx-dev/ntx/engine/transport"
 )
 
 // builtin finds the Starlark function the catalog calls name ("check",
@@ -209,6 +210,12 @@ func TestEnumsAreTheCatalogs(t *testing.T) {
 	}
 	if _, err := compressionArg("http.get", starlark.String("br"), false); err == nil {
 		t.Error("compression \"br\" accepted")
+	}
+	if got := transport.CurveNames(); !slices.Equal(got, catalog.TLSCurves) {
+		t.Errorf("tls curves: transport reads %v, the catalog lists %v", got, catalog.TLSCurves)
+	}
+	if _, err := transport.ParseCurve("x448"); err == nil {
+		t.Error("curve \"x448\" accepted")
 	}
 }
 

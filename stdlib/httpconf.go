@@ -197,6 +197,23 @@ func tlsArg(fn string, v starlark.Value) (transport.TLSSettings, error) {
 				}
 				t.Ciphers = append(t.Ciphers, id)
 			}
+		case "curves":
+			l, ok := val.(starlark.Indexable)
+			if !ok {
+				return t, fmt.Errorf("%s: tls curves must be a list of names, not %s", fn, val.Type())
+			}
+			t.Curves = []tls.CurveID{}
+			for i := 0; i < l.Len(); i++ {
+				name, ok := starlark.AsString(l.Index(i))
+				if !ok {
+					return t, fmt.Errorf("%s: tls curves must be a list of names", fn)
+				}
+				id, cerr := transport.ParseCurve(name)
+				if cerr != nil {
+					return t, fmt.Errorf("%s: tls curves: %v", fn, cerr)
+				}
+				t.Curves = append(t.Curves, id)
+			}
 		}
 		if err != nil {
 			return t, err

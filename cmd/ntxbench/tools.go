@@ -28,6 +28,7 @@ type workload struct {
 }
 
 var workloads = []workload{
+	{"get10", "one GET, 10 connections, keep-alive", 10},
 	{"get50", "one GET, 50 connections, keep-alive", 50},
 	{"get500", "one GET, 500 connections, keep-alive", 500},
 	{"flow", "two steps: POST /login, then GET /item?token=… with the token from the login's JSON body; 50 users", 50},
@@ -153,12 +154,12 @@ func conns(w workload) string { return strconv.Itoa(w.Conns) }
 // reference every ratio is taken against (ntx-star the second one).
 var tools = []tool{
 	{Name: "ntx-yaml", Label: "ntx, YAML", find: ntxFind, build: func(e *env, p string, w workload) *invocation {
-		file := map[string]string{"get50": "bench.yaml", "get500": "bench.yaml", "flow": "flow.yaml",
+		file := map[string]string{"get10": "bench.yaml", "get50": "bench.yaml", "get500": "bench.yaml", "flow": "flow.yaml",
 			"https": "https.yaml", "handshake": "handshake.yaml", "h2": "h2.yaml"}[w.ID]
 		return ntxRun(e, p, file, w)
 	}},
 	{Name: "ntx-star", Label: "ntx, `.star`", find: ntxFind, build: func(e *env, p string, w workload) *invocation {
-		file := map[string]string{"get50": "bench.star", "get500": "bench.star", "flow": "flow.star"}[w.ID]
+		file := map[string]string{"get10": "bench.star", "get50": "bench.star", "get500": "bench.star", "flow": "flow.star"}[w.ID]
 		return ntxRun(e, p, file, w)
 	}},
 	{Name: "ntx-custom", Label: "ntx, custom action", find: ntxFind, build: func(e *env, p string, w workload) *invocation {
@@ -167,10 +168,21 @@ var tools = []tool{
 		}
 		return ntxRun(e, p, "bench_custom.yaml", w)
 	}},
+	// The same YAML run held to one core: with ntx-yaml (two) it gives
+	// requests per CPU-second at 1 and 2 Ps, the measure of what more
+	// cores add (docs/benchmarks.md, "Cores").
+	{Name: "ntx-yaml-p1", Label: "ntx, YAML, GOMAXPROCS=1", find: ntxFind, build: func(e *env, p string, w workload) *invocation {
+		if !is(w, "get50", "get500") {
+			return nil
+		}
+		iv := ntxRun(e, p, "bench.yaml", w)
+		iv.env = append(iv.env, "GOMAXPROCS=1")
+		return iv
+	}},
 	{Name: "wrk", Label: "wrk", find: lookPath("wrk"), build: func(e *env, p string, w workload) *invocation {
 		args := []string{p, "-t" + strconv.Itoa(min(e.cores, w.Conns)), "-c" + conns(w), "-d" + secs(e), "--latency"}
 		switch w.ID {
-		case "get50", "get500":
+		case "get10", "get50", "get500":
 			args = append(args, plainURL)
 		case "https":
 			args = append(args, tlsURL)
@@ -185,7 +197,7 @@ var tools = []tool{
 	{Name: "bombardier", Label: "bombardier", find: inBin("bombardier"), build: func(e *env, p string, w workload) *invocation {
 		args := []string{p, "-c", conns(w), "-d", secs(e), "-l", "-p", "r", "-o", "json"}
 		switch w.ID {
-		case "get50", "get500":
+		case "get10", "get50", "get500":
 			args = append(args, plainURL)
 		case "https":
 			args = append(args, "-k", tlsURL)

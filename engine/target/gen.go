@@ -48,7 +48,7 @@ query, WebSocket message and failed TLS handshake, with:
 | ` + "`Source`, `Addr`" + ` | the sender's IP, and IP:port, of the TCP connection, UDP datagram or QUIC flow |
 | ` + "`SNI`, `TLSVersion`, `ALPN`" + ` | what the TLS handshake settled |
 | ` + "`ClientCert`" + ` | the subject of the verified client certificate (mutual TLS) |
-| ` + "`Cipher`, `Resumed`" + ` | the TLS cipher suite, and whether the session was resumed from a ticket |
+| ` + "`Cipher`, `Curve`, `Resumed`" + ` | the TLS cipher suite, the key exchange, and whether the session was resumed from a ticket |
 | ` + "`Method`, `Path`" + ` | for DNS: the query type and the name; ` + "`Body`" + ` the response code; ` + "`Truncated`" + ` the TC flag |
 | ` + "`Cookies()`" + ` | the cookies an HTTP request carried |
 

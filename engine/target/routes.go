@@ -394,6 +394,9 @@ func addTLS(v *Seen, cs *tls.ConnectionState) {
 	v.TLSVersion = versionName(cs.Version)
 	v.ALPN = cs.NegotiatedProtocol
 	v.Cipher = tls.CipherSuiteName(cs.CipherSuite)
+	if cs.CurveID != 0 {
+		v.Curve = cs.CurveID.String()
+	}
 	v.Resumed = cs.DidResume
 	if len(cs.PeerCertificates) > 0 {
 		v.ClientCert = cs.PeerCertificates[0].Subject.String()

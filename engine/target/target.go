@@ -128,6 +128,7 @@ type Seen struct {
 	ALPN       string // the protocol negotiated by ALPN: h2, http/1.1, h3
 	ClientCert string // the subject of the verified client certificate
 	Cipher     string // the TLS cipher suite, by Go's name
+	Curve      string // the key exchange of a full handshake (X25519MLKEM768, X25519, CurveP256...)
 	Resumed    bool   // the TLS session was resumed (a ticket), not a full handshake
 	Truncated  bool   // dns: the answer went out with the TC flag
 }

@@ -21,7 +21,10 @@ type TLSSettings struct {
 	// MinVersion and MaxVersion are tls.VersionTLS10 ...; 0 is unset.
 	MinVersion, MaxVersion uint16
 	Ciphers                []uint16
-	Resumption             *bool
+	// Curves are the key exchanges offered, in order of preference; nil
+	// is Go's default (X25519MLKEM768 first).
+	Curves     []tls.CurveID
+	Resumption *bool
 }
 
 // Merge returns s with every setting over gives replacing s's: an
@@ -51,6 +54,9 @@ func (s TLSSettings) Merge(over TLSSettings) TLSSettings {
 	if over.Ciphers != nil {
 		s.Ciphers = over.Ciphers
 	}
+	if over.Curves != nil {
+		s.Curves = over.Curves
+	}
 	if over.Resumption != nil {
 		s.Resumption = over.Resumption
 	}
@@ -68,7 +74,7 @@ func (s TLSSettings) Fingerprint() string {
 	if s.Resumption != nil {
 		res = fmt.Sprint(*s.Resumption)
 	}
-	return fmt.Sprintf("%q|%q|%q|%q|%d|%d|%v|%s", s.CA, s.Cert, s.Key, s.ServerName, s.MinVersion, s.MaxVersion, s.Ciphers, res)
+	return fmt.Sprintf("%q|%q|%q|%q|%d|%d|%v|%v|%s", s.CA, s.Cert, s.Key, s.ServerName, s.MinVersion, s.MaxVersion, s.Ciphers, s.Curves, res)
 }
 
 // ParseTLSVersion reads a TLS version as scenarios write it: "1.0" to "1.3".
@@ -106,6 +112,43 @@ func ParseCipher(name string) (uint16, error) {
 	return 0, fmt.Errorf("unknown cipher suite %q (Go's names, such as %s)", name, strings.Join(names[:min(3, len(names))], ", "))
 }
 
+// curveNames are the key exchanges a scenario can name, as it writes
+// them. Go offers X25519MLKEM768 (post-quantum hybrid) first by default;
+// naming X25519 alone makes each handshake cheaper, as older clients do.
+var curveNames = []struct {
+	name string
+	id   tls.CurveID
+}{
+	{"X25519MLKEM768", tls.X25519MLKEM768},
+	{"X25519", tls.X25519},
+	{"P256", tls.CurveP256},
+	{"P384", tls.CurveP384},
+	{"P521", tls.CurveP521},
+}
+
+// ParseCurve reads a key exchange by the name scenarios write:
+// X25519MLKEM768, X25519, P256, P384 or P521 (catalog.TLSCurves, which
+// a test holds equal to these).
+func ParseCurve(name string) (tls.CurveID, error) {
+	var names []string
+	for _, c := range curveNames {
+		if c.name == name {
+			return c.id, nil
+		}
+		names = append(names, c.name)
+	}
+	return 0, fmt.Errorf("unknown curve %q (one of %s)", name, strings.Join(names, ", "))
+}
+
+// CurveNames are the names ParseCurve reads, most preferred first.
+func CurveNames() []string {
+	names := make([]string, len(curveNames))
+	for i, c := range curveNames {
+		names[i] = c.name
+	}
+	return names
+}
+
 // TLSFileError is a file of the TLS settings that cannot be used; Key
 // says which setting named it (ca, cert or key), for the error's
 // position.
@@ -130,7 +173,8 @@ type TLSProfile struct {
 // (which resolves a path as the scenario wrote it). An unusable file is
 // a *TLSFileError.
 func NewTLSProfile(s TLSSettings, read func(path string) ([]byte, error)) (*TLSProfile, error) {
-	cfg := &tls.Config{ServerName: s.ServerName, MinVersion: s.MinVersion, MaxVersion: s.MaxVersion, CipherSuites: s.Ciphers}
+	cfg := &tls.Config{ServerName: s.ServerName, MinVersion: s.MinVersion, MaxVersion: s.MaxVersion,
+		CipherSuites: s.Ciphers, CurvePreferences: s.Curves}
 	if cfg.MinVersion == 0 {
 		cfg.MinVersion = tls.VersionTLS12
 	}

@@ -213,6 +213,16 @@ func (d *decoder) tls(n *yaml.Node, what string) (transport.TLSSettings, map[str
 				}
 				t.Ciphers = append(t.Ciphers, id)
 			}
+		case "curves":
+			t.Curves = []tls.CurveID{}
+			for _, c := range d.list(x.value, name) {
+				id, err := transport.ParseCurve(d.str(c, name+" entry"))
+				if err != nil {
+					d.errorf(c, "%s: %v", name, err)
+					continue
+				}
+				t.Curves = append(t.Curves, id)
+			}
 		}
 	}
 	return t, pos
