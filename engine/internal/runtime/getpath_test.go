@@ -4,11 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"os"
 	"path/filepath"
 	goruntime "runtime"
-	"runtime/pprof"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -237,96 +234,4 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// memYAML is users that each make one GET without keep-alive, then
-// think for a minute: between iterations they hold no connection.
-const memYAML = `
-name: mem
-http: {keep_alive: false}
-load:
-  user_lifetime: {mode: loop, iterations: 0, think_time: {min: 60s, max: 60s}}
-  duration: 2m
-  graceful_stop: 0s
-actions:
-  - {id: get, call: get, with: {url: "http://%s/"}}
-tasks:
-  - {id: start, action: get}
-`
-
-// BenchmarkThinkingUserMemory is what a thinking user holds: heap and
-// stacks after a GC, with the users of a run spawned at once, each after
-// one GET without keep-alive, against the same before the run. Set the
-// users with NTX_MEM_USERS (default 10,000; the loopback's ephemeral
-// ports bound it near 28,000 here).
-func BenchmarkThinkingUserMemory(b *testing.B) {
-	users := 10_000
-	if n, err := strconv.Atoi(os.Getenv("NTX_MEM_USERS")); err == nil && n > 0 {
-		users = n
-	}
-	addr := rawServer(b)
-	p, err := Load(filepath.Join(b.TempDir(), "mem.yaml"), []byte(fmt.Sprintf(memYAML, addr)), LoadOptions{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	for b.Loop() {
-		before := heapAndStacks()
-		ctx, cancel := context.WithCancel(context.Background())
-		var peak uint64
-		measured := make(chan struct{})
-		go func() {
-			defer close(measured)
-			// Every user has made its call and is thinking once the
-			// iterations count them all.
-			for ctx.Err() == nil {
-				time.Sleep(100 * time.Millisecond)
-				if it := currentIterations.Load(); it >= int64(users) {
-					peak = heapAndStacks()
-					if path := os.Getenv("NTX_MEM_PROFILE"); path != "" {
-						writeHeapProfile(b, path)
-					}
-					cancel()
-					return
-				}
-			}
-		}()
-		res, err := p.Run(ctx, Options{Users: users, Duration: 2 * time.Minute, MaxMemory: -1,
-			Progress: func(pr Progress) { currentIterations.Store(pr.Iterations) }})
-		cancel()
-		<-measured
-		if err != nil {
-			b.Fatal(err)
-		}
-		if res.Iterations.Failed > 0 {
-			b.Fatalf("%d iterations failed: %v", res.Iterations.Failed, res.Errors)
-		}
-		if peak > before {
-			b.ReportMetric(float64(peak-before)/float64(users), "B/user")
-		}
-	}
-}
-
-var currentIterations atomic.Int64
-
-// heapAndStacks is the heap in use and the goroutine stacks, after two
-// GCs: pooled buffers (sync.Pool) survive one, and are not a user's.
-func heapAndStacks() uint64 {
-	goruntime.GC()
-	goruntime.GC()
-	var m goruntime.MemStats
-	goruntime.ReadMemStats(&m)
-	return m.HeapAlloc + m.StackInuse
-}
-
-// writeHeapProfile writes what the heap holds now to path.
-func writeHeapProfile(tb testing.TB, path string) {
-	f, err := os.Create(path)
-	if err != nil {
-		tb.Error(err)
-		return
-	}
-	defer f.Close()
-	if err := pprof.WriteHeapProfile(f); err != nil {
-		tb.Error(err)
-	}
 }
