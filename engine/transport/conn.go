@@ -113,11 +113,14 @@ func (s *connSet) closeAll() {
 // conn is a kept-alive HTTP connection: the socket, and TLS over it for
 // HTTPS.
 type conn struct {
-	net.Conn  // what requests are written to: the socket or TLS over it
-	sock      *socket
-	peeker    *peeker // the idle check; nil if unavailable
-	key       destKey
-	reused    bool
+	net.Conn // what requests are written to: the socket or TLS over it
+	sock     *socket
+	peeker   *peeker // the idle check; nil if unavailable
+	key      destKey
+	reused   bool
+	// proven: the connection carried a request after it was kept idle,
+	// so its server keeps connections alive (see intact).
+	proven    bool
 	lookup    time.Duration // how long resolving the host took
 	h2        bool          // HTTP/2 was agreed (ALPN h2, or h2c by prior knowledge)
 	idleSince time.Time
@@ -129,9 +132,21 @@ type conn struct {
 	connect, handshake time.Duration
 }
 
-// intact reports whether an idle connection may carry a request.
-func (c *conn) intact() bool {
-	if c.peeker == nil {
+// freshIdle is how long a proven connection may stay idle and still be
+// taken as intact without asking the kernel.
+const freshIdle = time.Millisecond
+
+// intact reports whether an idle connection may carry a request at now.
+// The kernel is asked (a system call per request, a third of those a
+// kept-alive GET makes otherwise) unless the connection was put aside
+// less than freshIdle ago after carrying a request on reuse: its server
+// keeps connections alive, and a close within that millisecond is the
+// same race as one while the request goes out, which an idempotent
+// request survives by being sent again. A server's idle timeout, and
+// one that closes after each answer without saying so, are still found
+// here before a request is written.
+func (c *conn) intact(now time.Time) bool {
+	if c.peeker == nil || (c.proven && now.Sub(c.idleSince) < freshIdle) {
 		return true
 	}
 	return c.peeker.intact()

@@ -278,7 +278,7 @@ func (s *Source) take(key destKey) *conn {
 			return nil
 		}
 		s.t.idle.Add(-1)
-		if now.Sub(c.idleSince) < s.t.opts.IdleTimeout && c.intact() {
+		if now.Sub(c.idleSince) < s.t.opts.IdleTimeout && c.intact(now) {
 			return c
 		}
 		c.close()

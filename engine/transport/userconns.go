@@ -62,7 +62,7 @@ func (u *Conns) take1(t *Transport, k h2Key) *conn {
 			return nil
 		}
 		t.idle.Add(-1)
-		if now.Sub(c.idleSince) < t.opts.IdleTimeout && c.intact() {
+		if now.Sub(c.idleSince) < t.opts.IdleTimeout && c.intact(now) {
 			return c
 		}
 		c.close()

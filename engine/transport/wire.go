@@ -112,6 +112,7 @@ func (s *Source) attempt(ctx context.Context, req *Request, h *hop, deadline tim
 		resp.Sent, resp.Received = c.sock.sent.Load()-sent0, c.sock.recv.Load()-recv0
 		if err == nil {
 			if reusable && !req.NoKeepAlive {
+				c.proven = c.reused
 				c.reused = true
 				s.putIdle(req.Conns, c)
 			} else {

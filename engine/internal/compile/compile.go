@@ -50,7 +50,7 @@ type Output struct {
 // Build compiles s, which must have passed validation, and maps the
 // program back to the YAML.
 func Build(s *scenario.Scenario) (*Output, error) {
-	c := &compiler{s: s, graphs: s.Graphs(), actionScope: s.Scope(false), resourceScope: s.Scope(true)}
+	c := &compiler{s: s, graphs: s.Graphs(), actionScope: s.Scope(false), resourceScope: s.Scope(true), calls: map[string]string{}}
 	c.printf("%s", c.mark(scenario.Pos{File: s.File, Line: 1, Col: 1}, nil))
 	c.names()
 	c.header()
@@ -93,6 +93,7 @@ type compiler struct {
 	wf            *scenario.Workflow                       // the workflow being compiled
 	graphs        []*scenario.Workflow                     // s.Graphs(), once
 	moduleFn      map[string]string                        // "MODULE.FUNCTION" -> loaded name
+	calls         map[string]string                        // action id -> its call (actionCall)
 	pending       []Span                                   // spans whose markers are in b
 }
 
@@ -166,9 +167,10 @@ func ident(id string) string {
 func (c *compiler) header() {
 	c.printf("# Compiled by ntx from %s.\n", c.s.File)
 	c.printf("# Run it with `ntx exec`: it behaves exactly like the YAML it came from.\n")
-	c.printf("# Each action and each node is a function; r holds this iteration's\n")
-	c.printf("# action results by action id, and a node returns the next node's id,\n")
-	c.printf("# or None to end the iteration as passed.\n\n")
+	c.printf("# Each action and each node is a function (a node makes its action's\n")
+	c.printf("# call itself); r holds this iteration's action results by action id,\n")
+	c.printf("# and a node returns the next node's id, or None to end the iteration\n")
+	c.printf("# as passed.\n\n")
 }
 
 func (c *compiler) modules() {
@@ -267,9 +269,27 @@ func mapping(n *yaml.Node) []*yaml.Node {
 }
 
 func (c *compiler) action(a *scenario.Action) {
-	kind := a.Kind
 	c.printf("%sdef %s(user, r):%s\n", c.mark(a.Pos, nil), c.actionFn[a.ID], c.from(a.Pos))
 	c.printf("    \"\"\"Action %s: %s.\"\"\"\n", strings.ReplaceAll(a.ID, `"`, `'`), a.Call)
+	call := c.actionCall(a)
+	if a.Kind == catalog.Sleep {
+		c.printf("    %s\n", call)
+		c.printf("    return None\n\n")
+		return
+	}
+	c.printf("    %s\n\n", strings.Replace(call, string(markClose), string(markClose)+"return ", 1))
+}
+
+// actionCall returns the call that runs action a (a built-in's, or
+// run_action for a custom action), as one statement written at an
+// indentation of 4 that starts with its span. The action's function
+// returns it; a node makes the call itself, which spares the
+// interpreter a function call, and its frame, per step.
+func (c *compiler) actionCall(a *scenario.Action) string {
+	if call, ok := c.calls[a.ID]; ok {
+		return call
+	}
+	kind := a.Kind
 	var args []string
 	argPos := map[string]scenario.Pos{}
 	named := false
@@ -306,16 +326,29 @@ func (c *compiler) action(a *scenario.Action) {
 	// A built-in's error is raised at its call: the call's span says
 	// where each argument came from.
 	at := c.mark(a.CallPos, argPos)
+	var fn string
 	switch kind {
 	case catalog.HTTP, catalog.TCP, catalog.UDP, catalog.DNSQuery, catalog.WS:
-		c.call(at+"return "+catalog.Lookup(a.Call).Func, args)
+		fn = catalog.Lookup(a.Call).Func
 	case catalog.Sleep:
-		c.call(at+"sleep", args)
-		c.printf("    return None\n")
+		fn = "sleep"
 	case catalog.Custom:
-		c.call(at+"return run_action", append([]string{expr.Quote(a.ID), c.moduleFn[a.Call], "user"}, args...))
+		fn = "run_action"
+		args = append([]string{expr.Quote(a.ID), c.moduleFn[a.Call], "user"}, args...)
 	}
-	c.printf("\n")
+	var b strings.Builder
+	b.WriteString(at)
+	if len(args) == 0 {
+		b.WriteString(fn + "()")
+	} else {
+		b.WriteString(fn + "(\n")
+		for _, arg := range args {
+			b.WriteString("        " + arg + ",\n")
+		}
+		b.WriteString("    )")
+	}
+	c.calls[a.ID] = b.String()
+	return b.String()
 }
 
 // bodiesRead returns the actions whose response body may be read: by a
@@ -363,18 +396,6 @@ func isIdentifier(s string) bool {
 	return s != "" && ident(s) == s && !('0' <= s[0] && s[0] <= '9')
 }
 
-func (c *compiler) call(fn string, args []string) {
-	if len(args) == 0 {
-		c.printf("    %s()\n", fn)
-		return
-	}
-	c.printf("    %s(\n", fn)
-	for _, a := range args {
-		c.printf("        %s,\n", a)
-	}
-	c.printf("    )\n")
-}
-
 func (c *compiler) exports(es []*scenario.Export) string {
 	var b strings.Builder
 	b.WriteString("[\n")
@@ -399,12 +420,15 @@ func (c *compiler) node(n *scenario.Node) {
 	fns := c.nodeFn[c.wf]
 	c.printf("%sdef %s(user, r):%s\n", c.mark(c.nodePos(n), nil), fns[n.ID], c.from(c.nodePos(n)))
 	if n.Action != "" {
-		if c.s.Action(n.Action).Kind == catalog.Sleep || !c.resultRead[n.Action] {
-			// Nothing reads this result: it is not kept.
-			c.printf("    %s(user, r)\n", c.actionFn[n.Action])
-		} else {
-			c.printf("    r[%s] = %s(user, r)\n", expr.Quote(n.Action), c.actionFn[n.Action])
-		}
+		// The node makes its action's call itself (see actionCall); the
+		// lines after it are the node's again.
+		a := c.s.Action(n.Action)
+		call := c.actionCall(a)
+		if a.Kind != catalog.Sleep && c.resultRead[n.Action] {
+			call = strings.Replace(call, string(markClose), string(markClose)+"r["+expr.Quote(n.Action)+"] = ", 1)
+		} // else nothing reads this result: it is not kept
+		c.printf("    # action %s\n    %s\n", strings.ReplaceAll(n.Action, "\n", " "), call)
+		c.printf("%s", c.mark(c.nodePos(n), nil))
 	}
 	if n.Type == "end" || len(n.Edges) == 0 {
 		c.printf("    return None\n\n")
