@@ -131,6 +131,12 @@ func (s *Session) startClock() time.Time {
 // Attach stores s in thread for the built-ins to find.
 func (s *Session) Attach(thread *starlark.Thread) { thread.SetLocal(sessionKey, s) }
 
+// SessionOf returns the Session attached to thread, nil if none.
+func SessionOf(thread *starlark.Thread) *Session {
+	s, _ := thread.Local(sessionKey).(*Session)
+	return s
+}
+
 func session(thread *starlark.Thread, fn string) (*Session, error) {
 	s, ok := thread.Local(sessionKey).(*Session)
 	if !ok || s == nil {

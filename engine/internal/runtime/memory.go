@@ -6,7 +6,6 @@ import (
 	"runtime/metrics"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -46,9 +45,7 @@ type memWatch struct {
 	limit uint64 // bytes the heap may grow by
 	base  uint64 // the heap when the run began
 	users func() int64
-
-	mu      sync.Mutex
-	running map[*user]struct{} // users started and not finished
+	set   *userSet // the run's users
 
 	trips atomic.Int64  // times the limit was passed
 	heap  atomic.Uint64 // how much the heap had grown at the last trip
@@ -68,21 +65,9 @@ func readHeap() (live, objects, cycles uint64) {
 	return s[0].Value.Uint64(), s[1].Value.Uint64(), s[2].Value.Uint64()
 }
 
-func newMemWatch(limit uint64, users func() int64) *memWatch {
+func newMemWatch(limit uint64, users func() int64, set *userSet) *memWatch {
 	_, objects, _ := readHeap()
-	return &memWatch{limit: limit, base: objects, users: users, running: map[*user]struct{}{}}
-}
-
-func (m *memWatch) add(u *user) {
-	m.mu.Lock()
-	m.running[u] = struct{}{}
-	m.mu.Unlock()
-}
-
-func (m *memWatch) remove(u *user) {
-	m.mu.Lock()
-	delete(m.running, u)
-	m.mu.Unlock()
+	return &memWatch{limit: limit, base: objects, users: users, set: set}
 }
 
 // run samples the heap until stop is closed. It never forces a
@@ -142,13 +127,7 @@ func gogc() int64 {
 func (m *memWatch) trip(grown uint64) {
 	m.trips.Add(1)
 	m.heap.Store(grown)
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	for u := range m.running {
-		if u.inIteration.Load() {
-			u.thread.Cancel(memCancel)
-		}
-	}
+	m.set.cancelRunning(memCancel)
 }
 
 // isMemCancel reports whether an evaluation error message is the watch's

@@ -130,6 +130,8 @@ type run struct {
 	live        atomic.Int64      // users started and not yet done
 	flowStats   []*metrics.Flow   // the user mix's counters, as p.flows
 	mem         *memWatch         // nil when the heap is not watched
+	users       userSet           // users begun and not finished
+	threads     sync.Pool         // of *starlark.Thread, for the users' iterations
 	arrivals    report.Arrivals   // written by the arrival loop alone
 	// liveStarted and liveDropped mirror arrivals for the snapshots taken while the
 	// loop runs (--metrics, --dashboard, a fleet's coordinator).
@@ -222,6 +224,13 @@ func (p *Program) Run(ctx context.Context, opts Options) (*report.Result, error)
 	stopNet := r.net.CloseWith(hard)
 	defer stopNet()
 	r.interrupt, r.stopSpawning, r.hard = interruptCtx, spawnCtx, hard
+	// The ends of the run reach every user at once: thinking ones are
+	// finished when no iteration may begin any more (their stop is one
+	// of these two contexts), running ones cancelled when in-flight work
+	// is.
+	defer context.AfterFunc(spawnCtx, r.users.finishThinking)()
+	defer context.AfterFunc(interruptCtx, r.users.finishThinking)()
+	defer context.AfterFunc(hard, func() { r.users.cancelRunning("the run ended") })()
 	var aborted atomic.Bool
 	if opts.Abort != nil {
 		finished := make(chan struct{})
@@ -241,7 +250,7 @@ func (p *Program) Run(ctx context.Context, opts Options) (*report.Result, error)
 		if limit == 0 {
 			limit = DefaultMaxMemory
 		}
-		r.mem = newMemWatch(uint64(limit), r.live.Load)
+		r.mem = newMemWatch(uint64(limit), r.live.Load, &r.users)
 		stopWatch := make(chan struct{})
 		defer close(stopWatch)
 		go r.mem.run(stopWatch)

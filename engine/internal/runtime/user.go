@@ -25,6 +25,11 @@ import (
 // HTTP client, and would keep it through every think time; parking
 // makes a thinking user cost its heap state alone, which is what lets
 // tens of thousands of mostly idle users fit (docs/benchmarks.md).
+// That state is what must outlive an iteration (the session's cookies,
+// the user's random streams, its rows): the Starlark thread and its
+// frames are the run's, taken for the iterations and given back to
+// think, and the end of the run reaches a thinking user through the
+// run's userSet, not a watch of its own.
 //
 // The life of a user:
 //
@@ -35,16 +40,26 @@ type user struct {
 	b        *userBinding
 	n        int // iterations to run; 0 until the run's duration ends
 	it       int // iterations begun
-	thread   *starlark.Thread
 	sess     *stdlib.Session
 	view     *data.View // the rows the user holds
-	rng      *rand.Rand
+	random   *stdlib.Random
+	rng      rand.PCG // think times
 	maxSteps uint64
-	stopHard func() bool
 	// stop ends when no further iteration may begin (see run.start).
 	stop context.Context
-	// inIteration is set while the flow runs, for the memory watch.
-	inIteration atomic.Bool
+	// thread is the run's thread the user holds while it iterates (nil
+	// while it thinks); only the user's goroutine uses it.
+	thread *starlark.Thread
+	// running is thread while the flow runs, for the end of the run and
+	// the memory watch to cancel.
+	running atomic.Pointer[starlark.Thread]
+	// parked is set while the user thinks: the timer (made at the first
+	// think time, then reset) and the end of the run both try to clear
+	// it, and the one that does goes on with the user.
+	parked atomic.Bool
+	timer  atomic.Pointer[time.Timer]
+	// prev and next link the run's users (userSet).
+	prev, next *user
 	// intended is when the open model's plan meant the user to start;
 	// zero in the closed model.
 	intended time.Time
@@ -91,18 +106,44 @@ func (r *run) newUser(b *userBinding, n int, intended time.Time, stop context.Co
 	if r.actionLimit != nil {
 		u.sess.Pace = r.actionLimit.wait
 	}
-	u.thread = &starlark.Thread{Name: fmt.Sprintf("user %d", id), Load: noLoad,
-		Print: func(_ *starlark.Thread, msg string) {
-			r.logLine(fmt.Sprintf("user %d: %s", id, stdlib.ClipLogLine(msg)))
-		}}
-	u.sess.Attach(u.thread)
-	stdlib.NewRandom(r.opts.Seed, id).Attach(u.thread)
+	u.random = stdlib.NewRandom(r.opts.Seed, id)
 	u.view = r.feeds.View(id)
-	data.Attach(u.thread, u.view)
-	r.attachSetup(u.thread)
-	u.rng = rand.New(rand.NewPCG(r.opts.Seed, uint64(id)))
+	u.rng = *rand.NewPCG(r.opts.Seed, uint64(id))
 	u.pickFlow("") // a phase that pins its users picks again
 	return u
+}
+
+// takeThread gives the user a thread of the run's for its iterations.
+func (u *user) takeThread() {
+	if u.thread != nil {
+		return
+	}
+	th, _ := u.r.threads.Get().(*starlark.Thread)
+	if th == nil {
+		th = u.r.newThread()
+	}
+	u.sess.Attach(th)
+	u.random.Attach(th)
+	data.Attach(th, u.view)
+	u.thread = th
+}
+
+// putThread gives the user's thread back to the run.
+func (u *user) putThread() {
+	if th := u.thread; th != nil {
+		u.thread = nil
+		u.r.threads.Put(th)
+	}
+}
+
+// print is the users' threads' print(): the line, prefixed with the
+// user that printed it.
+func (r *run) print(th *starlark.Thread, msg string) {
+	id := 0
+	if s := stdlib.SessionOf(th); s != nil {
+		id = s.User.ID
+	}
+	r.logLine(fmt.Sprintf("user %d: %s", id, stdlib.ClipLogLine(msg)))
 }
 
 // begin takes the user's address if it does not have one yet (only a
@@ -120,14 +161,10 @@ func (u *user) begin() {
 	if u.flowStats != nil {
 		u.flowStats.UserStarted()
 	}
-	if r.mem != nil {
-		r.mem.add(u)
-	}
+	r.users.add(u)
 	if !u.intended.IsZero() {
 		r.col.StartLag(time.Since(u.intended))
 	}
-	thread := u.thread
-	u.stopHard = context.AfterFunc(r.hard, func() { thread.Cancel("the run ended") })
 	u.iterate()
 }
 
@@ -179,22 +216,27 @@ func (u *user) iteration() next {
 		}
 	}
 	b.user.Iteration = u.it
-	u.thread.Uncancel()
+	u.takeThread()
+	th := u.thread
+	// Published before the check of the run's end: either the check
+	// sees the end, or the end's cancelRunning sees the thread.
+	u.running.Store(th)
+	th.Uncancel()
 	if r.hard.Err() != nil {
+		u.running.Store(nil)
 		return stopUser
 	}
-	u.thread.Steps = 0
-	u.thread.SetMaxExecutionSteps(u.maxSteps)
+	th.Steps = 0
+	th.SetMaxExecutionSteps(u.maxSteps)
 	u.view.Begin(u.it)
 	u.sess.BeginIteration()
-	u.inIteration.Store(true)
 	var began time.Time
 	if u.flowStats != nil {
 		began = time.Now()
 	}
-	err := u.callFlow()
+	err := u.callFlow(th)
 	u.sess.EndIteration() // WebSockets the flow left open
-	u.inIteration.Store(false)
+	u.running.Store(nil)
 	if stopsUser(err) && r.hard.Err() == nil {
 		// A unique dataset ran out and says the user is to stop: the
 		// iteration that found no row is not counted.
@@ -227,13 +269,13 @@ func stopsUser(err error) bool {
 // callFlow runs one iteration of the flow. A panic in a built-in fails
 // the iteration with an internal error instead of ending the process: it
 // happens on the user's goroutine, where nothing else would recover it.
-func (u *user) callFlow() (err error) {
+func (u *user) callFlow(th *starlark.Thread) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("internal error (please report it with the scenario that caused it): %v", p)
 		}
 	}()
-	_, err = starlark.Call(u.thread, u.flow, u.flowArgs, nil)
+	_, err = starlark.Call(th, u.flow, u.flowArgs, nil)
 	return err
 }
 
@@ -242,46 +284,43 @@ func (u *user) thinkTime() time.Duration {
 	lt := u.r.s.Load.Lifetime
 	d := lt.ThinkMin
 	if lt.ThinkMax > lt.ThinkMin {
-		d += time.Duration(u.rng.Int64N(int64(lt.ThinkMax - lt.ThinkMin + 1)))
+		d += time.Duration(rand.New(&u.rng).Int64N(int64(lt.ThinkMax - lt.ThinkMin + 1)))
 	}
 	return d
 }
 
-// park lets the user's goroutine go for d. Whichever comes first, the
-// end of the think time or the run stopping, claims the user; the other
-// does nothing.
+// park lets the user's goroutine go for d, and the thread it held.
+// Whichever comes first, the end of the think time or the run stopping
+// (userSet.finishThinking), claims the user; the other does nothing.
 func (u *user) park(d time.Duration) {
-	var claimed atomic.Bool
-	var timer atomic.Pointer[time.Timer]
-	// The watch is registered before the timer starts, so the timer's
-	// callback can always unregister it; the watch may run before the
-	// timer is stored, and then leaves the timer to fire into nothing.
-	stopWatch := context.AfterFunc(u.stop, func() {
-		if claimed.CompareAndSwap(false, true) {
-			if t := timer.Load(); t != nil {
-				t.Stop()
-			}
-			u.finish()
-		}
-	})
-	timer.Store(time.AfterFunc(d, func() {
-		if claimed.CompareAndSwap(false, true) {
-			stopWatch()
-			u.iterate()
-		}
-	}))
+	u.putThread()
+	u.parked.Store(true)
+	if t := u.timer.Load(); t != nil {
+		t.Reset(d)
+	} else {
+		u.timer.Store(time.AfterFunc(d, u.wake))
+	}
+	// The run may have stopped before the user was parked, when the
+	// stop's finishThinking found it running: finished here, then.
+	if u.stop.Err() != nil && u.parked.CompareAndSwap(true, false) {
+		u.timer.Load().Stop()
+		u.finish()
+	}
+}
+
+// wake ends the user's think time, unless the run's end claimed it.
+func (u *user) wake() {
+	if u.parked.CompareAndSwap(true, false) {
+		u.iterate()
+	}
 }
 
 // finish ends a user that started.
 func (u *user) finish() {
-	if u.stopHard != nil {
-		u.stopHard()
-	}
+	u.putThread()
 	u.sess.Conns.Close() // the user's HTTP/2 and HTTP/3 connections are its own
 	u.b.release()
-	if u.r.mem != nil {
-		u.r.mem.remove(u)
-	}
+	u.r.users.remove(u)
 	u.r.col.UserDone()
 	u.exit()
 }
