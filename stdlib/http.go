@@ -495,7 +495,7 @@ func doHTTP(sess *Session, fn string, a *httpArgs) (starlark.Value, error) {
 		sess.Sink.Record(s)
 	}
 	res.LatencyMS = float64(resp.Latency) / float64(time.Millisecond)
-	s := sess.sample()
+	s := &sess.call.sample
 	*s = metrics.Sample{Name: name, Kind: "http", Source: src, Start: resp.Start, Latency: resp.Latency,
 		Status: resp.Status, BytesSent: resp.Sent, BytesRecv: resp.Received}
 	res.url, res.redirects = resp.URL, resp.Redirects

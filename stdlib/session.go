@@ -56,8 +56,6 @@ type Session struct {
 	// instead of being hidden: no coordinated omission.
 	Intended time.Time
 
-	scratch metrics.Sample // reused for every call: a Sink must not keep it
-
 	// websockets are the sessions ws.connect opened that are still
 	// open: EndIteration closes them.
 	websockets map[*wsSession]struct{}
@@ -82,6 +80,9 @@ type httpCall struct {
 	prep prepared
 	req  transport.Request
 	resp transport.Response
+	// sample is the call's measurement, handed to the Sink (which must
+	// not keep it): here, not in the Session, a thinking user holds none.
+	sample metrics.Sample
 }
 
 // source returns the transport source for address src.
@@ -112,10 +113,6 @@ func (s *Session) acquire(res *Result, kind string, bind netip.Addr) (src netip.
 	}
 	return src, release, true, nil
 }
-
-// sample returns the user's reusable Sample. Each user's calls run one
-// at a time, and Sink.Record does not keep the pointer.
-func (s *Session) sample() *metrics.Sample { return &s.scratch }
 
 // startClock returns when the call that is about to be made counts as
 // started: now, or the iteration's intended start for its first call.
