@@ -1,11 +1,7 @@
 package transport
 
-//lint:file-ignore SA1019 x/net/http2's ClientConn runs HTTP/2 over one connection that ntx dialed, bound and counted itself; net/http's successor (Go 1.26 ClientConn) is the next step, tracked in docs/benchmarks.md
-
 import (
 	"bytes"
-	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptrace"
@@ -17,7 +13,6 @@ import (
 	"time"
 
 	"github.com/quic-go/quic-go/http3"
-	"golang.org/x/net/http2"
 
 	"github.com/ntx-dev/ntx/engine/metrics"
 )
@@ -87,17 +82,9 @@ type h2Key struct {
 	dest destKey
 }
 
-// h2conn is an HTTP/2 client connection over one of ntx's sockets.
-type h2conn struct {
-	cc *http2.ClientConn
-	c  *conn
-	// trace times the phases of the connection's requests, one at a
-	// time (a user's requests are sequential): made once per connection.
-	trace *h2trace
-}
-
-// h2trace receives the moments x/net's HTTP/2 client (or quic-go's
-// HTTP/3 client) reports, from its own goroutines: when the request was
+// h2trace receives the moments quic-go's HTTP/3 client reports, from its
+// own goroutines (HTTP/2 runs on the request's goroutine and times its
+// phases itself, see h2conn.go): when the request was
 // written (the end of send) and when the answer's first byte came (the
 // end of wait), in nanoseconds since its base.
 //
@@ -301,73 +288,6 @@ func (u *Conns) CloseFrom(src netip.Addr) {
 	}
 }
 
-// usable reports whether the connection can take another request.
-func (hc *h2conn) usable() bool { return hc.cc.CanTakeNewRequest() }
-
-func (hc *h2conn) close() {
-	_ = hc.cc.Close()
-	hc.c.close()
-}
-
-// newH2 starts HTTP/2 on a connection just made (h2 by ALPN, or h2c).
-func (s *Source) newH2(c *conn) (*h2conn, error) {
-	_ = c.sock.SetDeadline(time.Time{}) // requests bound themselves by their context
-	cc, err := s.t.h2.NewClientConn(c.Conn)
-	if err != nil {
-		return nil, err
-	}
-	return &h2conn{cc: cc, c: c, trace: newH2Trace()}, nil
-}
-
-// h2Transport returns the HTTP/2 settings shared by every connection of
-// a transport: responses are decoded as HTTP/1.1 ones are (no transparent
-// gzip), and header blocks are held to the same limit.
-func h2Transport() *http2.Transport {
-	return &http2.Transport{
-		AllowHTTP:          true,
-		DisableCompression: true,
-		MaxHeaderListSize:  MaxHeaderBytes,
-	}
-}
-
-// roundTrip2 sends h on hc and reads the answer into resp. arrived says
-// whether any of the answer came.
-func (s *Source) roundTrip2(ctx context.Context, hc *h2conn, req *Request, h *hop, deadline time.Time, resp *Response) (arrived bool, err error) {
-	var clock PhaseClock
-	clock.Start(&resp.Timings)
-	if !deadline.IsZero() {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithDeadline(ctx, deadline)
-		defer cancel()
-	}
-	tr := hc.trace
-	slot := tr.begin()
-	ctx = httptrace.WithClientTrace(ctx, &slot.ct)
-	hr, err := s.stdRequest(ctx, req, h)
-	if err != nil {
-		return false, err
-	}
-	hresp, err := hc.cc.RoundTrip(hr)
-	if err != nil {
-		return false, err
-	}
-	defer hresp.Body.Close()
-	tr.mark(slot, &clock)
-	resp.Status = hresp.StatusCode
-	resp.Proto = "HTTP/2.0"
-	resp.RawHeader = rawHeader(hresp)
-	limit := req.MaxResponse
-	if limit <= 0 {
-		limit = DefaultMaxResponse
-	}
-	if hresp.ContentLength > limit {
-		return true, &TooLargeError{What: "response body", Limit: limit}
-	}
-	resp.Body, resp.BodySize, err = readAll(hresp.Body, limit, keepBody(req), "response body")
-	clock.Mark(metrics.PhaseReceive)
-	return true, err
-}
-
 // rawHeader writes an HTTP/2 or HTTP/3 response's header as an
 // HTTP/1.1-style block, the form results and redirects read.
 func rawHeader(r *http.Response) []byte {
@@ -381,26 +301,6 @@ func rawHeader(r *http.Response) []byte {
 	_ = r.Header.Write(&b)
 	b.WriteString("\r\n")
 	return b.Bytes()
-}
-
-// h2Error gives a failed HTTP/2 exchange the meaning the error counters
-// use: the run's end or the deadline as such, an HTTP/2 stream or
-// connection error as a protocol error.
-func h2Error(ctx context.Context, err error) error {
-	var tooLarge *TooLargeError
-	var se http2.StreamError
-	switch {
-	case ctx.Err() != nil:
-		return ctx.Err()
-	case errors.As(err, &tooLarge):
-		return err
-	case errors.As(err, &se):
-		return &streamReset{err}
-	}
-	if k := Classify(err); k != metrics.KindOther && k != metrics.KindEOF {
-		return err
-	}
-	return &ProtocolError{err}
 }
 
 // streamReset is an HTTP/2 or HTTP/3 stream the server reset: counted

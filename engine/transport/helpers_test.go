@@ -92,7 +92,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 
 // testCert makes a self-signed ECDSA certificate for 127.0.0.1 and
 // localhost, and a pool that trusts it.
-func testCert(t *testing.T) (tls.Certificate, *x509.CertPool) {
+func testCert(t testing.TB) (tls.Certificate, *x509.CertPool) {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {

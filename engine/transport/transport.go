@@ -30,8 +30,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"golang.org/x/net/http2"
 )
 
 // Limits and defaults of the transport.
@@ -90,9 +88,7 @@ type Transport struct {
 	mu      sync.RWMutex
 	sources map[netip.Addr]*Source
 
-	//lint:ignore SA1019 see h2.go: the settings of the HTTP/2 connections ntx dials itself
-	h2   *http2.Transport // the settings of HTTP/2 connections
-	idle atomic.Int64     // idle connections, all sources and users
+	idle atomic.Int64 // idle connections, all sources and users
 	// users are the users' connection sets holding idle HTTP/1.1
 	// connections, for the sweep.
 	usersMu   sync.Mutex
@@ -126,7 +122,7 @@ func New(opts Options) *Transport {
 	if opts.UserAgent == "" {
 		opts.UserAgent = UserAgent
 	}
-	return &Transport{opts: opts, sources: map[netip.Addr]*Source{}, stop: make(chan struct{}), h2: h2Transport()}
+	return &Transport{opts: opts, sources: map[netip.Addr]*Source{}, stop: make(chan struct{})}
 }
 
 // Source returns the source for address src (the zero Addr: unbound).

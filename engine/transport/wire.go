@@ -133,50 +133,6 @@ func (s *Source) attempt(ctx context.Context, req *Request, h *hop, deadline tim
 	}
 }
 
-// exchange2 sends h over the HTTP/2 connection hc, keeping hc for the
-// user's next requests unless the request asks for a connection of its
-// own. It reports whether the request should be sent once more, on a
-// new connection: a kept connection failed before any answer came.
-func (s *Source) exchange2(ctx context.Context, req *Request, h *hop, deadline time.Time, resp *Response, hc *h2conn, hk h2Key, resent bool) bool {
-	reused := hc.c.reused
-	sent0, recv0 := int64(0), int64(0)
-	if reused {
-		sent0, recv0 = hc.c.sock.sent.Load(), hc.c.sock.recv.Load()
-	}
-	arrived, err := s.roundTrip2(ctx, hc, req, h, deadline, resp)
-	resp.Latency = time.Since(h.start)
-	resp.Sent, resp.Received = hc.c.sock.sent.Load()-sent0, hc.c.sock.recv.Load()-recv0
-	if err == nil {
-		if !reused && (req.NoKeepAlive || !req.Conns.keep(hk, hc)) {
-			hc.close()
-			return false
-		}
-		hc.c.reused = true
-		return false
-	}
-	resp.Err = h2Error(ctx, err)
-	var tooLarge *TooLargeError
-	var reset *streamReset
-	if (errors.As(resp.Err, &tooLarge) || errors.As(resp.Err, &reset)) && hc.cc.CanTakeNewRequest() {
-		// Only the stream ended: the connection goes on.
-		if !reused && (req.NoKeepAlive || !req.Conns.keep(hk, hc)) {
-			hc.close()
-		} else {
-			hc.c.reused = true
-		}
-		return false
-	}
-	req.Conns.drop(hk, hc)
-	hc.close()
-	if resent || !reused || arrived || !idempotent(h.method) || ctx.Err() != nil ||
-		(!deadline.IsZero() && !time.Now().Before(deadline)) {
-		return false
-	}
-	resp.Earlier = append(resp.Earlier, resp.Exchange)
-	h.start = time.Now()
-	return true
-}
-
 // conn returns an idle connection to key, or dials one. When a TLS
 // handshake fails the connection is returned with the error, for its
 // byte counts.
