@@ -132,6 +132,8 @@ type run struct {
 	mem         *memWatch         // nil when the heap is not watched
 	users       userSet           // users begun and not finished
 	threads     sync.Pool         // of *starlark.Thread, for the users' iterations
+	think       *thinkQueue       // the thinking users
+	log         func(msg string)  // logLine, made once
 	arrivals    report.Arrivals   // written by the arrival loop alone
 	// liveStarted and liveDropped mirror arrivals for the snapshots taken while the
 	// loop runs (--metrics, --dashboard, a fleet's coordinator).
@@ -224,6 +226,8 @@ func (p *Program) Run(ctx context.Context, opts Options) (*report.Result, error)
 	stopNet := r.net.CloseWith(hard)
 	defer stopNet()
 	r.interrupt, r.stopSpawning, r.hard = interruptCtx, spawnCtx, hard
+	r.think = newThinkQueue()
+	defer r.think.stop()
 	// The ends of the run reach every user at once: thinking ones are
 	// finished when no iteration may begin any more (their stop is one
 	// of these two contexts), running ones cancelled when in-flight work
@@ -640,7 +644,15 @@ func (r *run) start(id int, sp spawnPlan, iterations int, intended time.Time, st
 	if sp.workflow != "" {
 		u.pickFlow(sp.workflow)
 	}
-	go u.begin()
+	go u.begin(intended)
+}
+
+// maxSteps is the Starlark step limit of an iteration.
+func (r *run) maxSteps() uint64 {
+	if r.opts.MaxSteps > 0 {
+		return r.opts.MaxSteps
+	}
+	return DefaultMaxSteps
 }
 
 func (r *run) freeSlot() {

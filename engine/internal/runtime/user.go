@@ -44,7 +44,6 @@ type user struct {
 	view     *data.View // the rows the user holds
 	random   *stdlib.Random
 	rng      rand.PCG // think times
-	maxSteps uint64
 	// stop ends when no further iteration may begin (see run.start).
 	stop context.Context
 	// thread is the run's thread the user holds while it iterates (nil
@@ -53,18 +52,14 @@ type user struct {
 	// running is thread while the flow runs, for the end of the run and
 	// the memory watch to cancel.
 	running atomic.Pointer[starlark.Thread]
-	// parked is set while the user thinks: the timer (made at the first
-	// think time, then reset) and the end of the run both try to clear
+	// parked is set while the user thinks: the end of its think time
+	// (the run's thinkQueue) and the end of the run both try to clear
 	// it, and the one that does goes on with the user.
 	parked atomic.Bool
-	timer  atomic.Pointer[time.Timer]
 	// prev and next link the run's users (userSet).
 	prev, next *user
-	// intended is when the open model's plan meant the user to start;
-	// zero in the closed model.
-	intended time.Time
-	// flowArgs are the flow's arguments, (user,), made once.
-	flowArgs starlark.Tuple
+	// self is the flow's one argument, the user's `user`.
+	self [1]starlark.Value
 	// flow is the flow the user runs: the program's one, or the one it
 	// drew from the user mix, whose counters flowStats is (else nil).
 	flow      starlark.Callable
@@ -95,14 +90,14 @@ func (u *user) pickFlow(pinned string) {
 }
 
 func (r *run) newUser(b *userBinding, n int, intended time.Time, stop context.Context) *user {
-	u := &user{r: r, b: b, n: n, maxSteps: r.opts.MaxSteps, stop: stop, intended: intended, flowArgs: starlark.Tuple{b.user}}
-	if u.maxSteps == 0 {
-		u.maxSteps = DefaultMaxSteps
-	}
+	u := &user{r: r, b: b, n: n, stop: stop, self: [1]starlark.Value{b.user}}
 	id := b.user.ID
+	if r.log == nil {
+		r.log = r.logLine // once: a method value is an allocation
+	}
 	b.conns = transport.NewConns()
 	u.sess = &stdlib.Session{Ctx: r.hard, User: b.user, Net: r.net, HTTP: r.http, Conns: b.conns, Vars: r.p.vars, Sink: r.col,
-		Source: b.source, Log: r.logLine, Intended: intended}
+		Source: b.source, Log: r.log, Intended: intended}
 	if r.actionLimit != nil {
 		u.sess.Pace = r.actionLimit.wait
 	}
@@ -147,8 +142,10 @@ func (r *run) print(th *starlark.Thread, msg string) {
 }
 
 // begin takes the user's address if it does not have one yet (only a
-// user that may wait for one takes it here), then runs it.
-func (u *user) begin() {
+// user that may wait for one takes it here), then runs it. intended is
+// when the open model's plan meant the user to start (zero in the
+// closed model).
+func (u *user) begin(intended time.Time) {
 	r, b := u.r, u.b
 	if b.holds() && !b.held.IsValid() {
 		if err := b.acquire(u.stop); err != nil {
@@ -162,8 +159,8 @@ func (u *user) begin() {
 		u.flowStats.UserStarted()
 	}
 	r.users.add(u)
-	if !u.intended.IsZero() {
-		r.col.StartLag(time.Since(u.intended))
+	if !intended.IsZero() {
+		r.col.StartLag(time.Since(intended))
 	}
 	u.iterate()
 }
@@ -227,7 +224,7 @@ func (u *user) iteration() next {
 		return stopUser
 	}
 	th.Steps = 0
-	th.SetMaxExecutionSteps(u.maxSteps)
+	th.SetMaxExecutionSteps(r.maxSteps())
 	u.view.Begin(u.it)
 	u.sess.BeginIteration()
 	var began time.Time
@@ -245,7 +242,7 @@ func (u *user) iteration() next {
 		}
 		return stopUser
 	}
-	reason, msg := r.outcome(err, u.maxSteps)
+	reason, msg := r.outcome(err, r.maxSteps())
 	r.col.Iteration(reason, msg)
 	if u.flowStats != nil {
 		u.flowStats.Iteration(time.Since(began), reason == "")
@@ -275,7 +272,7 @@ func (u *user) callFlow(th *starlark.Thread) (err error) {
 			err = fmt.Errorf("internal error (please report it with the scenario that caused it): %v", p)
 		}
 	}()
-	_, err = starlark.Call(th, u.flow, u.flowArgs, nil)
+	_, err = starlark.Call(th, u.flow, starlark.Tuple(u.self[:]), nil)
 	return err
 }
 
@@ -295,15 +292,11 @@ func (u *user) thinkTime() time.Duration {
 func (u *user) park(d time.Duration) {
 	u.putThread()
 	u.parked.Store(true)
-	if t := u.timer.Load(); t != nil {
-		t.Reset(d)
-	} else {
-		u.timer.Store(time.AfterFunc(d, u.wake))
-	}
+	u.r.think.add(u, d)
 	// The run may have stopped before the user was parked, when the
-	// stop's finishThinking found it running: finished here, then.
+	// stop's finishThinking found it running: finished here, then (its
+	// entry in the queue wakes nothing).
 	if u.stop.Err() != nil && u.parked.CompareAndSwap(true, false) {
-		u.timer.Load().Stop()
 		u.finish()
 	}
 }

@@ -18,8 +18,9 @@ import (
 )
 
 // What a thinking user costs: the memory of a run whose users have all
-// made one GET and now think for a minute, less the memory before the
-// run, divided by the users. Two shapes, those of make bench's memory
+// made one GET and now think for a minute, less that of the same run
+// with one user (what does not grow with the users, such as an address
+// pool), divided by the users beyond the first. Two shapes, those of make bench's memory
 // workload (cmd/ntxbench/memory.go):
 //
 //   - keep_alive false: between iterations a user holds no connection;
@@ -72,11 +73,25 @@ type userMemory struct {
 	goroutines                 float64 // per user
 }
 
-// measureUsers runs users users of the scenario yaml (with %s the
-// server's address) until each is thinking, and measures them.
+// measureUsers is what each user beyond the first adds to a run of yaml
+// (see runUsers) where every user made its first iteration and thinks.
 func measureUsers(tb testing.TB, yaml string, users int) userMemory {
 	tb.Helper()
 	addr := rawServerProcess(tb)
+	one, many := runUsers(tb, yaml, addr, 1), runUsers(tb, yaml, addr, users)
+	n := float64(users - 1)
+	return userMemory{
+		heap: (many.heap - one.heap) / n, stacks: (many.stacks - one.stacks) / n,
+		rss: (many.rss - one.rss) / n, peakRSS: (many.peakRSS - one.peakRSS) / n,
+		goroutines: (many.goroutines - one.goroutines) / n,
+	}
+}
+
+// runUsers runs users users of the scenario yaml (its %d the users,
+// its %s how long they take to arrive and the server's address) until
+// each is thinking, and returns what the run grew the process by.
+func runUsers(tb testing.TB, yaml, addr string, users int) userMemory {
+	tb.Helper()
 	p, err := Load(filepath.Join(tb.TempDir(), "mem.yaml"), []byte(fmt.Sprintf(yaml, users, spread(users), addr)), LoadOptions{})
 	if err != nil {
 		tb.Fatal(err)
@@ -120,12 +135,11 @@ func measureUsers(tb testing.TB, yaml string, users int) userMemory {
 	if after.heap == 0 {
 		tb.Fatalf("the users did not all make their call: %d iterations", res.Iterations.Total)
 	}
-	n := float64(users)
-	per := func(a, b uint64) float64 { return (float64(a) - float64(b)) / n }
+	grew := func(a, b uint64) float64 { return float64(a) - float64(b) }
 	return userMemory{
-		heap: per(after.heap, before.heap), stacks: per(after.stacks, before.stacks),
-		rss: per(after.rss, before.rss), peakRSS: per(after.peakRSS, before.rss),
-		goroutines: float64(goroutines-g0) / n,
+		heap: grew(after.heap, before.heap), stacks: grew(after.stacks, before.stacks),
+		rss: grew(after.rss, before.rss), peakRSS: grew(after.peakRSS, before.rss),
+		goroutines: float64(goroutines - g0),
 	}
 }
 
@@ -143,7 +157,7 @@ func measureUsers(tb testing.TB, yaml string, users int) userMemory {
 // ones reuse the memory the earlier ones freed.
 func BenchmarkThinkingUserMemory(b *testing.B) {
 	users := 10_000
-	if n, err := strconv.Atoi(os.Getenv("NTX_MEM_USERS")); err == nil && n > 0 {
+	if n, err := strconv.Atoi(os.Getenv("NTX_MEM_USERS")); err == nil && n > 1 {
 		users = n
 	}
 	for _, c := range []struct{ name, yaml string }{{"keep_alive=false", memUnbound}, {"bound,keep_alive", memBound}} {

@@ -75,10 +75,7 @@ func (s *userSet) finishThinking() {
 		}
 	})
 	for _, u := range claimed {
-		if t := u.timer.Load(); t != nil {
-			t.Stop()
-		}
-		u.finish()
+		u.finish() // its entry in the think queue wakes nothing
 	}
 }
 
