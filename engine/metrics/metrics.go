@@ -228,11 +228,17 @@ func (c *Collector) applyBatch(batch []recorded) {
 		if a == nil {
 			continue // applied with an earlier sample of its name
 		}
+		var zeros [NumPhases]int64
 		a.mu.Lock()
 		for j := i; j < len(batch); j++ {
 			if batch[j].a == a {
-				a.add(&batch[j].s)
+				a.add(&batch[j].s, &zeros)
 				batch[j].a = nil
+			}
+		}
+		for p, n := range zeros {
+			if n > 0 {
+				a.phases[p].recordZeros(n)
 			}
 		}
 		a.mu.Unlock()
@@ -287,8 +293,11 @@ func (c *Collector) applyBatch(batch []recorded) {
 	}
 }
 
-// add adds one sample to a's aggregates; a.mu is held.
-func (a *action) add(s *Sample) {
+// add adds one sample to a's aggregates; a.mu is held. The phases that
+// took no time (a reused connection's dns, connect and tls) are counted
+// in zeros, for the caller to record once per batch: three of a
+// request's ten histogram entries otherwise.
+func (a *action) add(s *Sample, zeros *[NumPhases]int64) {
 	measured := s.ErrKind.Measured()
 	a.count++
 	switch {
@@ -299,6 +308,10 @@ func (a *action) add(s *Sample) {
 			for p, d := range s.Timings {
 				if a.phases[p] == nil {
 					a.phases[p] = newDist()
+				}
+				if d == 0 {
+					zeros[p]++
+					continue
 				}
 				a.phases[p].record(d)
 			}

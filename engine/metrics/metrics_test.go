@@ -419,3 +419,31 @@ func TestOverflowNamesCached(t *testing.T) {
 		t.Errorf("warnings %s, want 24 calls counted as other", w)
 	}
 }
+
+// TestRecordZeros: zeros recorded in one go leave a distribution as
+// recording each does, whatever came before or after.
+func TestRecordZeros(t *testing.T) {
+	for _, tc := range [][]time.Duration{
+		{0, 0, 0},
+		{5 * time.Millisecond, 0, 0, 3 * time.Microsecond},
+		{0, 2 * time.Second},
+		{7 * time.Microsecond},
+	} {
+		one, batched := newDist(), newDist()
+		zeros := int64(0)
+		for _, d := range tc {
+			one.record(d)
+			if d == 0 {
+				zeros++
+			} else {
+				batched.record(d)
+			}
+		}
+		if zeros > 0 {
+			batched.recordZeros(zeros)
+		}
+		if one.summary() != batched.summary() || one.encode() != batched.encode() || one.n != batched.n || one.sum != batched.sum {
+			t.Errorf("%v: one by one %+v %q, zeros together %+v %q", tc, one.summary(), one.encode(), batched.summary(), batched.encode())
+		}
+	}
+}
