@@ -47,6 +47,9 @@ func toGoWalk(v starlark.Value) (any, error) {
 			m[string(k)] = x
 		}
 		return m, nil
+	case starlark.Bytes:
+		// Indexable, but each element is bytes again: it has no end.
+		return nil, fmt.Errorf("cannot convert bytes to JSON")
 	case starlark.Indexable: // list, tuple
 		out := make([]any, v.Len())
 		for i := range out {

@@ -130,7 +130,9 @@ func lookupPath(v starlark.Value, path string) (starlark.Value, bool) {
 	if v == nil {
 		return nil, false
 	}
-	for _, seg := range strings.Split(path, ".") {
+	for rest, more := path, true; more; {
+		var seg string
+		seg, rest, more = strings.Cut(rest, ".")
 		switch x := v.(type) {
 		case *starlark.Dict:
 			next, found, err := x.Get(starlark.String(seg))

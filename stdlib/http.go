@@ -164,6 +164,19 @@ type prepared struct {
 	cookies     CookieMode
 	decompress  bool     // compression: gzip
 	proxy       *url.URL // nil: direct
+
+	// sharedHeaders: headers are one of bodyHeaders, which setHeader
+	// copies before changing.
+	sharedHeaders bool
+}
+
+// bodyHeaders are the headers of a call whose only header is the
+// Content-Type of its json or form body: made once, shared by those
+// calls and never changed (the transport only reads a request's
+// headers).
+var bodyHeaders = map[string]http.Header{
+	"application/json":                  {"Content-Type": {"application/json"}},
+	"application/x-www-form-urlencoded": {"Content-Type": {"application/x-www-form-urlencoded"}},
 }
 
 // upperASCII is strings.ToUpper without a new string when s is upper
@@ -277,10 +290,11 @@ func prepare(fn string, a *httpArgs, p *prepared) error {
 		}
 	}
 	if p.contentType != "" && p.headers.Get("Content-Type") == "" {
-		if p.headers == nil {
-			p.headers = http.Header{}
+		if shared := bodyHeaders[p.contentType]; p.headers == nil && shared != nil {
+			p.headers, p.sharedHeaders = shared, true
+		} else {
+			p.setHeader("Content-Type", p.contentType)
 		}
-		p.headers.Set("Content-Type", p.contentType)
 	}
 	if err := p.more(fn, a); err != nil {
 		return err
@@ -367,6 +381,9 @@ func prepare(fn string, a *httpArgs, p *prepared) error {
 }
 
 func encodeJSON(fn string, v starlark.Value) ([]byte, error) {
+	if b, ok := appendJSON(make([]byte, 0, 64), v, 0); ok {
+		return b, nil
+	}
 	g, err := toGo(v)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v", fn, err)

@@ -218,8 +218,11 @@ func (p *prepared) more(fn string, a *httpArgs) error {
 // setHeader sets a header of p, making its headers on the first (a
 // call without any has none).
 func (p *prepared) setHeader(k, v string) {
-	if p.headers == nil {
+	switch {
+	case p.headers == nil:
 		p.headers = http.Header{}
+	case p.sharedHeaders:
+		p.headers, p.sharedHeaders = p.headers.Clone(), false
 	}
 	p.headers.Set(k, v)
 }

@@ -1,7 +1,6 @@
 package stdlib
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/netip"
@@ -198,60 +197,11 @@ func (r *Result) jsonMethod(_ *starlark.Thread, b *starlark.Builtin, args starla
 func (r *Result) parsed() starlark.Value {
 	if r.decoded == nil {
 		r.decoded = starlark.None
-		if v, ok := decodeJSON(r.Body); ok {
-			r.decoded = toStarlark(v)
+		if v, ok := parseJSON(r.Body); ok {
+			r.decoded = v
 		}
 	}
 	return r.decoded
-}
-
-func decodeJSON(b []byte) (any, bool) {
-	if len(b) == 0 {
-		return nil, false
-	}
-	dec := json.NewDecoder(strings.NewReader(string(b)))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, false
-	}
-	return v, true
-}
-
-// toStarlark converts a decoded JSON value.
-func toStarlark(v any) starlark.Value {
-	switch v := v.(type) {
-	case nil:
-		return starlark.None
-	case bool:
-		return starlark.Bool(v)
-	case string:
-		return starlark.String(v)
-	case json.Number:
-		if i, err := v.Int64(); err == nil {
-			return starlark.MakeInt64(i)
-		}
-		f, _ := v.Float64()
-		return starlark.Float(f)
-	case []any:
-		l := make([]starlark.Value, len(v))
-		for i, x := range v {
-			l[i] = toStarlark(x)
-		}
-		return starlark.NewList(l)
-	case map[string]any:
-		d := starlark.NewDict(len(v))
-		keys := make([]string, 0, len(v))
-		for k := range v {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			_ = d.SetKey(starlark.String(k), toStarlark(v[k]))
-		}
-		return d
-	}
-	return starlark.None
 }
 
 // Results is the per-iteration mapping from action id to Result that the
