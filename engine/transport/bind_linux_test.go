@@ -78,6 +78,13 @@ func TestIntactAsksTheKernelUnlessFresh(t *testing.T) {
 	if !c.intact(now) {
 		t.Fatal("an open idle connection is not intact")
 	}
+	// The last exchange's deadline stays on an idle connection; passed,
+	// it does not make the connection look broken.
+	c.deadline = now.Add(-time.Second)
+	_ = nc.SetDeadline(c.deadline)
+	if !c.intact(now) || !c.deadline.IsZero() {
+		t.Fatal("an open idle connection whose last deadline passed is not intact")
+	}
 	sc := <-accepted
 	sc.Close()
 	deadline := time.Now().Add(5 * time.Second)

@@ -124,6 +124,9 @@ type conn struct {
 	lookup    time.Duration // how long resolving the host took
 	h2        bool          // HTTP/2 was agreed (ALPN h2, or h2c by prior knowledge)
 	idleSince time.Time
+	// deadline is the deadline set on the connection by its last
+	// exchange (zero: none), kept while it is idle.
+	deadline time.Time
 	// certAsked: the server asked for a client certificate and none was
 	// configured (a refusal that follows is explained by it).
 	certAsked bool
@@ -148,6 +151,12 @@ const freshIdle = time.Millisecond
 func (c *conn) intact(now time.Time) bool {
 	if c.peeker == nil || (c.proven && now.Sub(c.idleSince) < freshIdle) {
 		return true
+	}
+	if !c.deadline.IsZero() {
+		// The last exchange's deadline, which may have passed: it would
+		// fail the check.
+		_ = c.SetDeadline(time.Time{})
+		c.deadline = time.Time{}
 	}
 	return c.peeker.intact()
 }

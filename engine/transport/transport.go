@@ -283,10 +283,9 @@ func (s *Source) take(key destKey) *conn {
 
 // put keeps c for the next request to its destination, unless the
 // caps on idle connections are reached.
-func (s *Source) put(c *conn) {
+func (s *Source) put(c *conn, at time.Time) {
 	s.t.sweepOnce.Do(func() { go s.t.sweep() })
-	_ = c.SetDeadline(time.Time{})
-	c.idleSince = time.Now()
+	c.idleSince = at
 	if s.t.idle.Add(1) > int64(s.t.opts.MaxIdle) {
 		s.t.idle.Add(-1)
 		c.close()

@@ -27,17 +27,16 @@ func (s *Source) takeIdle(u *Conns, key destKey) *conn {
 	return u.take1(s.t, h2Key{src: s.addr, dest: key})
 }
 
-// putIdle keeps c for user u's next request to its destination (nil u:
-// the source's pool), or closes it when the caps on idle connections
-// are reached or the user has ended.
-func (s *Source) putIdle(u *Conns, c *conn) {
+// putIdle keeps c, idle since at, for user u's next request to its
+// destination (nil u: the source's pool), or closes it when the caps on
+// idle connections are reached or the user has ended.
+func (s *Source) putIdle(u *Conns, c *conn, at time.Time) {
 	if u == nil {
-		s.put(c)
+		s.put(c, at)
 		return
 	}
 	s.t.sweepOnce.Do(func() { go s.t.sweep() })
-	_ = c.SetDeadline(time.Time{})
-	c.idleSince = time.Now()
+	c.idleSince = at
 	if !u.keep1(s.t, h2Key{src: s.addr, dest: c.key}, c) {
 		c.close()
 	}

@@ -108,13 +108,15 @@ func (s *Source) attempt(ctx context.Context, req *Request, h *hop, deadline tim
 			sent0, recv0 = c.sock.sent.Load(), c.sock.recv.Load()
 		}
 		arrived, reusable, err := s.roundTrip(ctx, c, req, h, deadline, resp)
-		resp.Latency = time.Since(h.start)
+		if err != nil {
+			resp.Latency = time.Since(h.start)
+		} // else roundTrip measured it, to the answer's last byte
 		resp.Sent, resp.Received = c.sock.sent.Load()-sent0, c.sock.recv.Load()-recv0
 		if err == nil {
 			if reusable && !req.NoKeepAlive {
 				c.proven = c.reused
 				c.reused = true
-				s.putIdle(req.Conns, c)
+				s.putIdle(req.Conns, c, h.start.Add(resp.Latency))
 			} else {
 				c.close()
 			}
@@ -253,7 +255,10 @@ func (s *Source) tlsConfig(key destKey, serverName string) *tls.Config {
 // whether any of the answer came; reusable whether c may carry another
 // request.
 func (s *Source) roundTrip(ctx context.Context, c *conn, req *Request, h *hop, deadline time.Time, resp *Response) (arrived, reusable bool, err error) {
+	// Set for every exchange; an idle connection keeps its last one
+	// (see conn.intact), which spares a reset per request.
 	_ = c.SetDeadline(deadline)
+	c.deadline = deadline
 	if ctx.Done() != nil && ctx != s.t.closesWith {
 		// The end of ctx interrupts the exchange; not needed for the
 		// context whose end closes every connection (see CloseWith).
@@ -356,7 +361,7 @@ func (s *Source) roundTrip(ctx context.Context, c *conn, req *Request, h *hop, d
 	if err != nil {
 		return true, false, err
 	}
-	clock.Mark(metrics.PhaseReceive)
+	resp.Latency = clock.Mark(metrics.PhaseReceive).Sub(h.start)
 	reusable = !untilClose && !hdr.ConnectionClose() && r.Buffered() == 0 && resp.Status != http.StatusSwitchingProtocols
 	return true, reusable, nil
 }
