@@ -133,6 +133,7 @@ type conn struct {
 	// connect and handshake are how long the TCP connect and the TLS
 	// handshake took: with lookup, the first exchange's setup phases.
 	connect, handshake time.Duration
+	src                *Source // the source it was dialed from
 }
 
 // freshIdle is how long a proven connection may stay idle and still be

@@ -99,7 +99,8 @@ func (s *Source) exchangeDNS(ctx context.Context, req *DNSRequest, network strin
 		}
 		nc, err = d.DialContext(ctx, "udp", req.Server)
 	} else {
-		nc, err = s.dialer.DialContext(ctx, "tcp", req.Server)
+		d := s.dialer()
+		nc, err = d.DialContext(ctx, "tcp", req.Server)
 	}
 	if err != nil {
 		return nil, err

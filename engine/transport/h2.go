@@ -72,7 +72,7 @@ type Conns struct {
 	mu     sync.Mutex
 	h2     map[h2Key]*h2conn
 	h3     map[h2Key]*h3conn
-	idle   []idle1    // idle HTTP/1.1 connections, most recently used last
+	idle   []*conn    // idle HTTP/1.1 connections, most recently used last
 	t      *Transport // the transport of the idle ones, once there are some
 	closed bool
 }

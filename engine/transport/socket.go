@@ -76,7 +76,8 @@ func (s *Source) TCP(ctx context.Context, req *SocketRequest) *SocketReply {
 	defer cancel()
 	out := &SocketReply{Start: start}
 	defer func() { out.Latency = time.Since(start) }()
-	nc, err := s.dialer.DialContext(ctx, "tcp", req.Address)
+	d := s.dialer()
+	nc, err := d.DialContext(ctx, "tcp", req.Address)
 	if err != nil {
 		out.Err = ctxErr(ctx, err)
 		return out

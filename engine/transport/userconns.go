@@ -12,19 +12,13 @@ import (
 // shared by several users, or no address at all). Requests made without
 // a Conns (tools, tests) keep theirs in the Source's pool.
 
-// idle1 is one of a user's idle HTTP/1.1 connections.
-type idle1 struct {
-	key h2Key
-	c   *conn
-}
-
 // takeIdle returns an idle connection to key for a request of user u
 // (nil: the source's pool), or nil.
 func (s *Source) takeIdle(u *Conns, key destKey) *conn {
 	if u == nil {
 		return s.take(key)
 	}
-	return u.take1(s.t, h2Key{src: s.addr, dest: key})
+	return u.take1(s, key)
 }
 
 // putIdle keeps c, idle since at, for user u's next request to its
@@ -37,21 +31,23 @@ func (s *Source) putIdle(u *Conns, c *conn, at time.Time) {
 	}
 	s.t.sweepOnce.Do(func() { go s.t.sweep() })
 	c.idleSince = at
-	if !u.keep1(s.t, h2Key{src: s.addr, dest: c.key}, c) {
+	if !u.keep1(s.t, c) {
 		c.close()
 	}
 }
 
-// take1 returns the user's most recently used idle connection for k
-// that is still fit to carry a request, closing the ones that are not.
-func (u *Conns) take1(t *Transport, k h2Key) *conn {
+// take1 returns the user's most recently used idle connection from s
+// to key that is still fit to carry a request, closing the ones that
+// are not.
+func (u *Conns) take1(s *Source, key destKey) *conn {
+	t := s.t
 	now := time.Now()
 	for {
 		var c *conn
 		u.mu.Lock()
 		for i := len(u.idle) - 1; i >= 0; i-- {
-			if u.idle[i].key == k {
-				c = u.idle[i].c
+			if x := u.idle[i]; x.src == s && x.key == key {
+				c = x
 				u.idle = slices.Delete(u.idle, i, i+1)
 				break
 			}
@@ -68,11 +64,12 @@ func (u *Conns) take1(t *Transport, k h2Key) *conn {
 	}
 }
 
-// keep1 puts c aside for the user's next request to k. It is false
-// when the transport's cap on idle connections (three quarters of the
-// open-file limit by default) or the per-destination cap is reached, or
-// the user has ended: c is then the caller's to close.
-func (u *Conns) keep1(t *Transport, k h2Key, c *conn) bool {
+// keep1 puts c aside for the user's next request from its source to
+// its destination. It is false when the transport's cap on idle
+// connections (three quarters of the open-file limit by default) or the
+// per-destination cap is reached, or the user has ended: c is then the
+// caller's to close.
+func (u *Conns) keep1(t *Transport, c *conn) bool {
 	if t.idle.Add(1) > int64(t.opts.MaxIdle) {
 		t.idle.Add(-1)
 		return false
@@ -82,7 +79,7 @@ func (u *Conns) keep1(t *Transport, k h2Key, c *conn) bool {
 	if ok {
 		n := 0
 		for _, x := range u.idle {
-			if x.key == k {
+			if x.src == c.src && x.key == c.key {
 				n++
 			}
 		}
@@ -90,7 +87,7 @@ func (u *Conns) keep1(t *Transport, k h2Key, c *conn) bool {
 	}
 	watch := false
 	if ok {
-		u.idle = append(u.idle, idle1{key: k, c: c})
+		u.idle = append(u.idle, c)
 		watch, u.t = u.t == nil, t
 	}
 	u.mu.Unlock()
@@ -118,8 +115,8 @@ func (u *Conns) closeIdle1(cutoff time.Time, src netip.Addr, all bool) {
 	t := u.t
 	keep := u.idle[:0]
 	for _, x := range u.idle {
-		if (all || x.key.src == src) && (cutoff.IsZero() || x.c.idleSince.Before(cutoff)) {
-			old = append(old, x.c)
+		if (all || x.src.addr == src) && (cutoff.IsZero() || x.idleSince.Before(cutoff)) {
+			old = append(old, x)
 		} else {
 			keep = append(keep, x)
 		}

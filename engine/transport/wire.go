@@ -166,7 +166,7 @@ func (s *Source) conn(ctx context.Context, key destKey, u interface{ Hostname() 
 	if err != nil {
 		return nil, err
 	}
-	d := *s.dialer
+	d := s.dialer()
 	d.Deadline = deadline
 	dialed := time.Now()
 	nc, err := d.DialContext(ctx, "tcp", addr)
@@ -174,7 +174,7 @@ func (s *Source) conn(ctx context.Context, key destKey, u interface{ Hostname() 
 		return nil, err
 	}
 	sock := s.t.conns.track(nc)
-	c := &conn{Conn: sock, sock: sock, key: key, lookup: lookup}
+	c := &conn{Conn: sock, sock: sock, key: key, lookup: lookup, src: s}
 	if sc, ok := nc.(syscall.Conn); ok {
 		if rc, err := sc.SyscallConn(); err == nil {
 			c.peeker = newPeeker(rc)

@@ -175,7 +175,8 @@ func (s *Source) wsDial(ctx context.Context, req *WSRequest, secure bool) (*sock
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	nc, err := s.dialer.DialContext(ctx, "tcp", addr)
+	d := s.dialer()
+	nc, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return nil, nil, nil, err
 	}

@@ -36,14 +36,14 @@ import (
 //	begin ──▶ iterate ──▶ park ──(think time)──▶ iterate ──▶ ... ──▶ finish
 //	                        └──(run stopping)──────────────────────▶ finish
 type user struct {
-	r        *run
-	b        *userBinding
-	n        int // iterations to run; 0 until the run's duration ends
-	it       int // iterations begun
-	sess     *stdlib.Session
-	view     *data.View // the rows the user holds
-	random   *stdlib.Random
-	rng      rand.PCG // think times
+	r      *run
+	b      *userBinding
+	n      int // iterations to run; 0 until the run's duration ends
+	it     int // iterations begun
+	sess   *stdlib.Session
+	view   *data.View // the rows the user holds
+	random *stdlib.Random
+	rng    rand.PCG // think times
 	// stop ends when no further iteration may begin (see run.start).
 	stop context.Context
 	// thread is the run's thread the user holds while it iterates (nil

@@ -24,35 +24,22 @@ import (
 // workload (cmd/ntxbench/memory.go):
 //
 //   - keep_alive false: between iterations a user holds no connection;
-//   - bound: each user sends from its own address of 127.64.0.0/17 and
-//     keeps its connection alive while it thinks.
+//   - keep_alive true: it keeps its connection alive while it thinks.
+//
+// In both, each user sends from its own address of 127.64.0.0/17.
 //
 // The server runs in a child process, so that the connections' server
 // ends are not counted.
 
-// memUnbound is users that each make one GET without keep-alive, then
-// think for a minute: between iterations they hold no connection. The
-// users arrive at 2,000 a second (%d users, spread over %s), as make
-// bench's do: few are in a call at any moment.
-const memUnbound = `
+// memScenario is users each bound to an address of its own, making
+// one GET, then thinking for a minute: with keep_alive %t they hold
+// its connection while they think, or none. The users arrive at 2,000
+// a second (%d users, spread over %s), as make bench's do: few are in
+// a call at any moment.
+const memScenario = `
 name: mem
-http: {keep_alive: false}
-load:
-  ramp_up: {phases: [{at_second: 0, spawn_users: %d, spread: %s}]}
-  user_lifetime: {mode: loop, iterations: 0, think_time: {min: 60s, max: 60s}}
-  duration: 2m
-  graceful_stop: 0s
-actions:
-  - {id: get, call: get, with: {url: "http://%s/"}}
-tasks:
-  - {id: start, action: get}
-`
-
-// memBound is users each bound to an address of its own, holding the
-// kept-alive connection of their GET while they think.
-const memBound = `
-name: mem-bound
 ip_pools: [{id: mem, ranges: ["127.64.0.0/17"]}]
+http: {keep_alive: %t}
 load:
   ramp_up: {phases: [{at_second: 0, spawn_users: %d, spread: %s}]}
   user_lifetime: {mode: loop, iterations: 0, think_time: {min: 60s, max: 60s}}
@@ -75,10 +62,10 @@ type userMemory struct {
 
 // measureUsers is what each user beyond the first adds to a run of yaml
 // (see runUsers) where every user made its first iteration and thinks.
-func measureUsers(tb testing.TB, yaml string, users int) userMemory {
+func measureUsers(tb testing.TB, keepAlive bool, users int) userMemory {
 	tb.Helper()
 	addr := rawServerProcess(tb)
-	one, many := runUsers(tb, yaml, addr, 1), runUsers(tb, yaml, addr, users)
+	one, many := runUsers(tb, keepAlive, addr, 1), runUsers(tb, keepAlive, addr, users)
 	n := float64(users - 1)
 	return userMemory{
 		heap: (many.heap - one.heap) / n, stacks: (many.stacks - one.stacks) / n,
@@ -87,12 +74,11 @@ func measureUsers(tb testing.TB, yaml string, users int) userMemory {
 	}
 }
 
-// runUsers runs users users of the scenario yaml (its %d the users,
-// its %s how long they take to arrive and the server's address) until
-// each is thinking, and returns what the run grew the process by.
-func runUsers(tb testing.TB, yaml, addr string, users int) userMemory {
+// runUsers runs users users of memScenario until each is thinking, and
+// returns what the run grew the process by.
+func runUsers(tb testing.TB, keepAlive bool, addr string, users int) userMemory {
 	tb.Helper()
-	p, err := Load(filepath.Join(tb.TempDir(), "mem.yaml"), []byte(fmt.Sprintf(yaml, users, spread(users), addr)), LoadOptions{})
+	p, err := Load(filepath.Join(tb.TempDir(), "mem.yaml"), []byte(fmt.Sprintf(memScenario, keepAlive, users, spread(users), addr)), LoadOptions{})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -148,25 +134,25 @@ func runUsers(tb testing.TB, yaml, addr string, users int) userMemory {
 // the live memory; rss-B/user the process's resident memory at that
 // moment and peak-rss-B/user its peak since the run began, both
 // counting the collector's headroom. NTX_MEM_USERS sets the users
-// (default 10,000; the loopback's ephemeral ports bound it near 28,000
-// without keep-alive, the open-file limit below that with it);
+// (default 10,000; at most 32,765, the pool's addresses, and below the
+// open-file limit with keep-alive);
 // NTX_MEM_PROFILE=FILE writes the heap profile of the thinking users
 // (with -memprofilerate 1 for every allocation). The RSS figures are
 // the process's: they mean something for the first run of a process
-// alone (-bench 'ThinkingUserMemory/bound' -benchtime 1x), as later
+// alone (-bench 'ThinkingUserMemory/keep_alive=true' -benchtime 1x), as later
 // ones reuse the memory the earlier ones freed.
 func BenchmarkThinkingUserMemory(b *testing.B) {
 	users := 10_000
 	if n, err := strconv.Atoi(os.Getenv("NTX_MEM_USERS")); err == nil && n > 1 {
 		users = n
 	}
-	for _, c := range []struct{ name, yaml string }{{"keep_alive=false", memUnbound}, {"bound,keep_alive", memBound}} {
-		b.Run(c.name, func(b *testing.B) {
-			if c.yaml == memBound && goruntime.GOOS != "linux" {
+	for _, keepAlive := range []bool{false, true} {
+		b.Run(fmt.Sprintf("keep_alive=%t", keepAlive), func(b *testing.B) {
+			if goruntime.GOOS != "linux" {
 				b.Skip("binding to 127.64.0.0/17 needs Linux's loopback")
 			}
 			for b.Loop() {
-				m := measureUsers(b, c.yaml, users)
+				m := measureUsers(b, keepAlive, users)
 				b.ReportMetric(m.heap+m.stacks, "B/user")
 				b.ReportMetric(m.stacks, "stack-B/user")
 				b.ReportMetric(m.rss, "rss-B/user")
