@@ -79,13 +79,16 @@ func BenchmarkGet2(b *testing.B) {
 			srv := startH2(b, tc.tls, &h2Server{})
 			tr := transport.New(transport.Options{})
 			defer tr.Close()
+			// As in a run: the run's context closes the transport, and
+			// requests need no watch of their own on it.
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			defer tr.CloseWith(ctx)()
 			conns := transport.NewConns()
 			defer conns.Close()
 			src := tr.Source(unbound)
 			req := &transport.Request{Method: "GET", URL: mustURL(b, srv.url("/")), Version: transport.Version2, Insecure: true,
 				Conns: conns, Timeout: 10 * time.Second, Redirects: 10}
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
 			var resp transport.Response
 			if src.DoInto(ctx, req, &resp); resp.Err != nil || resp.Proto != "HTTP/2.0" { // the handshake, outside the loop
 				b.Fatal(resp.Err, resp.Proto)

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/net/http/httpguts"
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
 
@@ -29,7 +30,12 @@ import (
 // the connection's SETTINGS, PINGs and flow control on the way.
 //
 // x/net's Framer does the framing and hpack the header compression; this
-// file is the state machine of one client connection around them.
+// file is the state machine of one client connection around them. The
+// answer's header block goes to hpack's decoder frame by frame, into
+// fields the connection keeps from one answer to the next: the Framer's
+// ReadMetaHeaders would do the same with a frame, a closure, four
+// variables and a growing slice of fields made anew for every answer,
+// more than half of what a request allocated.
 
 // The windows and sizes this client announces and enforces.
 const (
@@ -67,6 +73,8 @@ type h2conn struct {
 	bw *bufio.Writer // the framer's output while held
 
 	enc    *hpack.Encoder
+	dec    *hpack.Decoder
+	blk    h2block             // the header block being read
 	block  bytes.Buffer        // the header block being encoded
 	fields []hpack.HeaderField // the request's fields, before encoding
 	raw    []byte              // the response's header block being written
@@ -106,10 +114,69 @@ func (s *Source) newH2(c *conn) (*h2conn, error) {
 	hc.fr = http2.NewFramer(h2Out{hc}, h2In{hc})
 	hc.fr.SetReuseFrames()
 	hc.fr.SetMaxReadFrameSize(h2MaxReadFrame)
-	hc.fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
-	hc.fr.MaxHeaderListSize = MaxHeaderBytes
+	hc.dec = hpack.NewDecoder(4096, hc.emit)
+	hc.dec.SetMaxStringLength(MaxHeaderBytes)
 	hc.enc = hpack.NewEncoder(&hc.block)
 	return hc, nil
+}
+
+// h2block is a header block being read: HEADERS and its CONTINUATION
+// frames, decoded as they come (hpack's decoder keeps a field cut
+// between two frames for the next).
+type h2block struct {
+	stream    uint32
+	endStream bool // the HEADERS frame ends the stream
+	fields    []hpack.HeaderField
+	size      int64 // the list's size, as SETTINGS_MAX_HEADER_LIST_SIZE counts it
+	wire      int64 // the block's bytes so far
+	regular   bool  // a regular field came: no pseudo-field may follow
+	over      bool  // the list went past MaxHeaderBytes: its fields are dropped
+	err       error // the first malformed field
+}
+
+// emit takes a field from the decoder: checked, counted, and kept unless
+// the list is over its limit or malformed (RFC 9113 §8.2, §8.3).
+func (hc *h2conn) emit(hf hpack.HeaderField) {
+	b := &hc.blk
+	if b.over || b.err != nil {
+		return
+	}
+	if b.size += int64(hf.Size()); b.size > MaxHeaderBytes {
+		b.over = true
+		clear(b.fields)
+		b.fields = b.fields[:0]
+		return
+	}
+	switch {
+	case !httpguts.ValidHeaderFieldValue(hf.Value):
+		b.err = fmt.Errorf("invalid value in header field %q", hf.Name)
+	case hf.IsPseudo():
+		if b.regular || hf.Name != ":status" || len(b.fields) > 0 {
+			b.err = fmt.Errorf("pseudo-header field %q misplaced or not of an answer", hf.Name)
+		}
+	default:
+		b.regular = true
+		if !validFieldName(hf.Name) {
+			b.err = fmt.Errorf("invalid header field name %q", hf.Name)
+		}
+	}
+	if b.err == nil {
+		b.fields = append(b.fields, hf)
+	}
+}
+
+// validFieldName reports whether an HTTP/2 field name is a token in
+// lower case.
+func validFieldName(name string) bool {
+	if name == "" {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; 'A' <= c && c <= 'Z' || !httpguts.IsTokenRune(rune(c)) {
+			return false
+		}
+	}
+	return true
 }
 
 // h2In and h2Out are the framer's reader and writer: the connection's
@@ -119,7 +186,7 @@ type (
 	h2Out struct{ hc *h2conn }
 )
 
-func (r h2In) Read(p []byte) (int, error) { return r.hc.br.Read(p) }
+func (r h2In) Read(p []byte) (int, error)   { return r.hc.br.Read(p) }
 func (w h2Out) Write(p []byte) (int, error) { return w.hc.bw.Write(p) }
 
 // usable reports whether the connection can take another request.
@@ -150,6 +217,8 @@ func (hc *h2conn) release() {
 	}
 	clear(hc.fields)
 	hc.fields = hc.fields[:0]
+	clear(hc.blk.fields)
+	hc.blk.fields = hc.blk.fields[:0]
 	if cap(hc.raw) > 4096 {
 		hc.raw = nil // a large header block is not kept for the next
 	}
@@ -275,7 +344,7 @@ func (s *Source) roundTrip2(ctx context.Context, hc *h2conn, req *Request, h *ho
 func (hc *h2conn) next(st *h2stream, resp *Response, req *Request, clock *PhaseClock) error {
 	f, err := hc.fr.ReadFrame()
 	if err != nil {
-		return hc.readError(f, err, st)
+		return hc.readError(err, st)
 	}
 	return hc.process(f, st, resp, req, clock)
 }
@@ -470,8 +539,11 @@ func (hc *h2conn) process(f http2.Frame, st *h2stream, resp *Response, req *Requ
 	switch f := f.(type) {
 	case *http2.DataFrame:
 		return hc.data(f, st)
-	case *http2.MetaHeadersFrame:
-		return hc.headers(f, st, resp, req, clock)
+	case *http2.HeadersFrame:
+		hc.blk = h2block{stream: f.StreamID, endStream: f.StreamEnded(), fields: hc.blk.fields[:0]}
+		return hc.fragment(f.HeaderBlockFragment(), f.HeadersEnded(), st, resp, req, clock)
+	case *http2.ContinuationFrame: // the Framer checks it follows its HEADERS
+		return hc.fragment(f.HeaderBlockFragment(), f.HeadersEnded(), st, resp, req, clock)
 	case *http2.SettingsFrame:
 		if f.IsAck() {
 			return nil
@@ -606,30 +678,62 @@ func (hc *h2conn) end(st *h2stream) error {
 	return nil
 }
 
-// headers handles a header block: the answer's (after any 1xx), or its
-// trailers, or one of a stream given up earlier (decoded, for the
-// header table, and dropped).
-func (hc *h2conn) headers(f *http2.MetaHeadersFrame, st *h2stream, resp *Response, req *Request, clock *PhaseClock) error {
-	if mine, err := hc.ours(f.StreamID, st); !mine {
-		return err
-	}
-	if f.Truncated {
+// fragment decodes a piece of the header block, and handles the block
+// when it is whole. A block that goes on far past the limit ends the
+// connection: its end, which the decoder needs, may never come.
+func (hc *h2conn) fragment(frag []byte, end bool, st *h2stream, resp *Response, req *Request, clock *PhaseClock) error {
+	b := &hc.blk
+	if b.wire += int64(len(frag)); b.wire > 2*MaxHeaderBytes {
+		hc.broken = true
+		hc.goingAway(http2.ErrCodeProtocol)
 		return &TooLargeError{What: "response headers", Limit: MaxHeaderBytes}
 	}
+	if _, err := hc.dec.Write(frag); err != nil {
+		return hc.connError(http2.ErrCodeCompression, err.Error())
+	}
+	if !end {
+		return nil
+	}
+	if err := hc.dec.Close(); err != nil {
+		return hc.connError(http2.ErrCodeCompression, err.Error())
+	}
+	return hc.headers(st, resp, req, clock)
+}
+
+// headers handles a whole header block: the answer's (after any 1xx), or
+// its trailers, or one of a stream given up earlier (decoded, for the
+// header table, and dropped). A block over the limit or malformed fails
+// the stream alone: it was decoded to its end.
+func (hc *h2conn) headers(st *h2stream, resp *Response, req *Request, clock *PhaseClock) error {
+	b := &hc.blk
+	if mine, err := hc.ours(b.stream, st); !mine {
+		return err
+	}
+	switch {
+	case b.over:
+		return &TooLargeError{What: "response headers", Limit: MaxHeaderBytes}
+	case b.err != nil:
+		return &ProtocolError{b.err}
+	}
+	fields := b.fields
 	if st.gotHeaders { // trailers: they end the stream, and are not kept
-		if !f.StreamEnded() {
-			return &ProtocolError{errors.New("trailers without END_STREAM")}
+		if !b.endStream || len(fields) > 0 && fields[0].IsPseudo() {
+			return &ProtocolError{errors.New("trailers without END_STREAM, or with a pseudo-header field")}
 		}
 		return hc.end(st)
 	}
-	status, err := strconv.Atoi(f.PseudoValue("status"))
-	if err != nil || status < 100 || status > 999 {
-		return &ProtocolError{fmt.Errorf("invalid :status %q", f.PseudoValue("status"))}
+	if len(fields) == 0 || fields[0].Name != ":status" {
+		return &ProtocolError{errors.New("an answer without :status")}
 	}
+	status, err := strconv.Atoi(fields[0].Value)
+	if err != nil || status < 100 || status > 999 {
+		return &ProtocolError{fmt.Errorf("invalid :status %q", fields[0].Value)}
+	}
+	fields = fields[1:]
 	if status < 200 && status != http.StatusSwitchingProtocols {
 		// An interim answer (100 Continue, 103 Early Hints): the real
 		// one follows.
-		if st.interim++; st.interim > h2MaxInterim || f.StreamEnded() {
+		if st.interim++; st.interim > h2MaxInterim || b.endStream {
 			return &ProtocolError{fmt.Errorf("%d interim answers without a final one", st.interim)}
 		}
 		return nil
@@ -647,7 +751,7 @@ func (hc *h2conn) headers(f *http2.MetaHeadersFrame, st *h2stream, resp *Respons
 	raw = append(raw, ' ')
 	raw = append(raw, http.StatusText(status)...)
 	raw = append(raw, "\r\n"...)
-	for _, hf := range f.RegularFields() {
+	for _, hf := range fields {
 		raw = appendCanonical(raw, hf.Name)
 		raw = append(raw, ": "...)
 		raw = append(raw, hf.Value...)
@@ -681,7 +785,7 @@ func (hc *h2conn) headers(f *http2.MetaHeadersFrame, st *h2stream, resp *Respons
 			st.kept.first = min(st.length, 256<<10)
 		}
 	}
-	if f.StreamEnded() {
+	if b.endStream {
 		return hc.end(st)
 	}
 	return nil
@@ -706,7 +810,7 @@ func appendCanonical(b []byte, name string) []byte {
 // st (its header block was malformed) fails the request alone, one on a
 // stream given up earlier is ignored, and anything else ends the
 // connection.
-func (hc *h2conn) readError(f http2.Frame, err error, st *h2stream) error {
+func (hc *h2conn) readError(err error, st *h2stream) error {
 	var se http2.StreamError
 	if errors.As(err, &se) {
 		if se.StreamID != st.id || st.ended {
@@ -716,12 +820,6 @@ func (hc *h2conn) readError(f http2.Frame, err error, st *h2stream) error {
 	}
 	hc.broken = true
 	var ce http2.ConnectionError
-	if mh, ok := f.(*http2.MetaHeadersFrame); ok && mh.Truncated {
-		// The framer gave up on a header block that went on past the
-		// limit (a CONTINUATION after it, maybe without end).
-		hc.goingAway(http2.ErrCodeProtocol)
-		return &TooLargeError{What: "response headers", Limit: MaxHeaderBytes}
-	}
 	if errors.As(err, &ce) || errors.Is(err, http2.ErrFrameTooLarge) {
 		code := http2.ErrCode(ce)
 		if errors.Is(err, http2.ErrFrameTooLarge) {
