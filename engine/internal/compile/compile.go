@@ -170,7 +170,8 @@ func (c *compiler) header() {
 	c.printf("# Each action and each node is a function (a node makes its action's\n")
 	c.printf("# call itself); r holds this iteration's action results by action id,\n")
 	c.printf("# and a node returns the next node's id, or None to end the iteration\n")
-	c.printf("# as passed.\n\n")
+	c.printf("# as passed. flow makes the calls of the nodes every iteration goes\n")
+	c.printf("# through itself, up to the first edge with a condition.\n\n")
 }
 
 func (c *compiler) modules() {
@@ -419,17 +420,7 @@ func (c *compiler) exports(es []*scenario.Export) string {
 func (c *compiler) node(n *scenario.Node) {
 	fns := c.nodeFn[c.wf]
 	c.printf("%sdef %s(user, r):%s\n", c.mark(c.nodePos(n), nil), fns[n.ID], c.from(c.nodePos(n)))
-	if n.Action != "" {
-		// The node makes its action's call itself (see actionCall); the
-		// lines after it are the node's again.
-		a := c.s.Action(n.Action)
-		call := c.actionCall(a)
-		if a.Kind != catalog.Sleep && c.resultRead[n.Action] {
-			call = strings.Replace(call, string(markClose), string(markClose)+"r["+expr.Quote(n.Action)+"] = ", 1)
-		} // else nothing reads this result: it is not kept
-		c.printf("    # action %s\n    %s\n", strings.ReplaceAll(n.Action, "\n", " "), call)
-		c.printf("%s", c.mark(c.nodePos(n), nil))
-	}
+	c.nodeAction(n)
 	if n.Type == "end" || len(n.Edges) == 0 {
 		c.printf("    return None\n\n")
 		return
@@ -471,6 +462,38 @@ func (c *compiler) node(n *scenario.Node) {
 		c.printf("    %sfail(%s, reason = \"no-edge\")\n", c.mark(c.nodePos(n), nil), expr.Quote(fmt.Sprintf("no edge of node %q holds", n.ID)))
 	}
 	c.printf("\n")
+}
+
+// nodeAction writes the call of node n's action, if it has one, as a
+// statement of a function's body: the node makes its action's call
+// itself (see actionCall). The lines after it are the node's again.
+func (c *compiler) nodeAction(n *scenario.Node) {
+	if n.Action == "" {
+		return
+	}
+	a := c.s.Action(n.Action)
+	call := c.actionCall(a)
+	if a.Kind != catalog.Sleep && c.resultRead[n.Action] {
+		call = strings.Replace(call, string(markClose), string(markClose)+"r["+expr.Quote(n.Action)+"] = ", 1)
+	} // else nothing reads this result: it is not kept
+	c.printf("    # action %s\n    %s\n", strings.ReplaceAll(n.Action, "\n", " "), call)
+	c.printf("%s", c.mark(c.nodePos(n), nil))
+}
+
+// straight returns the node an iteration goes to after n whatever
+// happens ("" for the end), and false when n's first edge has a
+// condition.
+func (c *compiler) straight(n *scenario.Node) (string, bool) {
+	if n.Type == "end" || len(n.Edges) == 0 {
+		return "", true
+	}
+	if _, always := c.condition(n.Edges[0].When); !always {
+		return "", false
+	}
+	if _, ok := c.nodeFn[c.wf][n.Edges[0].To]; !ok {
+		return "", true // the implicit end node
+	}
+	return n.Edges[0].To, true
 }
 
 // condition returns the Starlark test for an edge, and whether it always
@@ -526,8 +549,37 @@ func (c *compiler) flow(w *scenario.Workflow) {
 	} else {
 		c.printf("    r = None  # no template reads a result\n")
 	}
-	c.printf("    node = %s\n", expr.Quote(w.StartNode()))
-	if n := len(w.Nodes); n <= maxUnrolled && acyclic(w) {
+	// The nodes every iteration goes through, from the start to the end
+	// or to the first edge with a condition, are made here one after the
+	// other: no node function called, no frame, no dispatch. The rest of
+	// the graph is walked through NODES.
+	nodes := map[string]*scenario.Node{}
+	for _, n := range w.Nodes {
+		nodes[n.ID] = n
+	}
+	at, visits := w.StartNode(), 0
+	for at != "" {
+		n := nodes[at]
+		next, ok := c.straight(n)
+		if !ok || visits == len(w.Nodes) { // a condition, or a loop of unconditional edges
+			break
+		}
+		c.printf("    # node %s\n", strings.ReplaceAll(n.ID, "\n", " "))
+		c.nodeAction(n)
+		at = next
+		visits++
+	}
+	if at == "" { // the end: nothing is left to walk
+		if visits == 0 {
+			c.printf("    pass\n")
+		}
+		if w.ID != "" {
+			c.printf("\n")
+		}
+		return
+	}
+	c.printf("    %snode = %s\n", c.mark(start, nil), expr.Quote(at))
+	if n := len(w.Nodes) - visits; n <= maxUnrolled && acyclic(w) {
 		// No node can be visited twice: at most n visits, one after
 		// the other, and no loop (nor its allocations) to bound them.
 		for i := 0; i < n; i++ {
@@ -542,7 +594,7 @@ func (c *compiler) flow(w *scenario.Workflow) {
 		}
 		return
 	}
-	c.printf("    for _ in range(%d):\n", MaxNodeVisits)
+	c.printf("    for _ in range(%d):\n", MaxNodeVisits-visits)
 	c.printf("        node = %s[node](user, r)\n", dict)
 	c.printf("        if node == None:\n")
 	c.printf("            return\n")

@@ -226,7 +226,9 @@ tasks:
 
 // TestFlowDispatch: a graph with a cycle is walked by a loop that bounds
 // the visits; one without is visited in straight-line code, and an
-// iteration whose results no template reads makes no results().
+// iteration whose results no template reads makes no results(). The
+// nodes every iteration goes through, up to the first condition, are
+// made in the flow itself, not through NODES.
 func TestFlowDispatch(t *testing.T) {
 	cyclic := `
 name: g
@@ -247,12 +249,37 @@ workflows:
     - {id: start, action: a, edges: [{to: two}]}
     - {id: two, action: b}
 `
+	prefixed := `
+name: g
+actions:
+  - {id: a, call: get, with: {url: "http://127.0.0.1:1/"}}
+  - {id: b, call: get, with: {url: "http://127.0.0.1:1/"}}
+workflows:
+  nodes:
+    - {id: start, action: a, edges: [{to: check}]}
+    - {id: check, action: b, edges: [{to: start, trigger: {condition: "{{b.ok}}"}}, {to: end}]}
+`
+	branching := `
+name: g
+actions:
+  - {id: a, call: get, with: {url: "http://127.0.0.1:1/"}}
+  - {id: b, call: get, with: {url: "http://127.0.0.1:1/"}}
+workflows:
+  nodes:
+    - {id: start, action: a, edges: [{to: two}]}
+    - {id: two, action: b, edges: [{to: three, trigger: {condition: "{{b.ok}}"}}, {to: end}]}
+    - {id: three, action: a}
+`
 	for _, c := range []struct {
 		src       string
 		want, not []string
 	}{
-		{cyclic, []string{"    r = results()", "    for _ in range(1000):", "visited 1000 nodes"}, nil},
-		{straight, []string{"    r = None", "    node = NODES[node](user, r)\n    if node == None:\n        return\n    node = NODES[node](user, r)\n"}, []string{"range(", "results()", `r["a"] =`}},
+		{cyclic, []string{"    r = results()", "    node = \"start\"\n    for _ in range(1000):", "visited 1000 nodes"}, nil},
+		{straight, []string{"    r = None", "def flow(user):\n    r = None  # no template reads a result\n    # node start\n    # action a\n    http.get(", "    # node two\n    # action b\n    http.get("},
+			[]string{"range(", "results()", `r["a"] =`, "NODES[node]"}},
+		{prefixed, []string{"    # node start\n    # action a\n    http.get(", "    node = \"check\"\n    for _ in range(999):\n        node = NODES[node](user, r)"}, nil},
+		{branching, []string{"    # node start\n", "    node = \"two\"\n    node = NODES[node](user, r)\n    if node == None:\n        return\n    node = NODES[node](user, r)\n"},
+			[]string{"range(", "    # node two\n"}},
 	} {
 		s, err := scenario.Parse("g.yaml", []byte(c.src))
 		if err != nil {
