@@ -67,7 +67,9 @@ func (v Version) nextProtos() []string {
 // its requests), HTTP/2 and HTTP/3. They are never put in a source's
 // shared pool: kept here, reused by the user's own requests only, even
 // when other users send from the same address, and closed when the user
-// ends or gives its address back.
+// ends or gives its address back. A user sends one request at a time,
+// and so does a Conns: its HTTP/2 connection carries one stream at a
+// time, on the goroutine of the request (h2conn.go).
 type Conns struct {
 	mu     sync.Mutex
 	h2     map[h2Key]*h2conn

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/url"
 	"runtime"
 	"strconv"
 	"strings"
@@ -91,6 +92,56 @@ func TestHTTP2(t *testing.T) {
 				t.Errorf("3 requests came on %d connections, want 1", len(flows))
 			}
 		})
+	}
+}
+
+// TestHTTP2Connections: through a CONNECT proxy (h2 and h2c), the
+// user's requests share one tunnelled connection; with keep-alive off
+// each request has a connection of its own, closed after it.
+func TestHTTP2Connections(t *testing.T) {
+	srv := startTarget(t)
+	proxy, err := transport.ParseProxy("http://" + srv.ProxyAddr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := newTransport(t, transport.Options{TLS: &tls.Config{RootCAs: srv.CAPool()}})
+	for _, tc := range []struct {
+		name, base  string
+		proxy       *url.URL
+		noKeepAlive bool
+		flows       int
+	}{
+		{"h2 by proxy", "https://" + srv.HTTPSAddr(), proxy, false, 1},
+		{"h2c by proxy", "http://" + srv.HTTPAddr(), proxy, false, 1},
+		{"h2 without keep-alive", "https://" + srv.HTTPSAddr(), nil, true, 3},
+		{"h2c without keep-alive", "http://" + srv.HTTPAddr(), nil, true, 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			conns := transport.NewConns()
+			defer conns.Close()
+			for range 3 {
+				r := tr.Source(unbound).Do(context.Background(), &transport.Request{URL: mustURL(t, tc.base+"/asset?case="+url.QueryEscape(tc.name)),
+					Version: transport.Version2, Proxy: tc.proxy, NoKeepAlive: tc.noKeepAlive, Conns: conns, Timeout: 5 * time.Second})
+				if r.Err != nil || r.Proto != "HTTP/2.0" || r.Status != 200 {
+					t.Fatalf("%v %q %d", r.Err, r.Proto, r.Status)
+				}
+				if tc.noKeepAlive && r.Timings[metrics.PhaseConnect] <= 0 {
+					t.Errorf("keep-alive off, and no connect phase: %v", r.Timings)
+				}
+			}
+			flows := map[string]bool{}
+			for _, v := range h3Seen(t, srv, "/asset") {
+				if v.Query == "case="+url.QueryEscape(tc.name) {
+					flows[v.Addr] = true
+				}
+			}
+			if len(flows) != tc.flows {
+				t.Errorf("3 requests came on %d connections, want %d", len(flows), tc.flows)
+			}
+		})
+	}
+	if tr.Idle() != 0 {
+		t.Errorf("%d idle connections kept by the transport: HTTP/2 ones are the user's", tr.Idle())
 	}
 }
 
@@ -387,6 +438,44 @@ func TestHTTP2Hostile(t *testing.T) {
 		})
 	}
 }
+
+// TestHTTP2IdleClose: a connection the server closed while it was idle,
+// with a GOAWAY or without, is found closed before the next request is
+// sent on it: that request goes on a new connection at once, not after
+// a failed attempt.
+func TestHTTP2IdleClose(t *testing.T) {
+	for _, goAway := range []bool{false, true} {
+		srv := startH2(t, false, &h2Server{onRequest: func(sc *h2ServerConn, r *h2ServerRequest) {
+			sc.respond(r.StreamID, 200, []byte("ok"))
+			sc.flush()
+			time.Sleep(100 * time.Millisecond) // idle, then closed
+			if goAway {
+				_ = sc.fr.WriteGoAway(r.StreamID, http2.ErrCodeNo, nil)
+				sc.flush()
+			}
+			_ = sc.c.(*net.TCPConn).CloseWrite()
+		}})
+		tr := newTransport(t, transport.Options{})
+		conns := transport.NewConns()
+		for i := range 2 {
+			if i > 0 {
+				time.Sleep(h2IdleCheck + 200*time.Millisecond)
+			}
+			r := tr.Source(unbound).Do(context.Background(), &transport.Request{URL: mustURL(t, srv.url("/")), Version: transport.Version2, Conns: conns, Timeout: 5 * time.Second})
+			if got := kinds(r); got != "200" {
+				t.Errorf("goaway %v, request %d: %s (%v)", goAway, i+1, got, r.Err)
+			}
+		}
+		conns.Close()
+		if srv.connections() != 2 {
+			t.Errorf("goaway %v: %d connections, want 2", goAway, srv.connections())
+		}
+	}
+}
+
+// h2IdleCheck is the transport's: how long a connection is idle before
+// it is looked at before use.
+const h2IdleCheck = time.Second
 
 // TestHTTP2Timeout: a server that never answers is a timeout at the
 // request's deadline, and its connection is not used again.

@@ -92,6 +92,11 @@ type h2conn struct {
 	// what was read and not yet given back.
 	sendWindow, recvWindow, recvUnacked int64
 
+	// idleSince is when the last request ended; idleTimeout the
+	// transport's IdleTimeout.
+	idleSince   time.Time
+	idleTimeout time.Duration
+
 	goAway   bool // the server said it takes no more streams
 	broken   bool // an I/O or protocol error: no more requests
 	deadline time.Time
@@ -102,14 +107,15 @@ type h2conn struct {
 // HEADERS, in the same packet.
 func (s *Source) newH2(c *conn) (*h2conn, error) {
 	hc := &h2conn{
-		c:          c,
-		preface:    true,
-		nextID:     1,
-		maxFrame:   16384,
-		initWindow: 65535,
-		sendWindow: 65535,
-		recvWindow: h2ConnWindow,
-		deadline:   aLongTimeAgo, // unknown: the first request sets its own
+		c:           c,
+		preface:     true,
+		nextID:      1,
+		maxFrame:    16384,
+		initWindow:  65535,
+		sendWindow:  65535,
+		recvWindow:  h2ConnWindow,
+		deadline:    aLongTimeAgo, // unknown: the first request sets its own
+		idleTimeout: s.t.opts.IdleTimeout,
 	}
 	hc.fr = http2.NewFramer(h2Out{hc}, h2In{hc})
 	hc.fr.SetReuseFrames()
@@ -190,7 +196,30 @@ func (r h2In) Read(p []byte) (int, error)   { return r.hc.br.Read(p) }
 func (w h2Out) Write(p []byte) (int, error) { return w.hc.bw.Write(p) }
 
 // usable reports whether the connection can take another request.
-func (hc *h2conn) usable() bool { return !hc.broken && !hc.goAway && hc.nextID < 1<<31 }
+func (hc *h2conn) usable() bool {
+	if hc.broken || hc.goAway || hc.nextID >= 1<<31 {
+		return false
+	}
+	if hc.idleSince.IsZero() {
+		return true // not used yet
+	}
+	switch idle := time.Since(hc.idleSince); {
+	case idle >= hc.idleTimeout:
+		return false // as an idle HTTP/1.1 connection is closed
+	case idle >= h2IdleCheck && hc.br == nil && hc.c.peeker != nil:
+		// A server closes a connection left idle, with a GOAWAY first or
+		// not: either waits on the socket, where an idle connection has
+		// nothing else to read (a PING is rare, and costs a connection).
+		// Found now, it costs no failed attempt; back-to-back requests
+		// do not pay the look.
+		return hc.c.peeker.intact()
+	}
+	return true
+}
+
+// h2IdleCheck is how long a connection sits idle before it is looked at
+// (a non-blocking peek at its socket) before the next request.
+const h2IdleCheck = time.Second
 
 func (hc *h2conn) close() { hc.c.close() }
 
@@ -222,6 +251,7 @@ func (hc *h2conn) release() {
 	if cap(hc.raw) > 4096 {
 		hc.raw = nil // a large header block is not kept for the next
 	}
+	hc.idleSince = time.Now()
 }
 
 // h2stream is the state of the one stream of a request.

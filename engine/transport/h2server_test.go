@@ -214,6 +214,9 @@ func (sc *h2ServerConn) respond(id uint32, status int, body []byte) {
 	}
 }
 
+// flush sends what the test wrote.
+func (sc *h2ServerConn) flush() { _ = sc.bw.Flush() }
+
 // raw writes bytes as they are, after what the framer wrote.
 func (sc *h2ServerConn) raw(b []byte) {
 	_ = sc.bw.Flush()

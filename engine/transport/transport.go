@@ -18,6 +18,8 @@
 // those hand-offs were the largest cost of a request after the system
 // calls. HTTP and HTTPS go through the same code, so they behave the
 // same: headers, User-Agent, redirects, limits, timeouts, error kinds.
+// HTTP/2 runs on the calling goroutine too (h2conn.go), with x/net's
+// framer and HPACK: a user's connection carries one stream at a time.
 package transport
 
 import (
