@@ -39,7 +39,7 @@ func BenchmarkHTTPBuiltinCookies(b *testing.B) {
 			defer srv.Close()
 			tr := transport.New(transport.Options{})
 			defer tr.Close()
-			sess := &Session{Ctx: context.Background(), User: NewUser(1, nil), Net: tr, Sink: nullSink{}, Conns: transport.NewConns(),
+			sess := &Session{Shared: &Shared{Ctx: context.Background(), Net: tr, Sink: nullSink{}}, User: NewUser(1, nil), Conns: transport.NewConns(),
 				Source: func(netip.Addr) (netip.Addr, func(), error) { return netip.Addr{}, func() {}, nil }}
 			thread := &starlark.Thread{}
 			sess.Attach(thread)

@@ -24,31 +24,18 @@ import (
 // user's *Session.
 const sessionKey = "ntx.session"
 
-// Session is everything a built-in needs from the user that runs it.
+// Session is everything a built-in needs from the user that runs it:
+// what is the run's, shared by all its users, and the user's own.
 type Session struct {
-	// Ctx ends when the run is cancelled; every blocking call watches it.
-	Ctx context.Context
+	*Shared
 	// User is the `user` value scripts see.
 	User *User
-	// Net sends the user's traffic from its source addresses.
-	Net *transport.Transport
-	// HTTP is the run's http: section; nil is the defaults.
-	HTTP *HTTPConfig
 	// Conns are the user's own HTTP/2 connections (nil: none kept).
 	Conns *transport.Conns
-	// Vars is the run-wide `vars` namespace.
-	Vars *Vars
-	// Sink receives one Sample per measured call.
-	Sink metrics.Sink
 	// Source returns the address an action sends from and a function
 	// that gives it back when the action is done. bind overrides the
 	// user's address when it is valid. A zero address means "unbound".
 	Source func(bind netip.Addr) (netip.Addr, func(), error)
-	// Log writes a line from the script; nil drops it.
-	Log func(msg string)
-	// Pace, if set, is called before every measured call (the action
-	// rate limit); it returns an error when the run ends while waiting.
-	Pace func(ctx context.Context) error
 	// Intended, when set, is when this user's iteration was meant to
 	// start (the open model). The first call of the iteration measures
 	// its latency from then, so that time spent waiting to start (a
@@ -72,6 +59,26 @@ type Session struct {
 	// between calls): a user makes one at a time, and what a call
 	// returns holds none of it.
 	call *httpCall
+}
+
+// Shared is the part of a Session that is the same for every user of a
+// run, held once: a thinking user's Session is its own state alone.
+type Shared struct {
+	// Ctx ends when the run is cancelled; every blocking call watches it.
+	Ctx context.Context
+	// Net sends the users' traffic from their source addresses.
+	Net *transport.Transport
+	// HTTP is the run's http: section; nil is the defaults.
+	HTTP *HTTPConfig
+	// Vars is the run-wide `vars` namespace.
+	Vars *Vars
+	// Sink receives one Sample per measured call.
+	Sink metrics.Sink
+	// Log writes a line from the script; nil drops it.
+	Log func(msg string)
+	// Pace, if set, is called before every measured call (the action
+	// rate limit); it returns an error when the run ends while waiting.
+	Pace func(ctx context.Context) error
 }
 
 // httpCall is the working state of one HTTP call.

@@ -86,7 +86,7 @@ func flowOf(b *testing.B, src string) func() {
 	}
 	flow := p.Flow()
 	user := stdlib.NewUser(1, nil)
-	sess := &stdlib.Session{Ctx: context.Background(), User: user, Sink: discard{}, Vars: stdlib.NewVars(nil)}
+	sess := &stdlib.Session{Shared: &stdlib.Shared{Ctx: context.Background(), Sink: discard{}, Vars: stdlib.NewVars(nil)}, User: user}
 	thread := &starlark.Thread{}
 	sess.Attach(thread)
 	return func() {
@@ -172,7 +172,7 @@ func BenchmarkStarlarkFlow(b *testing.B) {
 	}
 	user := stdlib.NewUser(1, nil)
 	thread := &starlark.Thread{}
-	(&stdlib.Session{Ctx: context.Background(), User: user, Sink: discard{}}).Attach(thread)
+	(&stdlib.Session{Shared: &stdlib.Shared{Ctx: context.Background(), Sink: discard{}}, User: user}).Attach(thread)
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := starlark.Call(thread, p.Flow(), starlark.Tuple{user}, nil); err != nil {

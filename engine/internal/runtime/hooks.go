@@ -64,12 +64,12 @@ func (p *Program) hooks(f *syntax.File) error {
 // resolve, timeouts, cookies), since setup usually logs in to the same
 // service the users load.
 func (r *run) hook(ctx context.Context, name string, fn *starlark.Function, args starlark.Tuple) (starlark.Value, error) {
-	sess := &stdlib.Session{Ctx: ctx, User: stdlib.NewUser(0, nil), Net: r.net, HTTP: r.http, Conns: transport.NewConns(),
-		Vars: r.p.vars, Sink: r.col, Source: unbound, Log: r.logLine}
-	defer sess.Conns.Close()
+	env := &stdlib.Shared{Ctx: ctx, Net: r.net, HTTP: r.http, Vars: r.p.vars, Sink: r.col, Log: r.logLine}
 	if r.actionLimit != nil {
-		sess.Pace = r.actionLimit.wait
+		env.Pace = r.actionLimit.wait
 	}
+	sess := &stdlib.Session{Shared: env, User: stdlib.NewUser(0, nil), Conns: transport.NewConns(), Source: unbound}
+	defer sess.Conns.Close()
 	defer sess.EndIteration()
 	thread := &starlark.Thread{Name: name, Load: noLoad,
 		Print: func(_ *starlark.Thread, msg string) { r.logLine(name + ": " + msg) }}

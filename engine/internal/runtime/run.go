@@ -100,6 +100,7 @@ type run struct {
 	pools   map[string]*pool.Pool
 	tenants map[string]starlark.Value
 	feeds   *data.Feeds // the datasets' rows, handed out with this run's cursors
+	noRows  *data.View  // every user's View when there are no datasets
 	// setupValue is what the scenario's setup returned, frozen; nil
 	// without a setup.
 	setupValue starlark.Value
@@ -133,7 +134,7 @@ type run struct {
 	users       userSet           // users begun and not finished
 	threads     sync.Pool         // of *starlark.Thread, for the users' iterations
 	think       *thinkQueue       // the thinking users
-	log         func(msg string)  // logLine, made once
+	env         *stdlib.Shared    // what the users' sessions share, made once
 	arrivals    report.Arrivals   // written by the arrival loop alone
 	// liveStarted and liveDropped mirror arrivals for the snapshots taken while the
 	// loop runs (--metrics, --dashboard, a fleet's coordinator).
@@ -350,6 +351,9 @@ func (r *run) setup() error {
 		return &StartError{Msg: err.Error()}
 	}
 	r.feeds = data.NewFeeds(sources, r.opts.Seed)
+	if v := r.feeds.View(0); len(v.AttrNames()) == 0 {
+		r.noRows = v // no datasets: one View serves every user
+	}
 	c := r.s.Load.Concurrency
 	if c.MaxUsers > 0 {
 		r.slots = make(chan struct{}, c.MaxUsers)
@@ -663,15 +667,7 @@ func (r *run) freeSlot() {
 
 // newBinding prepares the source-address state of user id.
 func (r *run) newBinding(id int, sp spawnPlan) *userBinding {
-	b := &userBinding{
-		run:              r,
-		user:             stdlib.NewUser(id, r.tenants[sp.tenant]),
-		strategy:         r.s.Load.Binding.Strategy,
-		releaseOnTaskEnd: r.s.Load.Binding.ReleaseOn == "task_end",
-	}
-	if b.strategy == "" {
-		b.strategy = "per_user"
-	}
+	b := &userBinding{run: r, user: stdlib.NewUser(id, r.tenants[sp.tenant])}
 	if pid := r.binding(sp.pool); pid != "" {
 		b.pool = r.pools[pid]
 	}
@@ -751,18 +747,28 @@ func noLoad(_ *starlark.Thread, module string) (starlark.StringDict, error) {
 
 // userBinding is the source-address state of one user (spec §5).
 type userBinding struct {
-	run              *run
-	user             *stdlib.User
-	pool             *pool.Pool // nil: unbound
-	from             *pool.Pool // the pool held comes from (maybe the fallback)
-	strategy         scenario.BindStrategy
-	releaseOnTaskEnd bool
-	held             netip.Addr
-	conns            *transport.Conns // the user's HTTP/2 and HTTP/3 connections
+	run   *run
+	user  *stdlib.User
+	pool  *pool.Pool // nil: unbound
+	from  *pool.Pool // the pool held comes from (maybe the fallback)
+	held  netip.Addr
+	conns *transport.Conns // the user's HTTP/2 and HTTP/3 connections
 }
 
+// strategy is how the run's users hold addresses (ip_binding's).
+func (b *userBinding) strategy() scenario.BindStrategy {
+	if s := b.run.s.Load.Binding.Strategy; s != "" {
+		return s
+	}
+	return "per_user"
+}
+
+// releaseOnTaskEnd says the user gives its address back after each
+// iteration (ip_binding's release_on: task_end).
+func (b *userBinding) releaseOnTaskEnd() bool { return b.run.s.Load.Binding.ReleaseOn == "task_end" }
+
 // holds reports whether the user keeps one address across actions.
-func (b *userBinding) holds() bool { return b.pool != nil && b.strategy == "per_user" }
+func (b *userBinding) holds() bool { return b.pool != nil && b.strategy() == "per_user" }
 
 // tryAcquire takes a free address without waiting.
 func (b *userBinding) tryAcquire() bool {
@@ -828,9 +834,9 @@ func (b *userBinding) source(bind netip.Addr) (netip.Addr, func(), error) {
 		return bind, noop, b.run.inPools(bind)
 	case b.pool == nil:
 		return netip.Addr{}, noop, nil
-	case b.strategy == "shared":
+	case b.strategy() == "shared":
 		return b.pool.Next(), noop, nil
-	case b.strategy == "per_task":
+	case b.strategy() == "per_task":
 		a, ok := b.pool.Acquire()
 		if !ok {
 			return netip.Addr{}, noop, fmt.Errorf("ip pool %q has no free address for this action", b.pool.ID)

@@ -92,17 +92,18 @@ func (u *user) pickFlow(pinned string) {
 func (r *run) newUser(b *userBinding, n int, intended time.Time, stop context.Context) *user {
 	u := &user{r: r, b: b, n: n, stop: stop, self: [1]starlark.Value{b.user}}
 	id := b.user.ID
-	if r.log == nil {
-		r.log = r.logLine // once: a method value is an allocation
+	if r.env == nil { // once: what the users' sessions share
+		r.env = &stdlib.Shared{Ctx: r.hard, Net: r.net, HTTP: r.http, Vars: r.p.vars, Sink: r.col, Log: r.logLine}
+		if r.actionLimit != nil {
+			r.env.Pace = r.actionLimit.wait
+		}
 	}
 	b.conns = transport.NewConns()
-	u.sess = &stdlib.Session{Ctx: r.hard, User: b.user, Net: r.net, HTTP: r.http, Conns: b.conns, Vars: r.p.vars, Sink: r.col,
-		Source: b.source, Log: r.log, Intended: intended}
-	if r.actionLimit != nil {
-		u.sess.Pace = r.actionLimit.wait
-	}
+	u.sess = &stdlib.Session{Shared: r.env, User: b.user, Conns: b.conns, Source: b.source, Intended: intended}
 	u.random = stdlib.NewRandom(r.opts.Seed, id)
-	u.view = r.feeds.View(id)
+	if u.view = r.noRows; u.view == nil {
+		u.view = r.feeds.View(id)
+	}
 	u.rng = *rand.NewPCG(r.opts.Seed, uint64(id))
 	u.pickFlow("") // a phase that pins its users picks again
 	return u
@@ -203,7 +204,7 @@ const (
 func (u *user) iteration() next {
 	r, b := u.r, u.b
 	u.it++
-	if b.releaseOnTaskEnd && b.holds() && !b.held.IsValid() {
+	if b.releaseOnTaskEnd() && b.holds() && !b.held.IsValid() {
 		if err := b.acquire(u.stop); err != nil {
 			r.col.Iteration("pool-exhausted", err.Error())
 			if u.flowStats != nil { // the flows' iterations sum to the run's
@@ -225,7 +226,9 @@ func (u *user) iteration() next {
 	}
 	th.Steps = 0
 	th.SetMaxExecutionSteps(r.maxSteps())
-	u.view.Begin(u.it)
+	if u.view != u.r.noRows { // the shared View has no rows to let go
+		u.view.Begin(u.it)
+	}
 	u.sess.BeginIteration()
 	var began time.Time
 	if u.flowStats != nil {
@@ -237,7 +240,7 @@ func (u *user) iteration() next {
 	if stopsUser(err) && r.hard.Err() == nil {
 		// A unique dataset ran out and says the user is to stop: the
 		// iteration that found no row is not counted.
-		if b.releaseOnTaskEnd {
+		if b.releaseOnTaskEnd() {
 			b.release()
 		}
 		return stopUser
@@ -247,7 +250,7 @@ func (u *user) iteration() next {
 	if u.flowStats != nil {
 		u.flowStats.Iteration(time.Since(began), reason == "")
 	}
-	if b.releaseOnTaskEnd {
+	if b.releaseOnTaskEnd() {
 		b.release()
 	}
 	return think
