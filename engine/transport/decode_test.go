@@ -22,26 +22,28 @@ func TestGzipDecoding(t *testing.T) {
 	tr := transport.New(transport.Options{})
 	defer tr.Close()
 	src := tr.Source(unbound)
-	get := func(path string, maxResponse int64, discard bool) *transport.Response {
-		return src.Do(context.Background(), &transport.Request{
-			URL: mustURL(t, "http://"+srv.HTTPAddr()+path), Header: http.Header{"Accept-Encoding": {"gzip"}},
-			Timeout: 10 * time.Second, MaxResponse: maxResponse, Decompress: true, DiscardBody: discard})
-	}
-	r := get("/gzip?size=100000", 0, false)
-	if r.Err != nil || !strings.Contains(string(r.Body), strings.Repeat("a", 100000)) || r.Received > 10000 {
-		t.Errorf("decoded: err %v, %d bytes decoded from %d received", r.Err, len(r.Body), r.Received)
-	}
-	if r := get("/gzip?size=100000", 0, true); r.Err != nil || r.Body != nil {
-		t.Errorf("discarded: err %v, body of %d bytes", r.Err, len(r.Body))
-	}
-	r = get("/gzip?size=100000", 50000, false)
-	if k := transport.Classify(r.Err); k != metrics.KindTooLarge || r.Received > 10000 {
-		t.Errorf("inflating past max_response: %v (%s), %d bytes received", r.Err, k, r.Received)
-	}
-	for _, discard := range []bool{false, true} {
-		r = get("/gzip?corrupt=1", 0, discard)
-		if k := transport.Classify(r.Err); k != metrics.KindDecode || !strings.Contains(r.Err.Error(), "gzip") {
-			t.Errorf("corrupt (discard %v): %v (%s)", discard, r.Err, k)
+	for _, v := range []transport.Version{transport.Version11, transport.Version2} { // h2c for "2"
+		get := func(path string, maxResponse int64, discard bool) *transport.Response {
+			return src.Do(context.Background(), &transport.Request{
+				URL: mustURL(t, "http://"+srv.HTTPAddr()+path), Header: http.Header{"Accept-Encoding": {"gzip"}}, Version: v,
+				Timeout: 10 * time.Second, MaxResponse: maxResponse, Decompress: true, DiscardBody: discard})
+		}
+		r := get("/gzip?size=100000", 0, false)
+		if r.Err != nil || !strings.Contains(string(r.Body), strings.Repeat("a", 100000)) || r.Received > 10000 {
+			t.Errorf("%s decoded: err %v, %d bytes decoded from %d received", r.Proto, r.Err, len(r.Body), r.Received)
+		}
+		if r := get("/gzip?size=100000", 0, true); r.Err != nil || r.Body != nil {
+			t.Errorf("%s discarded: err %v, body of %d bytes", r.Proto, r.Err, len(r.Body))
+		}
+		r = get("/gzip?size=100000", 50000, false)
+		if k := transport.Classify(r.Err); k != metrics.KindTooLarge || r.Received > 10000 {
+			t.Errorf("%s inflating past max_response: %v (%s), %d bytes received", r.Proto, r.Err, k, r.Received)
+		}
+		for _, discard := range []bool{false, true} {
+			r = get("/gzip?corrupt=1", 0, discard)
+			if k := transport.Classify(r.Err); k != metrics.KindDecode || !strings.Contains(r.Err.Error(), "gzip") {
+				t.Errorf("%s corrupt (discard %v): %v (%s)", r.Proto, discard, r.Err, k)
+			}
 		}
 	}
 }

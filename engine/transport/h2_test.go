@@ -95,6 +95,51 @@ func TestHTTP2(t *testing.T) {
 	}
 }
 
+// TestHTTP2HeaderBlocks: requests on one connection whose headers repeat,
+// change and come back (the encoder's table filling, its entries found
+// and evicted, a repeated block sent again as it was) each reach the
+// server with exactly their own headers.
+func TestHTTP2HeaderBlocks(t *testing.T) {
+	srv := startTarget(t)
+	tr := newTransport(t, transport.Options{})
+	conns := transport.NewConns()
+	defer conns.Close()
+	big := strings.Repeat("v", 1500) // a few of these fill the 4 KiB table
+	sets := []http.Header{
+		{"X-A": {"1"}}, {"X-A": {"1"}}, {"X-A": {"1"}},
+		{"X-A": {"2"}}, {"X-A": {"1"}}, {"X-A": {"1"}, "X-B": {big}},
+		{"X-C": {big + "c"}}, {"X-D": {big + "d"}}, {"X-A": {"1"}}, {"X-A": {"1"}},
+		{}, {}, {"X-A": {"1"}},
+	}
+	// One URL for all: a repeated block is the same block.
+	u := mustURL(t, "http://"+srv.HTTPAddr()+"/asset")
+	for i, hdr := range sets {
+		r := tr.Source(unbound).Do(context.Background(), &transport.Request{URL: u, Header: hdr, Version: transport.Version2, Conns: conns, Timeout: 5 * time.Second})
+		if r.Err != nil {
+			t.Fatalf("request %d: %v", i, r.Err)
+		}
+	}
+	seen := h3Seen(t, srv, "/asset") // in order: the requests were
+	flows := map[string]bool{}
+	for _, v := range seen {
+		flows[v.Addr] = true
+	}
+	if len(seen) != len(sets) {
+		t.Fatalf("the target saw %d requests, want %d", len(seen), len(sets))
+	}
+	for i, hdr := range sets {
+		got := seen[i].Header
+		for _, k := range []string{"X-A", "X-B", "X-C", "X-D"} {
+			if strings.Join(got.Values(k), ",") != strings.Join(hdr.Values(k), ",") {
+				t.Errorf("request %d: %s is %.20q, sent %.20q", i, k, got.Values(k), hdr.Values(k))
+			}
+		}
+	}
+	if len(flows) != 1 {
+		t.Errorf("%d connections, want 1", len(flows))
+	}
+}
+
 // TestHTTP2Connections: through a CONNECT proxy (h2 and h2c), the
 // user's requests share one tunnelled connection; with keep-alive off
 // each request has a connection of its own, closed after it.

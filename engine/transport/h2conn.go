@@ -72,19 +72,23 @@ type h2conn struct {
 	br *bufio.Reader // the framer's input while held (see h2Readers)
 	bw *bufio.Writer // the framer's output while held
 
-	enc    *hpack.Encoder
-	dec    *hpack.Decoder
-	blk    h2block             // the header block being read
-	block  bytes.Buffer        // the header block being encoded
-	fields []hpack.HeaderField // the request's fields, before encoding
-	raw    []byte              // the response's header block being written
-	lower  map[string]string   // header names lowered, by name as given
+	enc   *hpack.Encoder
+	dec   *hpack.Decoder
+	blk   h2block      // the header block being read
+	block bytes.Buffer // the last header block encoded
+	// last are the fields of that block, and indexedOnly says it is all
+	// indexed fields (see encode).
+	last        []hpack.HeaderField
+	indexedOnly bool
+	fields      []hpack.HeaderField // the request's fields, before encoding
+	raw         []byte              // the response's header block being written
+	lower       map[string]string   // header names lowered, by name as given
 
 	preface  bool   // the client preface is still to be sent
 	settings bool   // the server's SETTINGS (its preface) arrived
 	nextID   uint32 // the next stream's identifier
 	// What the server's SETTINGS allow.
-	maxFrame      uint32 // the largest frame it reads
+	maxFrame      uint32 // the largest frame written: what it reads, up to 16 KiB
 	maxHeaderList uint32 // the largest header list it takes; 0: no limit
 	initWindow    int64  // a new stream's send window
 	// sendWindow is what the connection may send; recvWindow what the
@@ -233,9 +237,10 @@ func (hc *h2conn) acquire() {
 	hc.bw.Reset(hc.c)
 }
 
-// release gives the buffers back after a request. The read buffer stays
-// when it holds the start of frames the next request will read.
-func (hc *h2conn) release() {
+// release gives the buffers back after a request, and notes when it
+// ended. The read buffer stays when it holds the start of frames the
+// next request will read.
+func (hc *h2conn) release(clock *PhaseClock) {
 	hc.bw.Reset(nil)
 	h2Writers.Put(hc.bw)
 	hc.bw = nil
@@ -251,7 +256,9 @@ func (hc *h2conn) release() {
 	if cap(hc.raw) > 4096 {
 		hc.raw = nil // a large header block is not kept for the next
 	}
-	hc.idleSince = time.Now()
+	if hc.idleSince.Before(clock.last) {
+		hc.idleSince = time.Now() // the request failed: ended now
+	}
 }
 
 // h2stream is the state of the one stream of a request.
@@ -300,7 +307,7 @@ func (s *Source) roundTrip2(ctx context.Context, hc *h2conn, req *Request, h *ho
 	var clock PhaseClock
 	clock.Start(&resp.Timings)
 	hc.acquire()
-	defer hc.release()
+	defer hc.release(&clock)
 
 	st := h2stream{id: hc.nextID, body: h.body, sendWindow: hc.initWindow, recvWindow: h2StreamWindow,
 		head: h.method == http.MethodHead, length: -1, limit: req.MaxResponse, keep: keepBody(req), buf: &req.Buf}
@@ -366,7 +373,7 @@ func (s *Source) roundTrip2(ctx context.Context, hc *h2conn, req *Request, h *ho
 		}
 	}
 	resp.BodySize = st.got
-	clock.Mark(metrics.PhaseReceive)
+	hc.idleSince = clock.Mark(metrics.PhaseReceive)
 	return true, nil
 }
 
@@ -422,12 +429,8 @@ func (hc *h2conn) writeHeaders(s *Source, req *Request, h *hop, st *h2stream) er
 		)
 		_ = hc.fr.WriteWindowUpdate(0, h2ConnWindow-65535)
 	}
-	hc.block.Reset()
-	for _, f := range fields {
-		_ = hc.enc.WriteField(f)
-	}
+	block := hc.encode(fields)
 	hc.nextID += 2
-	block := hc.block.Bytes()
 	first := block[:min(len(block), int(hc.maxFrame))]
 	block = block[len(first):]
 	st.sentEnd = len(st.body) == 0
@@ -441,6 +444,43 @@ func (hc *h2conn) writeHeaders(s *Source, req *Request, h *hop, st *h2stream) er
 		hc.broken = true
 	}
 	return err
+}
+
+// encode returns the request's header block. A user repeats its
+// requests, and once the encoder's table holds their fields, each field
+// is one byte naming its entry, and such a block leaves the table as it
+// was: the block of fields the same as the last block's, which was all
+// such bytes, is that block again, without the encoder's searches.
+func (hc *h2conn) encode(fields []hpack.HeaderField) []byte {
+	if hc.indexedOnly && len(fields) == len(hc.last) {
+		same := true
+		for i, f := range fields {
+			if f.Name != hc.last[i].Name || f.Value != hc.last[i].Value {
+				same = false
+				break
+			}
+		}
+		if same {
+			return hc.block.Bytes()
+		}
+	}
+	hc.block.Reset()
+	for _, f := range fields {
+		_ = hc.enc.WriteField(f)
+	}
+	block := hc.block.Bytes()
+	// An indexed field (RFC 7541 §6.1) of an index below 127 is one byte
+	// with its high bit set; every other representation is longer.
+	hc.indexedOnly = len(block) == len(fields)
+	for _, b := range block {
+		if b&0x80 == 0 {
+			hc.indexedOnly = false
+			break
+		}
+	}
+	clear(hc.last)
+	hc.last = append(hc.last[:0], fields...)
+	return block
 }
 
 // requestFields lists the request's header fields, pseudo-fields first,
@@ -635,11 +675,15 @@ func (hc *h2conn) apply(set http2.Setting, st *h2stream) error {
 	}
 	switch set.ID {
 	case http2.SettingMaxFrameSize:
-		hc.maxFrame = set.Val
+		// Frames are written no larger than 16 KiB whatever the server
+		// takes: a TLS record holds no more, and the framer keeps the
+		// buffer of the largest frame it wrote.
+		hc.maxFrame = min(set.Val, 16384)
 	case http2.SettingMaxHeaderListSize:
 		hc.maxHeaderList = set.Val
 	case http2.SettingHeaderTableSize:
 		hc.enc.SetMaxDynamicTableSizeLimit(set.Val)
+		hc.indexedOnly = false // the next block starts with the table's new size
 	case http2.SettingInitialWindowSize:
 		// The open stream's window moves by the change (RFC 9113 §6.9.2).
 		delta := int64(set.Val) - hc.initWindow
@@ -905,7 +949,7 @@ func (s *Source) exchange2(ctx context.Context, req *Request, h *hop, deadline t
 		sent0, recv0 = hc.c.sock.sent.Load(), hc.c.sock.recv.Load()
 	}
 	arrived, err := s.roundTrip2(ctx, hc, req, h, deadline, resp)
-	resp.Latency = time.Since(h.start)
+	resp.Latency = hc.idleSince.Sub(h.start) // when the request ended
 	resp.Sent, resp.Received = hc.c.sock.sent.Load()-sent0, hc.c.sock.recv.Load()-recv0
 	if err != nil {
 		resp.Err = h2Error(ctx, hc.c, err)
