@@ -276,21 +276,36 @@ func (c *Collector) applyBatch(batch []recorded) {
 	c.globalMu.Unlock()
 	c.requests.Add(requests)
 	c.errors.Add(errors)
+	// A source's counts are added once for each run of its samples: the
+	// samples of a run's users sending from one address (or none) share
+	// its counters.
+	var srcRequests, srcErrors int64
+	flushSource := func() {
+		if src != nil {
+			src.requests.Add(srcRequests)
+			if srcErrors > 0 {
+				src.errors.Add(srcErrors)
+			}
+		}
+		srcRequests, srcErrors = 0, 0
+	}
 	for i := range batch {
 		s := &batch[i].s
 		if s.Kind != "custom" && s.ErrKind != KindNoAddress {
 			if src == nil || s.Source != srcAddr {
+				flushSource()
 				src, srcAddr = c.source(s.Source), s.Source
 			}
-			src.requests.Add(1)
+			srcRequests++
 			if !s.OK {
-				src.errors.Add(1)
+				srcErrors++
 			}
 		}
 		if !s.OK && s.Err != "" {
 			c.sample(s.Name+" "+string(s.ErrKind), s.Err)
 		}
 	}
+	flushSource()
 }
 
 // add adds one sample to a's aggregates; a.mu is held. The phases that
