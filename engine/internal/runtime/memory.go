@@ -91,8 +91,8 @@ func (m *memWatch) run(stop <-chan struct{}) {
 	// With collection off (GOGC=off) garbage is never collected, and
 	// only the live measure can count.
 	g := gogc()
-	factor := uint64(1 + max(g, 0)/100)
-	tripCycle := ^uint64(0) // the collection count at the last trip
+	factor := uint64(100 + max(g, 0)) // in percent
+	tripCycle := ^uint64(0)           // the collection count at the last trip
 	for {
 		select {
 		case <-stop:
@@ -105,8 +105,8 @@ func (m *memWatch) run(stop <-chan struct{}) {
 		}
 		lim := m.limit + uint64(max(m.users(), 0))*perUserMemory
 		grown, grownAll := live-min(live, m.base), objects-min(objects, m.base)
-		if grown > lim || g >= 0 && grownAll > factor*lim {
-			m.trip(max(grown, grownAll/factor))
+		if grown > lim || g >= 0 && grownAll*100 > factor*lim {
+			m.trip(max(grown, grownAll*100/factor))
 			tripCycle = cycles
 		}
 	}

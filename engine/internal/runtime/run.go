@@ -251,6 +251,9 @@ func (p *Program) Run(ctx context.Context, opts Options) (*report.Result, error)
 		}()
 	}
 
+	if restore := tuneGC(r.peakUsers()); restore != nil {
+		defer restore()
+	}
 	if limit := opts.MaxMemory; limit >= 0 {
 		if limit == 0 {
 			limit = DefaultMaxMemory
