@@ -105,7 +105,7 @@ type Exchange struct {
 // with it. Err is set when the call failed.
 type Response struct {
 	Exchange
-	Proto string // "HTTP/1.1" or "HTTP/1.0"
+	Proto string // what was spoken: "HTTP/1.1", "HTTP/1.0", "HTTP/2.0" or "HTTP/3.0"
 	// RawHeader is the response's header block as received, from the
 	// status line to the blank line; see ParseHeader.
 	RawHeader []byte
