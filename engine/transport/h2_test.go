@@ -110,6 +110,10 @@ func TestHTTP2HeaderBlocks(t *testing.T) {
 		{"X-A": {"2"}}, {"X-A": {"1"}}, {"X-A": {"1"}, "X-B": {big}},
 		{"X-C": {big + "c"}}, {"X-D": {big + "d"}}, {"X-A": {"1"}}, {"X-A": {"1"}},
 		{}, {}, {"X-A": {"1"}},
+		// Several names, in whatever order the map gives them, and one
+		// name's values in theirs.
+		{"X-A": {"1"}, "X-E": {"e"}, "X-F": {"f2", "f1"}}, {"X-A": {"1"}, "X-E": {"e"}, "X-F": {"f2", "f1"}},
+		{"X-A": {"1"}, "X-E": {"e"}, "X-F": {"f2", "f1"}}, {"X-E": {"e"}, "X-F": {"f1", "f2"}},
 	}
 	// One URL for all: a repeated block is the same block.
 	u := mustURL(t, "http://"+srv.HTTPAddr()+"/asset")
@@ -129,7 +133,7 @@ func TestHTTP2HeaderBlocks(t *testing.T) {
 	}
 	for i, hdr := range sets {
 		got := seen[i].Header
-		for _, k := range []string{"X-A", "X-B", "X-C", "X-D"} {
+		for _, k := range []string{"X-A", "X-B", "X-C", "X-D", "X-E", "X-F"} {
 			if strings.Join(got.Values(k), ",") != strings.Join(hdr.Values(k), ",") {
 				t.Errorf("request %d: %s is %.20q, sent %.20q", i, k, got.Values(k), hdr.Values(k))
 			}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -101,9 +102,9 @@ type h2conn struct {
 	idleSince   time.Time
 	idleTimeout time.Duration
 
-	goAway   bool // the server said it takes no more streams
-	broken   bool // an I/O or protocol error: no more requests
-	deadline time.Time
+	goAway   bool      // the server said it takes no more streams
+	broken   bool      // an I/O or protocol error: no more requests
+	deadline time.Time // the deadline set on the socket, not set again while unchanged
 }
 
 // newH2 starts HTTP/2 on a connection just made (h2 by ALPN, or h2c).
@@ -509,6 +510,7 @@ func (hc *h2conn) requestFields(s *Source, req *Request, h *hop) ([]hpack.Header
 	add(":authority", host)
 	add(":path", path)
 	ua := false
+	from := len(fields)
 	for k, vs := range h.header { // checked by Request.Check
 		switch {
 		case asciiEqualFold(k, "Host"), asciiEqualFold(k, "Content-Length"), asciiEqualFold(k, "Transfer-Encoding"),
@@ -533,6 +535,12 @@ func (hc *h2conn) requestFields(s *Source, req *Request, h *hop) ([]hpack.Header
 		for _, v := range vs {
 			add(name, v)
 		}
+	}
+	if len(h.header) > 1 {
+		// In one order whatever the map's: a request like the last one
+		// has the last one's block (see encode). Values of one name
+		// keep their order.
+		slices.SortStableFunc(fields[from:], func(a, b hpack.HeaderField) int { return strings.Compare(a.Name, b.Name) })
 	}
 	if h.cookie != "" {
 		add("cookie", h.cookie)
