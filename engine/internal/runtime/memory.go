@@ -37,7 +37,7 @@ const memCancel = "the run's heap passed --max-memory"
 // next Starlark step, so each such iteration fails with an error at the
 // line it had reached, and the values it built become garbage. The
 // limit is on the run's heap, not on one iteration, plus perUserMemory
-// for each live user (a parked user costs ~10 KiB, so ten thousand
+// for each live user (a thinking user costs 1-2 KiB, so ten thousand
 // users fit in the allowance without touching the limit): a run whose
 // users legitimately hold more (large bodies kept in results) needs a
 // larger --max-memory, and the error says so.
