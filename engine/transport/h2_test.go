@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
@@ -226,6 +227,56 @@ func TestHTTP2FlowControl(t *testing.T) {
 		if r.Sent < int64(tc.size) || r.Received < int64(tc.size) {
 			t.Errorf("%d bytes: sent %d, received %d", tc.size, r.Sent, r.Received)
 		}
+	}
+}
+
+// TestHTTP2ClientFrames: the client's SETTINGS turn push off and give
+// each stream a window far above the protocol's 64 KiB, and the window
+// of a 3 MiB answer read in 16 KiB frames is given back in a few
+// WINDOW_UPDATEs, not one per frame.
+func TestHTTP2ClientFrames(t *testing.T) {
+	body := make([]byte, 3<<20)
+	var updates map[uint32]int
+	var srv *h2Server
+	srv = startH2(t, false, &h2Server{onRequest: func(sc *h2ServerConn, r *h2ServerRequest) {
+		if r.N == 1 {
+			sc.respond(r.StreamID, 200, body)
+			return
+		}
+		// The server reads in order: the first answer's updates came
+		// before this request.
+		srv.mu.Lock()
+		updates = maps.Clone(srv.updates)
+		srv.mu.Unlock()
+		sc.respond(r.StreamID, 200, nil)
+	}})
+	tr := newTransport(t, transport.Options{})
+	conns := transport.NewConns()
+	defer conns.Close()
+	for i := range 2 {
+		r := tr.Source(unbound).Do(context.Background(), &transport.Request{URL: mustURL(t, srv.url("/")), Version: transport.Version2,
+			Conns: conns, DiscardBody: true, Timeout: 10 * time.Second})
+		if r.Err != nil || i == 0 && r.BodySize != int64(len(body)) {
+			t.Fatalf("request %d: %v, %d bytes", i+1, r.Err, r.BodySize)
+		}
+	}
+	srv.mu.Lock()
+	settings := map[http2.SettingID]uint32{}
+	for _, set := range srv.clientSettings {
+		settings[set.ID] = set.Val
+	}
+	srv.mu.Unlock()
+	if v, ok := settings[http2.SettingEnablePush]; !ok || v != 0 || settings[http2.SettingInitialWindowSize] < 1<<20 {
+		t.Errorf("the client's SETTINGS: %v", settings)
+	}
+	// 3 MiB in 16 KiB frames is 192 frames; a stream update per half
+	// window, the connection's (first raised past 64 KiB at the start)
+	// per half of its own.
+	if n := updates[1]; n < 1 || n > 8 {
+		t.Errorf("%d WINDOW_UPDATEs for the stream of a 3 MiB answer", n)
+	}
+	if n := updates[0]; n < 1 || n > 2 {
+		t.Errorf("%d WINDOW_UPDATEs for the connection", n)
 	}
 }
 

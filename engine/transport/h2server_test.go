@@ -37,6 +37,10 @@ type h2Server struct {
 	mu       sync.Mutex
 	conns    int
 	pingAcks int
+	// settings are the client's SETTINGS, updates its WINDOW_UPDATE
+	// frames (by stream, 0 for the connection).
+	clientSettings []http2.Setting
+	updates        map[uint32]int
 }
 
 // h2ServerRequest is a request as the server read it.
@@ -145,8 +149,18 @@ func (s *h2Server) serve(c net.Conn, num int) {
 		switch f := f.(type) {
 		case *http2.SettingsFrame:
 			if !f.IsAck() {
+				s.mu.Lock()
+				_ = f.ForeachSetting(func(set http2.Setting) error { s.clientSettings = append(s.clientSettings, set); return nil })
+				s.mu.Unlock()
 				_ = sc.fr.WriteSettingsAck()
 			}
+		case *http2.WindowUpdateFrame:
+			s.mu.Lock()
+			if s.updates == nil {
+				s.updates = map[uint32]int{}
+			}
+			s.updates[f.StreamID]++
+			s.mu.Unlock()
 		case *http2.PingFrame:
 			if f.IsAck() {
 				s.mu.Lock()
