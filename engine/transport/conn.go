@@ -117,19 +117,21 @@ type conn struct {
 	sock     *socket
 	peeker   *peeker // the idle check; nil if unavailable
 	key      destKey
-	reused   bool
+	// (The flags are side by side: a connection is 16 bytes smaller, and
+	// every kept-alive user holds one.)
+	reused bool
 	// proven: the connection carried a request after it was kept idle,
 	// so its server keeps connections alive (see intact).
-	proven    bool
+	proven bool
+	h2     bool // HTTP/2 was agreed (ALPN h2, or h2c by prior knowledge)
+	// certAsked: the server asked for a client certificate and none was
+	// configured (a refusal that follows is explained by it).
+	certAsked bool
 	lookup    time.Duration // how long resolving the host took
-	h2        bool          // HTTP/2 was agreed (ALPN h2, or h2c by prior knowledge)
 	idleSince time.Time
 	// deadline is the deadline set on the connection by its last
 	// exchange (zero: none), kept while it is idle.
 	deadline time.Time
-	// certAsked: the server asked for a client certificate and none was
-	// configured (a refusal that follows is explained by it).
-	certAsked bool
 	// connect and handshake are how long the TCP connect and the TLS
 	// handshake took: with lookup, the first exchange's setup phases.
 	connect, handshake time.Duration
