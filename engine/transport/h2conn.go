@@ -939,7 +939,8 @@ func goAwayDebug(b []byte) string {
 
 // h2Unprocessed is a request the server said it did not process (a
 // GOAWAY naming an earlier last stream, or REFUSED_STREAM): it is sent
-// again on a new connection, whatever its method (RFC 9113 §8.7).
+// once more whatever its method (RFC 9113 §8.7), after a GOAWAY on a
+// new connection.
 type h2Unprocessed struct{ err error }
 
 func (e *h2Unprocessed) Error() string { return e.err.Error() }
@@ -947,9 +948,9 @@ func (e *h2Unprocessed) Unwrap() error { return e.err }
 
 // exchange2 sends h over the HTTP/2 connection hc, keeping hc for the
 // user's next requests unless the request asks for a connection of its
-// own. It reports whether the request should be sent once more, on a
-// new connection: the server did not process it, or a kept connection
-// failed before any answer came.
+// own. It reports whether the request should be sent once more: the
+// server did not process it, or a kept connection failed before any
+// answer came (then on a new connection).
 func (s *Source) exchange2(ctx context.Context, req *Request, h *hop, deadline time.Time, resp *Response, hc *h2conn, hk h2Key, resent bool) bool {
 	reused := hc.c.reused
 	sent0, recv0 := int64(0), int64(0)
