@@ -67,14 +67,16 @@ func BenchmarkGetJar(b *testing.B) {
 }
 
 // BenchmarkGet2 is one GET and its answer on a kept HTTP/2 connection
-// over loopback, h2c and h2 over TLS, against a server that speaks
+// over loopback, h2c and h2 over TLS (and a POST of 1 KiB), against a
+// server that speaks
 // frames and nothing more: the client's cost of a request next to the
 // system calls, the TLS records and the server's few frames.
 func BenchmarkGet2(b *testing.B) {
 	for _, tc := range []struct {
 		name string
 		tls  bool
-	}{{"h2c", false}, {"h2", true}} {
+		body []byte // sent with POST when set
+	}{{"h2c", false, nil}, {"h2", true, nil}, {"h2-post-1k", true, make([]byte, 1024)}} {
 		b.Run(tc.name, func(b *testing.B) {
 			srv := startH2(b, tc.tls, &h2Server{})
 			tr := transport.New(transport.Options{})
@@ -89,6 +91,9 @@ func BenchmarkGet2(b *testing.B) {
 			src := tr.Source(unbound)
 			req := &transport.Request{Method: "GET", URL: mustURL(b, srv.url("/")), Version: transport.Version2, Insecure: true,
 				Conns: conns, Timeout: 10 * time.Second, Redirects: 10}
+			if tc.body != nil {
+				req.Method, req.Body = "POST", tc.body
+			}
 			var resp transport.Response
 			if src.DoInto(ctx, req, &resp); resp.Err != nil || resp.Proto != "HTTP/2.0" { // the handshake, outside the loop
 				b.Fatal(resp.Err, resp.Proto)
