@@ -2,84 +2,12 @@ package stdlib
 
 import (
 	"fmt"
-	"math/big"
 	"time"
 
 	"go.starlark.net/starlark"
 
 	"github.com/ntx-dev/ntx/engine/catalog"
 )
-
-// toGo converts a Starlark value into plain Go values for encoding/json.
-func toGo(v starlark.Value) (any, error) {
-	if tooDeep(v) {
-		return nil, fmt.Errorf("the %s nests containers more than %d levels deep", v.Type(), MaxNesting)
-	}
-	return toGoWalk(v)
-}
-
-func toGoWalk(v starlark.Value) (any, error) {
-	switch v := v.(type) {
-	case starlark.NoneType:
-		return nil, nil
-	case starlark.Bool:
-		return bool(v), nil
-	case starlark.Int:
-		if i, ok := v.Int64(); ok {
-			return i, nil
-		}
-		return (*big.Int)(v.BigInt()), nil
-	case starlark.Float:
-		return float64(v), nil
-	case starlark.String:
-		return string(v), nil
-	case *starlark.Dict:
-		m := make(map[string]any, v.Len())
-		for _, kv := range v.Items() {
-			k, ok := kv[0].(starlark.String)
-			if !ok {
-				return nil, fmt.Errorf("JSON object keys must be strings, not %s", kv[0].Type())
-			}
-			x, err := toGoWalk(kv[1])
-			if err != nil {
-				return nil, err
-			}
-			m[string(k)] = x
-		}
-		return m, nil
-	case starlark.Bytes:
-		// Indexable, but each element is bytes again: it has no end.
-		return nil, fmt.Errorf("cannot convert bytes to JSON")
-	case starlark.Indexable: // list, tuple
-		out := make([]any, v.Len())
-		for i := range out {
-			x, err := toGoWalk(v.Index(i))
-			if err != nil {
-				return nil, err
-			}
-			out[i] = x
-		}
-		return out, nil
-	case starlark.HasAttrs: // struct
-		m := map[string]any{}
-		for _, name := range v.AttrNames() {
-			a, err := v.Attr(name)
-			if err != nil || a == nil {
-				continue
-			}
-			if _, isFn := a.(starlark.Callable); isFn {
-				continue
-			}
-			x, err := toGoWalk(a)
-			if err != nil {
-				return nil, err
-			}
-			m[name] = x
-		}
-		return m, nil
-	}
-	return nil, fmt.Errorf("cannot convert %s to JSON", v.Type())
-}
 
 // str is Starlark's str(): strings as they are, the rest formatted; a
 // value nested too deep to format (see MaxNesting) says so instead.

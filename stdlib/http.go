@@ -1,7 +1,6 @@
 package stdlib
 
 import (
-	"encoding/json"
 	"fmt"
 	"hash/maphash"
 	"net/http"
@@ -380,15 +379,53 @@ func prepare(fn string, a *httpArgs, p *prepared) error {
 	return nil
 }
 
+// hasBytes reports whether v holds bytes in its lists, tuples or dicts
+// (v nests at most MaxNesting deep: the caller checked).
+func hasBytes(v starlark.Value, depth int) bool {
+	if depth > MaxNesting {
+		return false
+	}
+	switch v := v.(type) {
+	case starlark.Bytes:
+		return true
+	case *starlark.List:
+		for i := 0; i < v.Len(); i++ {
+			if hasBytes(v.Index(i), depth+1) {
+				return true
+			}
+		}
+	case starlark.Tuple:
+		for _, x := range v {
+			if hasBytes(x, depth+1) {
+				return true
+			}
+		}
+	case *starlark.Dict:
+		for _, kv := range v.Items() {
+			if hasBytes(kv[1], depth+1) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// encodeJSON encodes a request's json body with what json.encode is,
+// go.starlark.net's encoder: a script that prints json.encode(x) sees
+// the bytes json = x sends. Values nested past MaxNesting are refused.
 func encodeJSON(fn string, v starlark.Value) ([]byte, error) {
-	if b, ok := appendJSON(make([]byte, 0, 64), v, 0); ok {
-		return b, nil
+	if tooDeep(v) {
+		return nil, errTooDeep(fn, v)
 	}
-	g, err := toGo(v)
+	out, err := callJSON(jsonEncode, v)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %v", fn, err)
+		if hasBytes(v, 0) {
+			// The encoder walks bytes as an object of methods: say what it meant.
+			return nil, fmt.Errorf("%s: json body: bytes cannot be encoded as JSON (make them a string first)", fn)
+		}
+		return nil, fmt.Errorf("%s: json body: %v", fn, err)
 	}
-	return json.Marshal(g)
+	return []byte(out.(starlark.String)), nil
 }
 
 func bindArg(fn string, v starlark.Value) (netip.Addr, error) {

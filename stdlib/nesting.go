@@ -35,6 +35,9 @@ func tooDeep(v starlark.Value) bool {
 	default:
 		return false // no walk, no allocation, for a scalar
 	}
+	if shallow(v, 1, quickContainers) >= 0 {
+		return false // the small values bodies and headers are made of
+	}
 	type frame struct {
 		v      starlark.Value
 		key    unsafe.Pointer
@@ -98,6 +101,48 @@ func tooDeep(v starlark.Value) bool {
 		}
 	}
 	return false
+}
+
+// quickDepth and quickContainers bound the walk shallow makes.
+const (
+	quickDepth      = 32
+	quickContainers = 256
+)
+
+// shallow reports that v (at depth) nests at most quickDepth deep,
+// looking at no more than budget containers, by returning the budget
+// left; -1 means "not known" and tooDeep's full walk decides. It
+// allocates nothing but a dict's key list; sets and structs are left to
+// the full walk.
+func shallow(v starlark.Value, depth, budget int) int {
+	switch x := v.(type) {
+	case *starlark.List, starlark.Tuple, *starlark.Dict:
+		if budget--; depth > quickDepth || budget < 0 {
+			return -1
+		}
+		switch x := x.(type) {
+		case *starlark.List:
+			for i := 0; i < x.Len() && budget >= 0; i++ {
+				budget = shallow(x.Index(i), depth+1, budget)
+			}
+		case starlark.Tuple:
+			for i := 0; i < len(x) && budget >= 0; i++ {
+				budget = shallow(x[i], depth+1, budget)
+			}
+		case *starlark.Dict:
+			for _, k := range x.Keys() {
+				if budget = shallow(k, depth+1, budget); budget < 0 {
+					break
+				}
+				e, _, _ := x.Get(k)
+				budget = shallow(e, depth+1, budget)
+			}
+		}
+		return budget
+	case *starlark.Set, *starlarkstruct.Struct:
+		return -1
+	}
+	return budget
 }
 
 // container says whether v holds other values the formatters and
@@ -180,6 +225,33 @@ func jsonModule() *starlarkstruct.Module {
 		return starlark.Call(thread, decode, args, kwargs)
 	})
 	return &starlarkstruct.Module{Name: json.Module.Name, Members: members}
+}
+
+var (
+	jsonEncode = json.Module.Members["encode"].(*starlark.Builtin)
+	jsonDecode = json.Module.Members["decode"].(*starlark.Builtin)
+)
+
+// callJSON calls go.starlark.net's json.encode or json.decode with one
+// argument. They read nothing from the thread, and the HTTP calls that
+// encode bodies and decode answers have none at hand, so the call goes
+// straight to the builtin.
+func callJSON(b *starlark.Builtin, arg starlark.Value) (starlark.Value, error) {
+	return b.CallInternal(nil, starlark.Tuple{arg}, nil)
+}
+
+// decodeJSON decodes a response body as json.decode does; ok is false
+// for a body that is not JSON or nests past MaxNesting.
+func decodeJSON(body []byte) (v starlark.Value, ok bool) {
+	if len(body) == 0 {
+		return nil, false
+	}
+	s := string(body)
+	if jsonTooDeep(s) {
+		return nil, false
+	}
+	v, err := callJSON(jsonDecode, starlark.String(s))
+	return v, err == nil
 }
 
 // jsonTooDeep reports whether the arrays and objects of a JSON text nest

@@ -91,7 +91,7 @@ func TestNestingBound(t *testing.T) {
 	if tooDeep(globals["shared"]) {
 		t.Error("shared: 61 levels found too deep")
 	}
-	if _, err := toGo(globals["deep"]); err == nil || !strings.Contains(err.Error(), "more than 1000 levels deep") {
+	if _, err := encodeJSON("http.post", globals["deep"]); err == nil || !strings.Contains(err.Error(), "more than 1000 levels deep") {
 		t.Errorf("a request's json body nested too deep: %v", err)
 	}
 	if s := str(globals["deep"]); s != "<list nested more than 1000 levels deep>" {

@@ -197,7 +197,7 @@ func (r *Result) jsonMethod(_ *starlark.Thread, b *starlark.Builtin, args starla
 func (r *Result) parsed() starlark.Value {
 	if r.decoded == nil {
 		r.decoded = starlark.None
-		if v, ok := parseJSON(r.Body); ok {
+		if v, ok := decodeJSON(r.Body); ok {
 			r.decoded = v
 		}
 	}

@@ -150,8 +150,10 @@ func BenchmarkFlowStep(b *testing.B) {
 }
 
 // maxFlowAllocs bounds the allocations of one iteration of the two-step
-// flow (two requests), by form.
-var maxFlowAllocs = map[bool]float64{false: 32, true: 21}
+// flow (two requests), by form. About 15 of them are go.starlark.net's
+// json encoder and decoder (the login's body and its answer), which ntx
+// uses for bodies as for json.encode and json.decode.
+var maxFlowAllocs = map[bool]float64{false: 47, true: 36}
 
 // TestFlowStepAllocs holds the two-step flow to its allocation bound
 // (see TestGetStepAllocs).
