@@ -577,6 +577,25 @@ func TestHTTP2IdleClose(t *testing.T) {
 // it is looked at before use.
 const h2IdleCheck = time.Second
 
+// TestHTTP2NoServerPreface: a server whose first frame is not SETTINGS
+// does not speak HTTP/2 (protocol), and each attempt has a connection of
+// its own.
+func TestHTTP2NoServerPreface(t *testing.T) {
+	srv := startH2(t, false, &h2Server{noPreface: true})
+	tr := newTransport(t, transport.Options{})
+	conns := transport.NewConns()
+	defer conns.Close()
+	for i := range 2 {
+		r := tr.Source(unbound).Do(context.Background(), &transport.Request{URL: mustURL(t, srv.url("/")), Version: transport.Version2, Conns: conns, Timeout: 5 * time.Second})
+		if got := kinds(r); got != "protocol" || !strings.Contains(r.Err.Error(), "SETTINGS") {
+			t.Errorf("request %d: %s (%v)", i+1, got, r.Err)
+		}
+	}
+	if srv.connections() != 2 {
+		t.Errorf("%d connections, want 2", srv.connections())
+	}
+}
+
 // TestHTTP2Timeout: a server that never answers is a timeout at the
 // request's deadline, and its connection is not used again.
 func TestHTTP2Timeout(t *testing.T) {

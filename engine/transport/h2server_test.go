@@ -26,8 +26,10 @@ import (
 type h2Server struct {
 	ln  net.Listener
 	tls bool
-	// settings are sent in the server's preface.
-	settings []http2.Setting
+	// settings are sent in the server's preface; noPreface sends none
+	// (a server that does not speak HTTP/2 first).
+	settings  []http2.Setting
+	noPreface bool
 	// onRequest answers a whole request; nil answers 200 "ok".
 	onRequest func(sc *h2ServerConn, r *h2ServerRequest)
 	// onConnect runs after the server's preface, before anything is
@@ -128,7 +130,7 @@ func (s *h2Server) serve(c net.Conn, num int) {
 	sc.fr = http2.NewFramer(sc.bw, br)
 	sc.fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
 	sc.enc = hpack.NewEncoder(&sc.hbuf)
-	if sc.fr.WriteSettings(s.settings...) != nil || sc.bw.Flush() != nil {
+	if !s.noPreface && (sc.fr.WriteSettings(s.settings...) != nil || sc.bw.Flush() != nil) {
 		return
 	}
 	if s.onConnect != nil && !s.onConnect(sc) {
