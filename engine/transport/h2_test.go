@@ -573,6 +573,31 @@ func TestHTTP2IdleClose(t *testing.T) {
 	}
 }
 
+// TestHTTP2IdlePastDeadline: a healthy connection left idle past its
+// last request's deadline (a user thinking longer than its timeout) is
+// looked at and used again, not redialled.
+func TestHTTP2IdlePastDeadline(t *testing.T) {
+	srv := startH2(t, false, &h2Server{onRequest: func(sc *h2ServerConn, r *h2ServerRequest) {
+		sc.respond(r.StreamID, 200, []byte("ok"))
+		sc.flush()
+	}})
+	tr := newTransport(t, transport.Options{})
+	conns := transport.NewConns()
+	defer conns.Close()
+	for i := range 2 {
+		if i > 0 {
+			time.Sleep(h2IdleCheck + 200*time.Millisecond) // past the 300 ms deadline, and looked at
+		}
+		r := tr.Source(unbound).Do(context.Background(), &transport.Request{URL: mustURL(t, srv.url("/")), Version: transport.Version2, Conns: conns, Timeout: 300 * time.Millisecond})
+		if got := kinds(r); got != "200" {
+			t.Errorf("request %d: %s (%v)", i+1, got, r.Err)
+		}
+	}
+	if srv.connections() != 1 {
+		t.Errorf("%d connections, want 1: the idle connection was not used again", srv.connections())
+	}
+}
+
 // h2IdleCheck is the transport's: how long a connection is idle before
 // it is looked at before use.
 const h2IdleCheck = time.Second

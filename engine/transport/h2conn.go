@@ -216,7 +216,13 @@ func (hc *h2conn) usable() bool {
 		// not: either waits on the socket, where an idle connection has
 		// nothing else to read (a PING is rare, and costs a connection).
 		// Found now, it costs no failed attempt; back-to-back requests
-		// do not pay the look.
+		// do not pay the look. The last request's deadline, long past
+		// for a user that thought longer than its timeout, would fail
+		// the look: it goes first.
+		if !hc.deadline.IsZero() {
+			_ = hc.c.sock.SetDeadline(time.Time{})
+			hc.deadline = time.Time{}
+		}
 		return hc.c.peeker.intact()
 	}
 	return true
