@@ -40,7 +40,7 @@ func BenchmarkHTTPBuiltinCookies(b *testing.B) {
 			tr := transport.New(transport.Options{})
 			defer tr.Close()
 			sess := &Session{Shared: &Shared{Ctx: context.Background(), Net: tr, Sink: nullSink{}}, User: NewUser(1, nil), Conns: transport.NewConns(),
-				Source: func(netip.Addr) (netip.Addr, func(), error) { return netip.Addr{}, func() {}, nil }}
+				Source: SourceFunc(func(netip.Addr) (netip.Addr, func(), error) { return netip.Addr{}, func() {}, nil })}
 			thread := &starlark.Thread{}
 			sess.Attach(thread)
 			fn := httpModule().Members["get"]

@@ -32,10 +32,8 @@ type Session struct {
 	User *User
 	// Conns are the user's own HTTP/2 connections (nil: none kept).
 	Conns *transport.Conns
-	// Source returns the address an action sends from and a function
-	// that gives it back when the action is done. bind overrides the
-	// user's address when it is valid. A zero address means "unbound".
-	Source func(bind netip.Addr) (netip.Addr, func(), error)
+	// Source gives the user's actions the addresses they send from.
+	Source AddrSource
 	// Intended, when set, is when this user's iteration was meant to
 	// start (the open model). The first call of the iteration measures
 	// its latency from then, so that time spent waiting to start (a
@@ -60,6 +58,22 @@ type Session struct {
 	// returns holds none of it.
 	call *httpCall
 }
+
+// AddrSource gives a user's actions the addresses they send from. (An
+// interface, not a func: the user's binding is it, where a func would
+// be one more allocation a user.)
+type AddrSource interface {
+	// Addr returns the address an action sends from and a function that
+	// gives it back when the action is done. bind overrides the user's
+	// address when it is valid. A zero address means "unbound".
+	Addr(bind netip.Addr) (netip.Addr, func(), error)
+}
+
+// SourceFunc is a func that is an AddrSource.
+type SourceFunc func(bind netip.Addr) (netip.Addr, func(), error)
+
+// Addr implements AddrSource.
+func (f SourceFunc) Addr(bind netip.Addr) (netip.Addr, func(), error) { return f(bind) }
 
 // Shared is the part of a Session that is the same for every user of a
 // run, held once: a thinking user's Session is its own state alone.
@@ -105,7 +119,7 @@ func (s *Session) source(src netip.Addr) *transport.Source {
 // action rate limit. When ok is false the call is not made: err is set if
 // the run is ending, else res says why.
 func (s *Session) acquire(res *Result, kind string, bind netip.Addr) (src netip.Addr, release func(), ok bool, err error) {
-	src, release, err = s.Source(bind)
+	src, release, err = s.Source.Addr(bind)
 	if err != nil {
 		res.Err = err.Error()
 		s.Sink.Record(&metrics.Sample{Name: res.Name, Kind: kind, Start: time.Now(), ErrKind: metrics.KindNoAddress, Err: res.Err})

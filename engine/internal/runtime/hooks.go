@@ -68,7 +68,7 @@ func (r *run) hook(ctx context.Context, name string, fn *starlark.Function, args
 	if r.actionLimit != nil {
 		env.Pace = r.actionLimit.wait
 	}
-	sess := &stdlib.Session{Shared: env, User: stdlib.NewUser(0, nil), Conns: transport.NewConns(), Source: unbound}
+	sess := &stdlib.Session{Shared: env, User: stdlib.NewUser(0, nil), Conns: transport.NewConns(), Source: stdlib.SourceFunc(unbound)}
 	defer sess.Conns.Close()
 	defer sess.EndIteration()
 	thread := &starlark.Thread{Name: name, Load: noLoad,

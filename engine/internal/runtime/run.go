@@ -829,8 +829,8 @@ func (b *userBinding) release() {
 	}
 }
 
-// source implements stdlib.Session.Source.
-func (b *userBinding) source(bind netip.Addr) (netip.Addr, func(), error) {
+// Addr implements stdlib.AddrSource.
+func (b *userBinding) Addr(bind netip.Addr) (netip.Addr, func(), error) {
 	noop := func() {}
 	switch {
 	case bind.IsValid():

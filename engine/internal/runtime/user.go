@@ -99,7 +99,7 @@ func (r *run) newUser(b *userBinding, n int, intended time.Time, stop context.Co
 		}
 	}
 	b.conns = transport.NewConns()
-	u.sess = &stdlib.Session{Shared: r.env, User: b.user, Conns: b.conns, Source: b.source, Intended: intended}
+	u.sess = &stdlib.Session{Shared: r.env, User: b.user, Conns: b.conns, Source: b, Intended: intended}
 	u.random = stdlib.NewRandom(r.opts.Seed, id)
 	if u.view = r.noRows; u.view == nil {
 		u.view = r.feeds.View(id)

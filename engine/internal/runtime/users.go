@@ -8,11 +8,11 @@ import (
 
 // userSet is the run's users that began and have not finished. The run
 // reaches them through it when it stops (a thinking user is finished at
-// once, a running one's thread cancelled: see run.watchUsers) and the
-// memory watch when it trips. The users are linked through their own
-// fields, so that being in the set costs a user no memory of its own:
-// the set replaces a context.AfterFunc per user for the end of the run
-// and another for each think time, a few hundred bytes a user.
+// once, a running one's thread cancelled: Program.Run watches its ends)
+// and the memory watch when it trips. The users are linked through their
+// own fields, so that being in the set costs a user no memory of its
+// own: the set replaces a context.AfterFunc per user for the end of the
+// run and another for each think time, a few hundred bytes a user.
 //
 // The lock is taken when a user begins and when it finishes, never by
 // an iteration.
