@@ -202,6 +202,9 @@ func tlsArg(fn string, v starlark.Value) (transport.TLSSettings, error) {
 			if !ok {
 				return t, fmt.Errorf("%s: tls curves must be a list of names, not %s", fn, val.Type())
 			}
+			if l.Len() == 0 {
+				return t, fmt.Errorf("%s: tls curves: name at least one key exchange (leave curves out for Go's default)", fn)
+			}
 			t.Curves = []tls.CurveID{}
 			for i := 0; i < l.Len(); i++ {
 				name, ok := starlark.AsString(l.Index(i))

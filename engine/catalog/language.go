@@ -175,8 +175,9 @@ var CookieModes = []string{CookiesUser, CookiesIteration, CookiesOff}
 // HTTPVersions are the values of an HTTP call's version.
 var HTTPVersions = []string{"auto", "1.1", "2", "3"}
 
-// TLSCurves are the key exchanges tls curves names, Go's default order.
-var TLSCurves = []string{"X25519MLKEM768", "X25519", "P256", "P384", "P521"}
+// TLSCurves are the key exchanges tls curves names, in Go's default
+// order (the default offers them all).
+var TLSCurves = []string{"X25519MLKEM768", "SecP256r1MLKEM768", "SecP384r1MLKEM1024", "X25519", "P256", "P384", "P521"}
 
 // TLSVersions are the TLS versions min_version and max_version name.
 var TLSVersions = []string{"1.0", "1.1", "1.2", "1.3"}
@@ -201,8 +202,8 @@ var TLS = &Obj{Name: "tls", Doc: "how HTTPS connections are made: verification, 
 		Doc: "the highest TLS version offered"},
 	{Name: "ciphers", Value: Value{Type: List, Elem: &Value{Type: String}},
 		Doc: "the TLS 1.2 and older cipher suites offered, by Go's names (TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256...); TLS 1.3's are fixed"},
-	{Name: "curves", Value: Value{Type: List, Elem: &Value{Type: Enum, Values: TLSCurves}}, Default: "X25519MLKEM768, X25519, P256, P384, P521",
-		Doc: "the key exchanges offered, most preferred first; [X25519] skips the post-quantum share that makes a full handshake cost more CPU"},
+	{Name: "curves", Value: Value{Type: List, Elem: &Value{Type: Enum, Values: TLSCurves}}, Default: "all, in this order",
+		Doc: "the key exchanges offered, most preferred first (at least one); [X25519] skips the post-quantum ML-KEM share that makes a full handshake cost more CPU"},
 	{Name: "resumption", Value: Value{Type: Bool}, Default: "true",
 		Doc: "whether session tickets are kept (per source address) to resume later handshakes"},
 }}

@@ -341,6 +341,14 @@ func TestHTTP2LargeHeaders(t *testing.T) {
 				}
 				return
 			}
+			if r.header(":path") == "/empty" {
+				// Without end, and without a byte of header: empty
+				// CONTINUATION frames, until the client goes away.
+				_ = sc.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: r.StreamID, BlockFragment: []byte{0x88}})
+				for sc.fr.WriteContinuation(r.StreamID, false, nil) == nil && sc.bw.Flush() == nil {
+				}
+				return
+			}
 			// Without end: one header field after another, until the
 			// client goes away.
 			sc.hbuf.Reset()
@@ -363,6 +371,7 @@ func TestHTTP2LargeHeaders(t *testing.T) {
 		{"/40000", 0, metrics.KindNone},
 		{"/70000", 0, metrics.KindTooLarge},
 		{"/endless", 0, metrics.KindTooLarge},
+		{"/empty", 0, metrics.KindTooLarge}, // each frame's 9 bytes count: not a timeout
 	} {
 		var hdr http.Header
 		if tc.hdr > 0 {
@@ -503,6 +512,10 @@ func TestHTTP2Hostile(t *testing.T) {
 			sc.headers(r.StreamID, false, ":status", "200", "content-length", "2")
 			_ = sc.fr.WriteData(r.StreamID, true, []byte("longer"))
 		}), []string{"protocol", "200"}, 1},
+		{"a flood of PINGs", "GET", first(func(sc *h2ServerConn, r *h2ServerRequest) {
+			for sc.fr.WritePing(false, [8]byte{2}) == nil && sc.bw.Flush() == nil {
+			}
+		}), []string{"protocol", "200"}, 2},
 		{"interim answers, trailers, a ping, an unknown frame", "GET", func(sc *h2ServerConn, r *h2ServerRequest) {
 			sc.headers(r.StreamID, false, ":status", "103", "link", "</style.css>")
 			_ = sc.fr.WritePing(false, [8]byte{1})
@@ -600,7 +613,7 @@ func TestHTTP2IdlePastDeadline(t *testing.T) {
 
 // h2IdleCheck is the transport's: how long a connection is idle before
 // it is looked at before use.
-const h2IdleCheck = time.Second
+const h2IdleCheck = transport.H2IdleCheck
 
 // TestHTTP2NoServerPreface: a server whose first frame is not SETTINGS
 // does not speak HTTP/2 (protocol), and each attempt has a connection of

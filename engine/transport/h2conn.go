@@ -213,10 +213,11 @@ func (hc *h2conn) usable() bool {
 		return false // as an idle HTTP/1.1 connection is closed
 	case idle >= h2IdleCheck && hc.br == nil && hc.c.peeker != nil:
 		// A server closes a connection left idle, with a GOAWAY first or
-		// not: either waits on the socket, where an idle connection has
-		// nothing else to read (a PING is rare, and costs a connection).
-		// Found now, it costs no failed attempt; back-to-back requests
-		// do not pay the look. The last request's deadline, long past
+		// not: either waits on the socket. Found now, it costs no failed
+		// attempt; back-to-back requests do not pay the look. Any other
+		// frame waiting (a PING, a late WINDOW_UPDATE) also retires the
+		// connection, at the price of a new one: over TLS the bytes
+		// cannot be told apart without reading them. The last request's deadline, long past
 		// for a user that thought longer than its timeout, would fail
 		// the look: it goes first.
 		if !hc.deadline.IsZero() {
@@ -227,6 +228,11 @@ func (hc *h2conn) usable() bool {
 	}
 	return true
 }
+
+// maxControlFrames is how many PING, SETTINGS and unknown frames one
+// request reads before the connection is given up (ENHANCE_YOUR_CALM):
+// far more than a server sends, few enough to end a flood at once.
+const maxControlFrames = 1000
 
 // h2IdleCheck is how long a connection sits idle before it is looked at
 // (a non-blocking peek at its socket) before the next request.
@@ -271,6 +277,7 @@ func (hc *h2conn) release(clock *PhaseClock) {
 // h2stream is the state of the one stream of a request.
 type h2stream struct {
 	id         uint32
+	control    int    // PING, SETTINGS and unknown frames read during the request
 	body       []byte // of the request, left to send
 	sendWindow int64
 	// recvWindow is what the server may still send on the stream,
@@ -620,6 +627,15 @@ func (hc *h2conn) process(f http2.Frame, st *h2stream, resp *Response, req *Requ
 		}
 		hc.settings = true
 	}
+	switch f.(type) {
+	case *http2.PingFrame, *http2.SettingsFrame, *http2.UnknownFrame:
+		// Each PING and SETTINGS asks for an answer written back: a
+		// server that floods them would hold the request in a loop of
+		// writes until its deadline.
+		if st.control++; st.control > maxControlFrames {
+			return hc.connError(http2.ErrCodeEnhanceYourCalm, fmt.Sprintf("the server sent more than %d PING, SETTINGS or unknown frames during one request", maxControlFrames))
+		}
+	}
 	switch f := f.(type) {
 	case *http2.DataFrame:
 		return hc.data(f, st)
@@ -684,8 +700,7 @@ func (hc *h2conn) process(f http2.Frame, st *h2stream, resp *Response, req *Requ
 // apply applies one of the server's settings.
 func (hc *h2conn) apply(set http2.Setting, st *h2stream) error {
 	if err := set.Valid(); err != nil {
-		hc.broken = true
-		return &ProtocolError{err}
+		return hc.connError(http2.ErrCodeProtocol, err.Error())
 	}
 	switch set.ID {
 	case http2.SettingMaxFrameSize:
@@ -771,7 +786,9 @@ func (hc *h2conn) end(st *h2stream) error {
 // connection: its end, which the decoder needs, may never come.
 func (hc *h2conn) fragment(frag []byte, end bool, st *h2stream, resp *Response, req *Request, clock *PhaseClock) error {
 	b := &hc.blk
-	if b.wire += int64(len(frag)); b.wire > 2*MaxHeaderBytes {
+	// A frame's 9-byte header counts too: a flood of empty
+	// CONTINUATION frames reaches the limit like a long block.
+	if b.wire += 9 + int64(len(frag)); b.wire > 2*MaxHeaderBytes {
 		hc.broken = true
 		hc.goingAway(http2.ErrCodeProtocol)
 		return &TooLargeError{What: "response headers", Limit: MaxHeaderBytes}

@@ -22,7 +22,7 @@ type TLSSettings struct {
 	MinVersion, MaxVersion uint16
 	Ciphers                []uint16
 	// Curves are the key exchanges offered, in order of preference; nil
-	// is Go's default (X25519MLKEM768 first).
+	// is Go's default (all of CurveNames, in their order).
 	Curves     []tls.CurveID
 	Resumption *bool
 }
@@ -113,22 +113,24 @@ func ParseCipher(name string) (uint16, error) {
 }
 
 // curveNames are the key exchanges a scenario can name, as it writes
-// them. Go offers X25519MLKEM768 (post-quantum hybrid) first by default;
-// naming X25519 alone makes each handshake cheaper, as older clients do.
+// them, in Go's default order: the post-quantum hybrids first (each adds
+// an ML-KEM key share to a handshake's CPU); naming X25519 alone makes
+// each handshake cheaper, as older clients do.
 var curveNames = []struct {
 	name string
 	id   tls.CurveID
 }{
 	{"X25519MLKEM768", tls.X25519MLKEM768},
+	{"SecP256r1MLKEM768", tls.SecP256r1MLKEM768},
+	{"SecP384r1MLKEM1024", tls.SecP384r1MLKEM1024},
 	{"X25519", tls.X25519},
 	{"P256", tls.CurveP256},
 	{"P384", tls.CurveP384},
 	{"P521", tls.CurveP521},
 }
 
-// ParseCurve reads a key exchange by the name scenarios write:
-// X25519MLKEM768, X25519, P256, P384 or P521 (catalog.TLSCurves, which
-// a test holds equal to these).
+// ParseCurve reads a key exchange by the name scenarios write (one of
+// CurveNames: catalog.TLSCurves, which a test holds equal to these).
 func ParseCurve(name string) (tls.CurveID, error) {
 	var names []string
 	for _, c := range curveNames {

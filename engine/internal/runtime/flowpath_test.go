@@ -153,7 +153,10 @@ func BenchmarkFlowStep(b *testing.B) {
 // flow (two requests), by form. About 15 of them are go.starlark.net's
 // json encoder and decoder (the login's body and its answer), which ntx
 // uses for bodies as for json.encode and json.decode.
-var maxFlowAllocs = map[bool]float64{false: 47, true: 36}
+// The bound has 4 above the quiet machine's 47 and 36: under heavy load
+// a run of this test once counted exactly 4 more (two a request, on a
+// path a slow exchange takes), which is not what the bound is for.
+var maxFlowAllocs = map[bool]float64{false: 51, true: 40}
 
 // TestFlowStepAllocs holds the two-step flow to its allocation bound
 // (see TestGetStepAllocs).

@@ -215,7 +215,11 @@ func (d *decoder) tls(n *yaml.Node, what string) (transport.TLSSettings, map[str
 			}
 		case "curves":
 			t.Curves = []tls.CurveID{}
-			for _, c := range d.list(x.value, name) {
+			list := d.list(x.value, name)
+			if len(list) == 0 && deref(x.value).Kind == yaml.SequenceNode {
+				d.errorf(x.value, "%s: name at least one key exchange (leave curves out for Go's default)", name)
+			}
+			for _, c := range list {
 				id, err := transport.ParseCurve(d.str(c, name+" entry"))
 				if err != nil {
 					d.errorf(c, "%s: %v", name, err)
