@@ -206,9 +206,20 @@ func (t *Transport) sweep() {
 // Dialer returns a TCP dialer bound to src (unbound for the zero
 // address) that takes the port only at connect time.
 func Dialer(src netip.Addr) *net.Dialer {
-	d := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second, Control: bindControl}
+	var local *net.TCPAddr
 	if src.IsValid() {
-		d.LocalAddr = &net.TCPAddr{IP: src.AsSlice()}
+		local = &net.TCPAddr{IP: src.AsSlice()}
+	}
+	d := newDialer(local)
+	return &d
+}
+
+// newDialer is every TCP dialer of ntx: from local (nil: unbound), the
+// port taken at connect time (bindControl).
+func newDialer(local *net.TCPAddr) net.Dialer {
+	d := net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second, Control: bindControl}
+	if local != nil {
+		d.LocalAddr = local
 	}
 	return d
 }
@@ -217,11 +228,10 @@ func Dialer(src netip.Addr) *net.Dialer {
 // Source keeps only the address, in its own memory (a Source per
 // address of a pool is 150 bytes less).
 func (s *Source) dialer() net.Dialer {
-	d := net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second, Control: bindControl}
 	if s.addr.IsValid() {
-		d.LocalAddr = &s.local
+		return newDialer(&s.local)
 	}
-	return d
+	return newDialer(nil)
 }
 
 // Source sends from one source address, and keeps the idle connections

@@ -17,11 +17,12 @@ type thinkQueue struct {
 }
 
 type thinkShard struct {
-	mu    sync.Mutex
-	heap  []thinker   // a min-heap by at
-	timer *time.Timer // made on the first park
-	armed int64       // when the timer fires (0: it is not set)
-	_     [16]byte    // a shard to a cache line
+	mu      sync.Mutex
+	heap    []thinker   // a min-heap by at
+	timer   *time.Timer // made on the first park
+	armed   int64       // when the timer fires (0: it is not set)
+	stopped bool        // the run is over: nothing is queued or timed again
+	_       [15]byte    // a shard to a cache line
 }
 
 // thinker is a user thinking until at (nanoseconds since base).
@@ -39,6 +40,12 @@ func (q *thinkQueue) add(u *user, d time.Duration) {
 	sh := &q.shards[uint(u.b.user.ID)%uint(len(q.shards))]
 	at := int64(time.Since(q.base) + d)
 	sh.mu.Lock()
+	if sh.stopped {
+		// A user the run's end claimed between parking and here: it was
+		// finished, and must not hold the run through a timer.
+		sh.mu.Unlock()
+		return
+	}
 	sh.push(thinker{at: at, u: u})
 	if sh.armed == 0 || at < sh.armed {
 		sh.armed = at
@@ -84,11 +91,14 @@ func (q *thinkQueue) stop() {
 		if sh.timer != nil {
 			sh.timer.Stop()
 		}
-		sh.heap, sh.armed = nil, 0
+		sh.heap, sh.armed, sh.stopped = nil, 0, true
 		sh.mu.Unlock()
 	}
 }
 
+// push and pop keep the shard's min-heap by at. They are written out
+// rather than container/heap's, whose Push takes an any: a thinker boxed
+// on every park would be an allocation per think time.
 func (sh *thinkShard) push(t thinker) {
 	h := append(sh.heap, t)
 	i := len(h) - 1
