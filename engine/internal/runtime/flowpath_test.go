@@ -133,21 +133,7 @@ func flowUser(tb testing.TB, star bool) *user {
 
 // BenchmarkFlowStep is one iteration of the two-step flow over loopback,
 // YAML and .star: two requests.
-func BenchmarkFlowStep(b *testing.B) {
-	for _, star := range []bool{false, true} {
-		name := "yaml"
-		if star {
-			name = "star"
-		}
-		b.Run(name, func(b *testing.B) {
-			u := flowUser(b, star)
-			b.ReportAllocs()
-			for b.Loop() {
-				u.iteration()
-			}
-		})
-	}
-}
+func BenchmarkFlowStep(b *testing.B) { benchForms(b, flowUser) }
 
 // maxFlowAllocs bounds the allocations of one iteration of the two-step
 // flow (two requests), by form. About 15 of them are go.starlark.net's
@@ -161,24 +147,11 @@ var maxFlowAllocs = map[bool]float64{false: 51, true: 40}
 // TestFlowStepAllocs holds the two-step flow to its allocation bound
 // (see TestGetStepAllocs).
 func TestFlowStepAllocs(t *testing.T) {
-	if raceEnabled {
-		t.Skip("allocation counts are meaningless under -race (make test runs this without it)")
-	}
-	for _, star := range []bool{false, true} {
-		u := flowUser(t, star)
-		got := testing.AllocsPerRun(1000, func() { u.iteration() })
-		t.Logf("star=%v: %.1f allocations per iteration", star, got)
-		if got > maxFlowAllocs[star] {
-			t.Errorf("star=%v: %.1f allocations per two-step iteration, want at most %.0f (find them: go test -run '^$' -bench FlowStep -memprofile m.prof -memprofilerate 1 ./engine/internal/runtime && go tool pprof -sample_index=alloc_objects -top m.prof)",
-				star, got, maxFlowAllocs[star])
-		}
-		if f := u.r.col.Result("x").Iterations.Failed; f > 0 {
-			t.Fatalf("star=%v: %d iterations failed", star, f)
-		}
+	for i, u := range checkAllocs(t, flowUser, maxFlowAllocs, "two-step iteration", "FlowStep") {
 		res := u.r.col.Result("x")
 		for _, name := range []string{"login", "item"} {
 			if a := res.Actions[name]; a == nil || a.Failed > 0 || a.OK == 0 {
-				t.Fatalf("star=%v: %s: %+v", star, name, a)
+				t.Fatalf("star=%v: %s: %+v", i == 1, name, a)
 			}
 		}
 	}

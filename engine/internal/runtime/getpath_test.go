@@ -141,14 +141,18 @@ func (u *user) step(tb testing.TB) {
 
 // BenchmarkGetStep is the whole plain GET step over loopback, YAML and
 // .star: the allocations per request of everything on the client's side.
-func BenchmarkGetStep(b *testing.B) {
+func BenchmarkGetStep(b *testing.B) { benchForms(b, stepUser) }
+
+// benchForms runs one iteration per op of the user newUser makes, in
+// YAML and in .star.
+func benchForms(b *testing.B, newUser func(testing.TB, bool) *user) {
 	for _, star := range []bool{false, true} {
 		name := "yaml"
 		if star {
 			name = "star"
 		}
 		b.Run(name, func(b *testing.B) {
-			u := stepUser(b, star)
+			u := newUser(b, star)
 			b.ReportAllocs()
 			for b.Loop() {
 				u.iteration()
@@ -171,20 +175,33 @@ var maxGetAllocs = map[bool]float64{false: 4, true: 5}
 // allocates, and makes sync.Pool drop what it is given: make test runs
 // this test a second time without it.
 func TestGetStepAllocs(t *testing.T) {
+	checkAllocs(t, stepUser, maxGetAllocs, "plain GET step", "GetStep")
+}
+
+// checkAllocs holds one iteration of each form of the user newUser
+// makes to bound (what names the iteration, bench the benchmark that
+// finds the allocations), its iterations all passing; it returns the
+// users, YAML's first.
+func checkAllocs(t *testing.T, newUser func(testing.TB, bool) *user, bound map[bool]float64, what, bench string) []*user {
+	t.Helper()
 	if raceEnabled {
 		t.Skip("allocation counts are meaningless under -race (make test runs this without it)")
 	}
+	var users []*user
 	for _, star := range []bool{false, true} {
-		u := stepUser(t, star)
+		u := newUser(t, star)
 		got := testing.AllocsPerRun(1000, func() { u.iteration() })
-		if got > maxGetAllocs[star] {
-			t.Errorf("star=%v: %.1f allocations per plain GET step, want at most %.0f (find them: go test -run '^$' -bench GetStep -memprofile m.prof -memprofilerate 1 ./engine/internal/runtime && go tool pprof -sample_index=alloc_objects -top m.prof)",
-				star, got, maxGetAllocs[star])
+		t.Logf("star=%v: %.1f allocations per iteration", star, got)
+		if got > bound[star] {
+			t.Errorf("star=%v: %.1f allocations per %s, want at most %.0f (find them: go test -run '^$' -bench %s -memprofile m.prof -memprofilerate 1 ./engine/internal/runtime && go tool pprof -sample_index=alloc_objects -top m.prof)",
+				star, got, what, bound[star], bench)
 		}
 		if f := u.r.col.Result("x").Iterations.Failed; f > 0 {
 			t.Fatalf("star=%v: %d iterations failed", star, f)
 		}
+		users = append(users, u)
 	}
+	return users
 }
 
 // BenchmarkGetStepCores runs the one-GET workload with 50 users in
